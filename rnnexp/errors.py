@@ -1,0 +1,76 @@
+"""The user-facing error type and its one-line rendering.
+
+A user who mistypes an option should read one line that names the key and what
+is allowed, not a stack trace. ``UserError`` is raised by our own checks;
+:func:`one_line` also turns Hydra's and OmegaConf's composition errors (an
+unknown group option, a misspelled key, a value of the wrong type) into such a
+line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Iterable, Optional
+
+
+class UserError(Exception):
+    """Bad input: the message is one line that names the key and what is allowed."""
+
+
+def _suggest(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+
+
+def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -> str:
+    """Render ``error`` as a single line for the terminal.
+
+    ``known_keys`` (dotted config keys) feed the "did you mean" hint for a
+    misspelled key.
+    """
+    # Imported here: this module sits at the bottom of the package and must not
+    # pull Hydra in for callers that only raise UserError.
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+    if isinstance(error, UserError):
+        return str(error)
+
+    if isinstance(error, MissingConfigException) and error.options is not None:
+        # "In 'config': Could not find 'model/foo'" -> group "model", option "foo"
+        missing = error.missing_cfg_file or ""
+        group, _, option = missing.rpartition("/")
+        options = sorted(o for o in error.options if not o.startswith("base_"))
+        return (
+            f"{group}={option}: no such option; choose one of {', '.join(options)}"
+            f"{_suggest(option, options)}"
+        )
+
+    if isinstance(error, OverrideParseException):
+        return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
+
+    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else None
+    if isinstance(error, OmegaConfBaseException):
+        cause = error
+    message = str(error)
+
+    # A key that does not exist: "Could not override 'lrr'." / "Key 'lrr' is not in struct"
+    match = re.search(r"Could not (?:override|append to config\.) '([^']+)'", message)
+    if match or isinstance(cause, ConfigKeyError):
+        key = match.group(1) if match else getattr(cause, "full_key", "") or ""
+        if isinstance(cause, ConfigKeyError) or "not in struct" in message or "No match" in message:
+            hint = _suggest(key, known_keys or [])
+            return f"{key}: no such config key{hint} (python -m rnnexp --cfg job lists every key)"
+
+    if cause is not None:
+        # OmegaConf validation: "Value 'abc' could not be converted to Float"
+        key = getattr(cause, "full_key", None) or ""
+        reason = _first_line(getattr(cause, "msg", None) or str(cause))
+        return f"{key}: {reason}" if key else reason
+
+    return _first_line(message)

@@ -1,0 +1,62 @@
+"""TensorBoard records of one run, all inside the run's own directory.
+
+Scalars and texts go through a SummaryWriter on the run directory. The hparams
+summaries are written through the same writer's file (not
+``SummaryWriter.add_hparams``, which opens a separate sub-folder run detached
+from the curves), so the HParams dashboard links each session to its curves.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Union
+
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+HParamValue = Union[int, float, str, bool]
+
+# Scalars the HParams dashboard shows as metric columns; every run logs all of them.
+FINAL_METRICS = ("final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch")
+
+
+class RunTracker:
+    def __init__(self, run_dir: str):
+        self.writer = SummaryWriter(log_dir=run_dir)
+
+    def log_config(self, config_yaml: str) -> None:
+        # add_text renders Markdown; indenting by four spaces keeps the YAML a code block.
+        block = "\n".join("    " + line for line in config_yaml.splitlines())
+        self.writer.add_text("config", block, 0)
+
+    def log_epoch(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float, lr: float) -> None:
+        self.writer.add_scalar("loss/train", loss, epoch)
+        self.writer.add_scalar("accuracy/char", char_accuracy, epoch)
+        self.writer.add_scalar("accuracy/seq", seq_accuracy, epoch)
+        self.writer.add_scalar("lr", lr, epoch)
+
+    def log_prediction(self, epoch: int, prediction: str, target: str) -> None:
+        # A one-row Markdown table: newlines in plain text would collapse.
+        marks = "".join("✓" if p == t else "✗" for p, t in zip(prediction, target))
+        table = (
+            "| prediction | target | per character |\n|---|---|---|\n"
+            f"| `{prediction}` | `{target}` | {marks} |"
+        )
+        self.writer.add_text("prediction", table, epoch)
+
+    def log_hparams(self, hparams: Mapping[str, HParamValue], final: Mapping[str, float], step: int) -> None:
+        """Write the hparams session into this run and the final metrics as scalars.
+
+        ``final`` must hold exactly FINAL_METRICS, all set, in every run: a
+        missing or None value makes the dashboard hide runs of a sweep.
+        """
+        assert set(final) == set(FINAL_METRICS), sorted(final)
+        experiment, session_start, session_end = hparams_summaries(dict(hparams), dict(final))
+        file_writer = self.writer.file_writer  # the run's own event file
+        for summary in (experiment, session_start, session_end):
+            file_writer.add_summary(summary)
+        for tag, value in final.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()

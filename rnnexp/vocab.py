@@ -1,0 +1,35 @@
+"""Characters <-> integer ids."""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Sequence
+
+import torch
+
+
+class Vocabulary:
+    """A fixed, sorted set of characters; id i is the i-th character.
+
+    Sorting makes the ids independent of the order the characters were seen
+    in: "hello" and "ohlol" give e, h, l, o -> 0, 1, 2, 3, the notebook's
+    ``idx2char``.
+    """
+
+    def __init__(self, characters: Iterable[str]):
+        self.characters: List[str] = sorted(set(characters))
+        self._ids = {c: i for i, c in enumerate(self.characters)}
+
+    def __len__(self) -> int:
+        return len(self.characters)
+
+    def __contains__(self, character: str) -> bool:
+        return character in self._ids
+
+    def encode(self, text: str) -> torch.Tensor:
+        """(T,) int64 ids of ``text``."""
+        return torch.tensor([self._ids[c] for c in text], dtype=torch.long)
+
+    def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        return "".join(self.characters[i] for i in ids)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -21,22 +23,32 @@ from rnnexp.config import register_configs, register_resolvers, schema_keys
 from rnnexp.errors import UserError, one_line
 
 USAGE_ERROR = 2
+# Read before main() sets HYDRA_FULL_ERROR for its own use: did the user ask for tracebacks?
+SHOW_TRACEBACK = os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def exit_with(error: BaseException) -> NoReturn:
+    print(f"rnnexp: error: {one_line(error, schema_keys())}", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
 
 
 def run_job(cfg: DictConfig) -> float:
     """One training job; returns the final loss (what a sweeper minimises)."""
     from rnnexp.train import train  # torch is imported only once a job runs
 
-    run_dir = HydraConfig.get().runtime.output_dir
+    hydra_cfg = HydraConfig.get()
     try:
-        return train(cfg, run_dir).final_loss
-    except Exception:
+        return train(cfg, hydra_cfg.runtime.output_dir).final_loss
+    except Exception as error:
         logging.getLogger("rnnexp.failures").exception("run failed")
+        if isinstance(error, UserError) and hydra_cfg.mode == RunMode.RUN and not SHOW_TRACEBACK:
+            # Exit here: past this point Hydra adds its own lines to stderr. In
+            # a sweep, raise instead, so the other jobs still run.
+            exit_with(error)
         raise
 
 
 def main() -> None:
-    show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     # With HYDRA_FULL_ERROR set Hydra re-raises instead of printing its own
     # multi-line report, so the error reaches the handler below.
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -46,10 +58,9 @@ def main() -> None:
     try:
         entry()
     except (UserError, HydraException, OmegaConfBaseException) as error:
-        if show_traceback:
+        if SHOW_TRACEBACK:
             raise
-        print(f"rnnexp: error: {one_line(error, schema_keys())}", file=sys.stderr)
-        sys.exit(USAGE_ERROR)
+        exit_with(error)
 
 
 if __name__ == "__main__":

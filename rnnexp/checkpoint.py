@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 from rnnexp.files import write_atomically
+from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.vocab import Vocabulary
 
 CHECKPOINT_NAME = "model.pt"
 
@@ -28,3 +30,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, config: dict, voc
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def restore_model(state: dict[str, Any]) -> tuple[RecurrentTagger, Vocabulary]:
+    """Rebuild the trained model and its vocabulary from a loaded checkpoint."""
+    vocab = Vocabulary(state["vocabulary"])
+    model = build_model(state["config"], len(vocab))
+    model.load_state_dict(state["state_dict"])
+    return model, vocab

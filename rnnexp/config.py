@@ -175,8 +175,12 @@ def validate(cfg: DictConfig) -> None:
 
     Raises UserError naming the key and what is allowed.
     """
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        example = " ".join(f"{key}=..." for key in missing)
+        raise UserError(f"{', '.join(missing)}: no value given; set it on the command line: {example}")
     if not cfg.lr > 0:
-        raise UserError(f"lr={cfg.lr}: must be a number > 0, for example lr=0.05")
+        raise UserError(f"lr={cfg.lr}: must be a number > 0, for example lr=0.1")
     if cfg.epochs < 1:
         raise UserError(f"epochs={cfg.epochs}: must be an integer >= 1, for example epochs=15")
     if cfg.seed < 0:

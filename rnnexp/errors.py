@@ -36,7 +36,12 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
     # Imported here: this module sits at the bottom of the package and must not
     # pull Hydra in for callers that only raise UserError.
     from hydra.errors import MissingConfigException, OverrideParseException
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        MissingMandatoryValue,
+        OmegaConfBaseException,
+    )
 
     if isinstance(error, UserError):
         return str(error)
@@ -54,23 +59,25 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
 
-    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else None
-    if isinstance(error, OmegaConfBaseException):
-        cause = error
-    message = str(error)
+    cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
+    if not isinstance(cause, OmegaConfBaseException):
+        return _first_line(str(error))
+    key = getattr(cause, "full_key", None) or ""
+    reason = _first_line(getattr(cause, "msg", None) or str(cause))
 
-    # A key that does not exist: "Could not override 'lrr'." / "Key 'lrr' is not in struct"
-    match = re.search(r"Could not (?:override|append to config\.) '([^']+)'", message)
-    if match or isinstance(cause, ConfigKeyError):
-        key = match.group(1) if match else getattr(cause, "full_key", "") or ""
-        if isinstance(cause, ConfigKeyError) or "not in struct" in message or "No match" in message:
-            hint = _suggest(key, known_keys or [])
-            return f"{key}: no such config key{hint} (python -m rnnexp --cfg job lists every key)"
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
+        # A misspelled key: "Key 'lrr' not in 'Config'"
+        return f"{key}: no such config key{_suggest(key, known_keys or [])} (python -m rnnexp --cfg job lists the keys)"
+    if isinstance(cause, MissingMandatoryValue):
+        return f"{key}: no value given; set it on the command line, for example {key}=..."
+    converted = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", reason)
+    if converted:
+        expected = _EXPECTED.get(converted.group(2), converted.group(2))
+        return f"{key}={converted.group(1)}: expected {expected}"
+    not_bool = re.search(r"Value '(.*)' is not a valid bool", reason)
+    if not_bool:
+        return f"{key}={not_bool.group(1)}: expected true or false"
+    return f"{key}: {reason}" if key else reason
 
-    if cause is not None:
-        # OmegaConf validation: "Value 'abc' could not be converted to Float"
-        key = getattr(cause, "full_key", None) or ""
-        reason = _first_line(getattr(cause, "msg", None) or str(cause))
-        return f"{key}: {reason}" if key else reason
 
-    return _first_line(message)
+_EXPECTED = {"Float": "a number", "Integer": "an integer", "String": "a string"}

@@ -18,6 +18,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> N
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -33,3 +34,9 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
             f.write("\n")
 
     write_atomically(path, dump)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

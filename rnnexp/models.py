@@ -7,9 +7,14 @@ returns ``(logits, loss)`` so one training loop serves them all.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from rnnexp.encoders import build_encoder
+from rnnexp.errors import UserError
 
 
 class RecurrentTagger(nn.Module):
@@ -106,3 +111,28 @@ class EmbeddingModel(RecurrentTagger):
 
 
 MODELS = {"cell": CellModel, "rnn": RNNModel, "embedding": EmbeddingModel}
+
+
+def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
+    """Build ``cfg``'s encoder and model, sized from the vocabulary.
+
+    ``cfg`` is the run's config (a DictConfig, or the plain dict a checkpoint
+    holds). One vocabulary serves input and output, so classes = vocab_size.
+    """
+    model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
+    num_classes = vocab_size
+    hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
+    if not model_cfg["head"] and hidden_size != num_classes:
+        raise UserError(
+            f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
+            f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
+        )
+    encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])
+    return MODELS[model_cfg["name"]](
+        encoder,
+        hidden_size,
+        num_classes,
+        model_cfg["head"],
+        num_layers=model_cfg["num_layers"],
+        init_scale=model_cfg["init_scale"],
+    )

@@ -22,10 +22,8 @@ from torch import nn
 from rnnexp.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from rnnexp.config import validate
 from rnnexp.device import resolve_device
-from rnnexp.encoders import build_encoder
-from rnnexp.errors import UserError
 from rnnexp.files import write_json
-from rnnexp.models import MODELS
+from rnnexp.models import build_model
 from rnnexp.tasks import SequencePair, load_task
 from rnnexp.tracking import RunTracker
 
@@ -48,27 +46,6 @@ class RunResult:
     status: str
     run_dir: str
     losses: list = field(default_factory=list)  # training loss of each epoch
-
-
-def build_model(cfg: DictConfig, data: SequencePair) -> nn.Module:
-    """Size the encoder and model from the task's vocabulary and build them."""
-    vocab_size = num_classes = len(data.vocab)
-    hidden_size = cfg.model.hidden_size if cfg.model.hidden_size is not None else num_classes
-    if not cfg.model.head and hidden_size != num_classes:
-        raise UserError(
-            f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
-            f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
-        )
-    encoder = build_encoder(cfg.encoder.name, vocab_size, cfg.encoder.dim)
-    model_class = MODELS[cfg.model.name]
-    return model_class(
-        encoder,
-        hidden_size,
-        num_classes,
-        cfg.model.head,
-        num_layers=cfg.model.num_layers,
-        init_scale=cfg.model.init_scale,
-    )
 
 
 def resolved_config(cfg: DictConfig, model: nn.Module, device: torch.device) -> dict:
@@ -122,7 +99,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     data = load_task(cfg.task)
 
     torch.manual_seed(cfg.seed)  # before the weights are drawn
-    model = build_model(cfg, data).to(device)
+    model = build_model(cfg, len(data.vocab)).to(device)
     optimizer = instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
     source, target = (t.to(device) for t in data.tensors())  # (1, T) each
 
@@ -186,8 +163,16 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     )
     write_json(run_dir / METRICS_NAME, asdict(result))
     solved = f"solved at epoch {solved_epoch}" if solved_epoch is not None else "not solved"
-    log.info(f"Final prediction: {final_prediction} (target {data.target}), {solved}. Run directory: {run_dir}")
+    log.info(f"Final prediction: {final_prediction} (target {data.target}), {solved}. Run directory: {shown(run_dir)}")
     return result
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter to read and type)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @torch.no_grad()

@@ -1,0 +1,68 @@
+"""The event file holds the curves, the texts and the hparams session, read back with
+tensorboard's own event reader."""
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from rnnexp.train import train
+
+EPOCHS = 6
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory):
+    from hydra import compose, initialize_config_module
+
+    run_dir = tmp_path_factory.mktemp("run")
+    with initialize_config_module("rnnexp.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["device=cpu", "model=rnn", f"epochs={EPOCHS}"])
+    result = train(cfg, run_dir)
+    files = list(run_dir.glob("events.out.tfevents.*"))
+    assert len(files) == 1, "one event file, in the run directory itself (no sub-folder run)"
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    accumulator.Reload()
+    return accumulator, result
+
+
+@pytest.mark.parametrize("tag", ["loss/train", "accuracy/char", "accuracy/seq", "lr"])
+def test_scalars_have_one_point_per_epoch(events, tag):
+    accumulator, _ = events
+    points = accumulator.Scalars(tag)
+    assert [p.step for p in points] == list(range(1, EPOCHS + 1))
+
+
+def test_loss_curve_is_the_runs_losses(events):
+    accumulator, result = events
+    logged = [p.value for p in accumulator.Scalars("loss/train")]
+    assert logged == pytest.approx(result.losses)
+    assert accumulator.Scalars("lr")[0].value == pytest.approx(0.1)
+
+
+def test_prediction_text_per_epoch_and_config_text(events):
+    accumulator, result = events
+    texts = accumulator.PluginTagToContent("text")
+    assert {"prediction/text_summary", "config/text_summary"} <= set(texts)
+    predictions = accumulator.Tensors("prediction/text_summary")
+    assert [e.step for e in predictions] == list(range(1, EPOCHS + 1))
+    last = predictions[-1].tensor_proto.string_val[0].decode()
+    assert "| prediction | target |" in last and "`ohlol`" in last
+    config = accumulator.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "    model:" in config and "hidden_size: 4" in config  # the resolved size, as a code block
+
+
+def test_hparams_session_lives_in_the_run_with_final_metrics(events):
+    accumulator, result = events
+    hparams = accumulator.PluginTagToContent("hparams")
+    assert set(hparams) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
+    values = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in start.session_start_info.hparams.items()}
+    assert values["model"] == "rnn" and values["optimizer"] == "adam" and values["encoder"] == "one_hot"
+    assert values["lr"] == pytest.approx(0.1) and values["model.hidden_size"] == 4 and values["device"] == "cpu"
+    assert all(v is not None for v in values.values())
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/experiment"])
+    metric_tags = {m.name.tag for m in experiment.experiment.metric_infos}
+    assert metric_tags == {"final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch"}
+    for tag in metric_tags:
+        assert len(accumulator.Scalars(tag)) == 1
+    assert accumulator.Scalars("final/loss")[0].value == pytest.approx(result.final_loss)

@@ -19,7 +19,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from rnnexp.config import register_configs, register_resolvers, schema_keys
+from rnnexp.config import register_configs, register_resolvers, schema_keys, validate
 from rnnexp.errors import UserError, one_line
 
 USAGE_ERROR = 2
@@ -34,10 +34,11 @@ def exit_with(error: BaseException) -> NoReturn:
 
 def run_job(cfg: DictConfig) -> float:
     """One training job; returns the final loss (what a sweeper minimises)."""
-    from rnnexp.train import train  # torch is imported only once a job runs
-
     hydra_cfg = HydraConfig.get()
     try:
+        validate(cfg)  # answers a bad value in well under a second: before torch is imported
+        from rnnexp.train import train
+
         return train(cfg, hydra_cfg.runtime.output_dir).final_loss
     except Exception as error:
         logging.getLogger("rnnexp.failures").exception("run failed")

@@ -121,22 +121,27 @@ class Config:
 
 
 OPTIMIZER_SCHEMAS = {
-    "base_adam": AdamConfig,
-    "base_adamw": AdamWConfig,
-    "base_sgd": SGDConfig,
-    "base_rmsprop": RMSpropConfig,
+    "schema_adam": AdamConfig,
+    "schema_adamw": AdamWConfig,
+    "schema_sgd": SGDConfig,
+    "schema_rmsprop": RMSpropConfig,
 }
 
 
 def register_configs() -> None:
-    """Store the schemas under the names the YAML defaults lists refer to."""
+    """Store the schemas under the names the YAML defaults lists refer to.
+
+    They are stored outside the config groups (``/schema_model@_here_`` in a
+    YAML option's defaults list), so ``--help`` and the "choose one of" error
+    list only real options.
+    """
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=Config)
-    cs.store(group="model", name="base_model", node=ModelConfig)
-    cs.store(group="encoder", name="base_encoder", node=EncoderConfig)
-    cs.store(group="task", name="base_task", node=TaskConfig)
+    cs.store(name="schema_config", node=Config)
+    cs.store(name="schema_model", node=ModelConfig)
+    cs.store(name="schema_encoder", node=EncoderConfig)
+    cs.store(name="schema_task", node=TaskConfig)
     for name, schema in OPTIMIZER_SCHEMAS.items():
-        cs.store(group="optimizer", name=name, node=schema)
+        cs.store(name=name, node=schema)
 
 
 # --------------------------------------------------------------------------- run dirs

@@ -50,7 +50,7 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         # "In 'config': Could not find 'model/foo'" -> group "model", option "foo"
         missing = error.missing_cfg_file or ""
         group, _, option = missing.rpartition("/")
-        options = sorted(o for o in error.options if not o.startswith("base_"))
+        options = sorted(error.options)
         return (
             f"{group}={option}: no such option; choose one of {', '.join(options)}"
             f"{_suggest(option, options)}"

@@ -40,7 +40,9 @@ class RunResult:
     target: str
     final_loss: float
     accuracy: float  # characters right / characters, of the final prediction
-    solved_epoch: Optional[int]  # first epoch whose prediction equals the target
+    # First epoch whose prediction equals the target (the last epoch when only
+    # the model after its final step gets it right); None if never.
+    solved_epoch: Optional[int]
     epochs: int
     seconds: float
     status: str
@@ -133,6 +135,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
             tracker.log_prediction(epoch, prediction, data.target)
 
         final_prediction, final_loss = evaluate(model, source, target, data)
+        if solved_epoch is None and final_prediction == data.target:
+            solved_epoch = cfg.epochs  # right only after the last epoch's step
         accuracy = char_accuracy(final_prediction, data.target)
         tracker.log_hparams(
             hparams_of(resolved),
@@ -162,7 +166,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         losses=losses,
     )
     write_json(run_dir / METRICS_NAME, asdict(result))
-    solved = f"solved at epoch {solved_epoch}" if solved_epoch is not None else "not solved"
+    if solved_epoch is None:
+        solved = "not solved"
+    elif final_prediction == data.target:
+        solved = f"solved at epoch {solved_epoch}"
+    else:
+        solved = f"solved at epoch {solved_epoch} but lost again by the end"
     log.info(f"Final prediction: {final_prediction} (target {data.target}), {solved}. Run directory: {shown(run_dir)}")
     return result
 

@@ -50,9 +50,13 @@ class RunTracker:
         missing or None value makes the dashboard hide runs of a sweep.
         """
         assert set(final) == set(FINAL_METRICS), sorted(final)
-        experiment, session_start, session_end = hparams_summaries(dict(hparams), dict(final))
+        # The experiment summary is left out on purpose: without one, TensorBoard
+        # builds the experiment from all runs' sessions, marking which hparams
+        # differ across a sweep and listing string values for filtering. With
+        # one per run it would take the first run's, where nothing differs.
+        _, session_start, session_end = hparams_summaries(dict(hparams), dict(final))
         file_writer = self.writer.file_writer  # the run's own event file
-        for summary in (experiment, session_start, session_end):
+        for summary in (session_start, session_end):
             file_writer.add_summary(summary)
         for tag, value in final.items():
             self.writer.add_scalar(tag, value, step)

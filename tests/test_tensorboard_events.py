@@ -1,11 +1,15 @@
 """The event file holds the curves, the texts and the hparams session, read back with
 tensorboard's own event reader."""
 
+from pathlib import Path
+
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-from rnnexp.train import train
+from rnnexp.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from rnnexp.tracking import FINAL_METRICS
+from rnnexp.train import hparams_of, train
 
 EPOCHS = 6
 
@@ -54,15 +58,16 @@ def test_prediction_text_per_epoch_and_config_text(events):
 def test_hparams_session_lives_in_the_run_with_final_metrics(events):
     accumulator, result = events
     hparams = accumulator.PluginTagToContent("hparams")
-    assert set(hparams) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    # No per-run experiment summary: TensorBoard derives the experiment from all sessions.
+    assert set(hparams) == {"_hparams_/session_start_info", "_hparams_/session_end_info"}
     start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
-    values = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in start.session_start_info.hparams.items()}
+    values = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.session_start_info.hparams.items()}
     assert values["model"] == "rnn" and values["optimizer"] == "adam" and values["encoder"] == "one_hot"
     assert values["lr"] == pytest.approx(0.1) and values["model.hidden_size"] == 4 and values["device"] == "cpu"
-    assert all(v is not None for v in values.values())
-    experiment = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/experiment"])
-    metric_tags = {m.name.tag for m in experiment.experiment.metric_infos}
-    assert metric_tags == {"final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch"}
-    for tag in metric_tags:
-        assert len(accumulator.Scalars(tag)) == 1
+    assert set(values) == set(hparams_of(load_checkpoint(Path(result.run_dir) / CHECKPOINT_NAME)["config"]))
+    end = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_end_info"])
+    assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
+    for tag in FINAL_METRICS:
+        assert [p.step for p in accumulator.Scalars(tag)] == [EPOCHS]
     assert accumulator.Scalars("final/loss")[0].value == pytest.approx(result.final_loss)
+    assert accumulator.Scalars("final/accuracy_char")[0].value == pytest.approx(result.accuracy)

@@ -37,9 +37,17 @@ def run_job(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     try:
         validate(cfg)  # answers a bad value in well under a second: before torch is imported
+        from rnnexp.checkpoint import load_resume
         from rnnexp.train import train
 
-        return train(cfg, hydra_cfg.runtime.output_dir).final_loss
+        resume = None
+        if cfg.resume is not None:
+            cfg, resume = load_resume(cfg.resume, explicit_epochs(hydra_cfg.overrides.task))
+        show_progress = cfg.progress == "always" or (
+            cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
+        )
+        result = train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress)
+        return result.final_loss if result.final_loss is not None else float("inf")
     except Exception as error:
         logging.getLogger("rnnexp.failures").exception("run failed")
         if isinstance(error, UserError) and hydra_cfg.mode == RunMode.RUN and not SHOW_TRACEBACK:
@@ -47,6 +55,15 @@ def run_job(cfg: DictConfig) -> float:
             # a sweep, raise instead, so the other jobs still run.
             exit_with(error)
         raise
+
+
+def explicit_epochs(task_overrides: list[str]) -> int | None:
+    """The N of an ``epochs=N`` typed on the command line, else None."""
+    for override in task_overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+~") == "epochs":
+            return int(value)
+    return None
 
 
 def main() -> None:

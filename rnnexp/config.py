@@ -42,6 +42,11 @@ class ModelConfig:
     # ("ohlll"); a smaller start helps: with model=rnn, lr=0.1 and 15 epochs,
     # 81 of 100 seeds end solved at 0.3, 73 at 1.0 (and 100 with a head).
     init_scale: float = 1.0
+    # Run the sequence in both directions and concatenate the two states (needs
+    # a head; not for model=cell). Lets the output at t see inputs after t.
+    bidirectional: bool = False
+    # Dropout probability before the head and between stacked layers.
+    dropout: float = 0.0
 
 
 # --------------------------------------------------------------------------- encoder
@@ -95,12 +100,123 @@ class RMSpropConfig:
 # --------------------------------------------------------------------------- task
 @dataclass
 class TaskConfig:
-    # hello: the notebook's "hello" -> "ohlol"; inline: strings from the command line.
+    # Which task; fixed by the YAML option.
     name: str = MISSING
+    # Share of the examples (of the text, for task=text) held out for
+    # validation: loss/val and the val accuracies, early stopping, best checkpoint.
+    val_fraction: float = 0.0
+
+
+@dataclass
+class PairTaskConfig(TaskConfig):
+    # hello: the notebook's "hello" -> "ohlol"; inline: strings from the command line.
     # Input characters, one time step each.
     source: str = MISSING
     # Target characters, one per time step of the source (same length).
     target: str = MISSING
+
+
+@dataclass
+class PairsFileTaskConfig(TaskConfig):
+    # A UTF-8 file of source<TAB>target lines, each pair of equal length.
+    path: str = MISSING
+
+
+@dataclass
+class GeneratedTaskConfig(TaskConfig):
+    # Longest sequence; lengths are drawn from [min_length, length].
+    length: int = 12
+    # Shortest sequence; null: all sequences have `length` characters.
+    min_length: Optional[int] = None
+    # Number of examples generated.
+    size: int = 512
+    # Seed of the generator (independent of the training seed).
+    seed: int = 0
+
+
+@dataclass
+class CopyTaskConfig(GeneratedTaskConfig):
+    # Steps between reading a character and writing it.
+    delay: int = 2
+    # Alphabet size: the first `symbols` lowercase letters.
+    symbols: int = 8
+
+
+@dataclass
+class CaesarTaskConfig(GeneratedTaskConfig):
+    # Letters to shift by (a -> d for 3).
+    shift: int = 3
+
+
+@dataclass
+class ReverseTaskConfig(GeneratedTaskConfig):
+    symbols: int = 8
+
+
+@dataclass
+class TextTaskConfig(TaskConfig):
+    # A UTF-8 text file; null: the shipped corpus (the opening of Coriolanus).
+    path: Optional[str] = None
+    # Characters per training window (the unrolled length).
+    window: int = 64
+    # Every this many epochs, log a sample; 0: never.
+    sample_every: int = 5
+    # Characters to sample.
+    sample_length: int = 200
+    # Text the sample starts from (its characters must occur in the corpus).
+    prime: str = "The "
+    # Sampling temperature: < 1 sharper and more repetitive, > 1 more random.
+    temperature: float = 0.8
+
+
+TASK_SCHEMAS = {
+    "schema_task_pair": PairTaskConfig,
+    "schema_task_pairs_file": PairsFileTaskConfig,
+    "schema_task_generated": GeneratedTaskConfig,
+    "schema_task_copy": CopyTaskConfig,
+    "schema_task_caesar": CaesarTaskConfig,
+    "schema_task_reverse": ReverseTaskConfig,
+    "schema_task_text": TextTaskConfig,
+}
+
+
+# --------------------------------------------------------------------------- scheduler
+@dataclass
+class SchedulerConfig:
+    # A torch.optim.lr_scheduler class built as a partial around the optimizer;
+    # null: constant lr.
+    _target_: Optional[str] = None
+    _partial_: bool = True
+
+
+@dataclass
+class StepSchedulerConfig(SchedulerConfig):
+    _target_: Optional[str] = "torch.optim.lr_scheduler.StepLR"
+    step_size: int = 10  # epochs between decays
+    gamma: float = 0.5  # lr factor at each decay
+
+
+@dataclass
+class CosineSchedulerConfig(SchedulerConfig):
+    _target_: Optional[str] = "torch.optim.lr_scheduler.CosineAnnealingLR"
+    T_max: int = MISSING  # epochs of one half-cosine: ${epochs} in the YAML
+    eta_min: float = 0.0
+
+
+@dataclass
+class PlateauSchedulerConfig(SchedulerConfig):
+    _target_: Optional[str] = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+    factor: float = 0.5  # lr factor when the monitored loss stalls
+    patience: int = 3  # epochs without improvement before reducing
+    min_lr: float = 0.0
+
+
+SCHEDULER_SCHEMAS = {
+    "schema_scheduler_none": SchedulerConfig,
+    "schema_scheduler_step": StepSchedulerConfig,
+    "schema_scheduler_cosine": CosineSchedulerConfig,
+    "schema_scheduler_plateau": PlateauSchedulerConfig,
+}
 
 
 # --------------------------------------------------------------------------- top level
@@ -109,7 +225,8 @@ class Config:
     model: ModelConfig = MISSING
     encoder: EncoderConfig = MISSING
     optimizer: Any = MISSING
-    task: TaskConfig = MISSING
+    scheduler: Any = MISSING
+    task: Any = MISSING
     # Learning rate handed to the optimizer.
     lr: float = 0.1
     # Full passes over the task's data (one optimizer step each for hello).
@@ -118,6 +235,20 @@ class Config:
     seed: int = 0
     # auto (an accelerator when present, else cpu), cpu, cuda, cuda:N or mps.
     device: str = "auto"
+    # Sequences per optimizer step. hello has one sequence, so it trains with
+    # batch 1 as in the notebook whatever this says.
+    batch_size: int = 32
+    # Clip the gradient norm to this before each step; null: no clipping.
+    clip: Optional[float] = None
+    # Stop when the validation loss has not improved for this many epochs;
+    # null: train all epochs.
+    patience: Optional[int] = None
+    # A run directory to continue from its last checkpoint (with its config;
+    # `epochs=N` given as well extends the run to N epochs).
+    resume: Optional[str] = None
+    # Progress bar within epochs: auto (on an interactive terminal, not in
+    # sweeps), always, never.
+    progress: str = "auto"
 
 
 OPTIMIZER_SCHEMAS = {
@@ -139,8 +270,7 @@ def register_configs() -> None:
     cs.store(name="schema_config", node=Config)
     cs.store(name="schema_model", node=ModelConfig)
     cs.store(name="schema_encoder", node=EncoderConfig)
-    cs.store(name="schema_task", node=TaskConfig)
-    for name, schema in OPTIMIZER_SCHEMAS.items():
+    for name, schema in {**OPTIMIZER_SCHEMAS, **TASK_SCHEMAS, **SCHEDULER_SCHEMAS}.items():
         cs.store(name=name, node=schema)
 
 
@@ -202,6 +332,21 @@ def validate(cfg: DictConfig) -> None:
         raise UserError(f"model.init_scale={cfg.model.init_scale}: must be a number > 0 (1.0 keeps PyTorch's init)")
     if cfg.model.num_layers < 1:
         raise UserError(f"model.num_layers={cfg.model.num_layers}: must be an integer >= 1")
+    if not 0 <= cfg.model.dropout < 1:
+        raise UserError(f"model.dropout={cfg.model.dropout}: must be >= 0 and < 1")
+    if cfg.model.name == "cell" and cfg.model.bidirectional:
+        raise UserError(
+            "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell; "
+            "use model=rnn, lstm or gru for a bidirectional model"
+        )
+    if cfg.batch_size < 1:
+        raise UserError(f"batch_size={cfg.batch_size}: must be an integer >= 1")
+    if cfg.clip is not None and not cfg.clip > 0:
+        raise UserError(f"clip={cfg.clip}: must be a number > 0 (the largest gradient norm), or null for no clipping")
+    if cfg.patience is not None and cfg.patience < 1:
+        raise UserError(f"patience={cfg.patience}: must be an integer >= 1 (epochs), or null to train all epochs")
+    if cfg.progress not in ("auto", "always", "never"):
+        raise UserError(f"progress={cfg.progress}: allowed values are auto, always, never")
     if cfg.model.name == "cell" and cfg.model.num_layers != 1:
         raise UserError(
             f"model.num_layers={cfg.model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
@@ -225,8 +370,9 @@ def schema_keys() -> list[str]:
     for prefix, schemas in (
         ("model", [ModelConfig]),
         ("encoder", [EncoderConfig]),
-        ("task", [TaskConfig]),
+        ("task", list(TASK_SCHEMAS.values())),
         ("optimizer", list(OPTIMIZER_SCHEMAS.values())),
+        ("scheduler", list(SCHEDULER_SCHEMAS.values())),
     ):
         for schema in schemas:
             keys += [f"{prefix}.{f.name}" for f in fields(schema) if not f.name.startswith("_")]

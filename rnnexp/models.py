@@ -1,18 +1,22 @@
-"""The notebook's three recurrent models behind one contract.
+"""The recurrent models behind one contract.
 
 Every model maps character ids (B, T) to class scores (B, T, C) through
-encoder -> recurrence -> optional linear head, and ``forward(ids, targets)``
-returns ``(logits, loss)`` so one training loop serves them all.
+encoder -> recurrence -> optional linear head, and
+``forward(ids, targets=None, lengths=None)`` returns ``(logits, loss)`` so one
+training loop serves them all. The first three are the notebook's; lstm and
+gru swap in torch's gated layers.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnexp.data import IGNORE
 from rnnexp.encoders import build_encoder
 from rnnexp.errors import UserError
 
@@ -20,20 +24,34 @@ from rnnexp.errors import UserError
 class RecurrentTagger(nn.Module):
     """Shared part: an encoder in front, a head (or none) behind, the loss.
 
-    Subclasses implement :meth:`recur`, (B, T, input) -> (B, T, hidden).
+    Subclasses implement :meth:`recur`, (B, T, input) -> (B, T, output_size).
     """
 
-    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool):
+    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool, output_size: int, dropout: float):
         super().__init__()
         self.encoder = encoder
         self.hidden_size = hidden_size
         self.num_classes = num_classes
+        self.dropout = nn.Dropout(dropout)
         # Without a head the hidden state h_t is read directly as the class
         # scores, as in the notebook's first two models (hidden_size = classes).
-        self.head = nn.Linear(hidden_size, num_classes) if head else nn.Identity()
+        self.head = nn.Linear(output_size, num_classes) if head else nn.Identity()
 
-    def recur(self, x: torch.Tensor) -> torch.Tensor:
+    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
+
+    def forward(self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, lengths: Optional[torch.Tensor] = None):
+        x = self.encoder(ids)  # (B, T, input)
+        h = self.recur(x, lengths)  # (B, T, output_size)
+        logits = self.head(self.dropout(h))  # (B, T, C)
+        loss = None
+        if targets is not None:
+            # Mean cross-entropy over every (unpadded) time step of every
+            # sequence. (The notebook's RNNCell example wrote
+            # `loss = + criterion(...)`, which keeps only the last step's loss
+            # and so learns "lllll".)
+            loss = F.cross_entropy(logits.reshape(-1, self.num_classes), targets.reshape(-1), ignore_index=IGNORE)
+        return logits, loss
 
     @staticmethod
     def scale_init(recurrent: nn.Module, init_scale: float) -> None:
@@ -43,33 +61,34 @@ class RecurrentTagger(nn.Module):
                 for parameter in recurrent.parameters():
                     parameter.mul_(init_scale)
 
-    def forward(self, ids: torch.Tensor, targets: torch.Tensor | None = None):
-        x = self.encoder(ids)  # (B, T, input)
-        h = self.recur(x)  # (B, T, hidden)
-        logits = self.head(h)  # (B, T, C)
-        loss = None
-        if targets is not None:
-            # Mean cross-entropy over every time step of every sequence. (The
-            # notebook's RNNCell example wrote `loss = + criterion(...)`, which
-            # keeps only the last step's loss and so learns "lllll".)
-            loss = F.cross_entropy(logits.reshape(-1, self.num_classes), targets.reshape(-1))
-        return logits, loss
-
 
 class CellModel(RecurrentTagger):
     """One shared nn.RNNCell unrolled step by step in Python (the notebook's first model).
 
     Take input at the current time step x_t and the hidden state h_{t-1},
     return h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh); h_0 = 0.
+    Padded steps after a sequence's end are computed but never read: the loop
+    runs left to right, so they cannot reach earlier outputs.
     """
 
-    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool, num_layers: int = 1, init_scale: float = 1.0):
-        super().__init__(encoder, hidden_size, num_classes, head)
-        assert num_layers == 1, "a single RNNCell (checked by rnnexp.config.validate)"
+    def __init__(
+        self,
+        encoder: nn.Module,
+        hidden_size: int,
+        num_classes: int,
+        head: bool,
+        *,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        init_scale: float = 1.0,
+    ):
+        assert num_layers == 1 and not bidirectional, "one left-to-right cell (checked by rnnexp.config.validate)"
+        super().__init__(encoder, hidden_size, num_classes, head, hidden_size, dropout)
         self.cell = nn.RNNCell(encoder.output_size, hidden_size)
         self.scale_init(self.cell, init_scale)
 
-    def recur(self, x: torch.Tensor) -> torch.Tensor:
+    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         batch, steps, _ = x.shape
         h = x.new_zeros(batch, self.hidden_size)  # h_0: (B, H)
         outputs = []
@@ -79,38 +98,67 @@ class CellModel(RecurrentTagger):
         return torch.stack(outputs, dim=1)  # (B, T, H)
 
 
-class RNNModel(RecurrentTagger):
-    """nn.RNN over the whole sequence at once, time-first as in the notebook's second model."""
-
-    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool, num_layers: int = 1, init_scale: float = 1.0):
-        super().__init__(encoder, hidden_size, num_classes, head)
-        self.rnn = nn.RNN(encoder.output_size, hidden_size, num_layers=num_layers)
-        self.scale_init(self.rnn, init_scale)
-
-    def recur(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.transpose(0, 1)  # (T, B, input): nn.RNN's default layout
-        out, _ = self.rnn(x)  # h_0 = 0; out (T, B, H): the top layer's h_1..h_T
-        return out.transpose(0, 1)  # (B, T, H)
+LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class EmbeddingModel(RecurrentTagger):
-    """nn.Embedding -> nn.RNN(batch_first=True) -> nn.Linear (the notebook's third model).
+class LayerModel(RecurrentTagger):
+    """A torch recurrent layer (nn.RNN, nn.LSTM or nn.GRU) over the whole sequence at once.
 
-    The embedding is the encoder (encoder=embedding by default) and the linear
-    layer is the head (head=true by default).
+    ``time_first`` runs the layer in its default (T, B, input) layout, as the
+    notebook's nn.RNN example does; otherwise batch_first, as its Embedding
+    example does. The two compute the same function.
     """
 
-    def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool, num_layers: int = 1, init_scale: float = 1.0):
-        super().__init__(encoder, hidden_size, num_classes, head)
-        self.rnn = nn.RNN(encoder.output_size, hidden_size, num_layers=num_layers, batch_first=True)
+    def __init__(
+        self,
+        encoder: nn.Module,
+        hidden_size: int,
+        num_classes: int,
+        head: bool,
+        *,
+        layer: str = "rnn",
+        time_first: bool = False,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        init_scale: float = 1.0,
+    ):
+        directions = 2 if bidirectional else 1
+        super().__init__(encoder, hidden_size, num_classes, head, directions * hidden_size, dropout)
+        self.time_first = time_first
+        self.rnn = LAYERS[layer](
+            encoder.output_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=not time_first,
+            bidirectional=bidirectional,
+            dropout=dropout if num_layers > 1 else 0.0,  # between stacked layers only
+        )
         self.scale_init(self.rnn, init_scale)
 
-    def recur(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(x)  # (B, T, input) -> (B, T, H), h_0 = 0
-        return out
+    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+        steps = x.shape[1]
+        if self.time_first:
+            x = x.transpose(0, 1)  # (T, B, input): the layer's default layout
+        if lengths is not None:
+            # Pack so that no direction reads padding: (B,) lengths, on the CPU.
+            packed = pack_padded_sequence(x, lengths, batch_first=not self.time_first, enforce_sorted=False)
+            out, _ = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=not self.time_first, total_length=steps)
+        else:
+            out, _ = self.rnn(x)  # h_0 = 0; out: the top layer's h_1..h_T (both directions concatenated)
+        return out.transpose(0, 1) if self.time_first else out  # (B, T, directions * H)
 
 
-MODELS = {"cell": CellModel, "rnn": RNNModel, "embedding": EmbeddingModel}
+MODELS = {
+    "cell": CellModel,
+    # The notebook's nn.RNN example: time-first.
+    "rnn": lambda **kw: LayerModel(layer="rnn", time_first=True, **kw),
+    # The notebook's Embedding example: nn.Embedding -> nn.RNN(batch_first=True) -> nn.Linear.
+    "embedding": lambda **kw: LayerModel(layer="rnn", **kw),
+    "lstm": lambda **kw: LayerModel(layer="lstm", **kw),
+    "gru": lambda **kw: LayerModel(layer="gru", **kw),
+}
 
 
 def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
@@ -122,17 +170,25 @@ def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
     model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
     num_classes = vocab_size
     hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
-    if not model_cfg["head"] and hidden_size != num_classes:
-        raise UserError(
-            f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
-            f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
-        )
+    if not model_cfg["head"]:
+        if model_cfg["bidirectional"]:
+            raise UserError(
+                "model.bidirectional=true: the two directions' states are concatenated, so the model needs "
+                "a head to map them to the classes; set model.head=true"
+            )
+        if hidden_size != num_classes:
+            raise UserError(
+                f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
+                f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
+            )
     encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])
     return MODELS[model_cfg["name"]](
-        encoder,
-        hidden_size,
-        num_classes,
-        model_cfg["head"],
+        encoder=encoder,
+        hidden_size=hidden_size,
+        num_classes=num_classes,
+        head=model_cfg["head"],
         num_layers=model_cfg["num_layers"],
+        bidirectional=model_cfg["bidirectional"],
+        dropout=model_cfg["dropout"],
         init_scale=model_cfg["init_scale"],
     )

@@ -34,14 +34,23 @@ class RunTracker:
         self.writer.add_scalar("accuracy/seq", seq_accuracy, epoch)
         self.writer.add_scalar("lr", lr, epoch)
 
-    def log_prediction(self, epoch: int, prediction: str, target: str) -> None:
-        # A one-row Markdown table: newlines in plain text would collapse.
-        marks = "".join("✓" if p == t else "✗" for p, t in zip(prediction, target))
-        table = (
-            "| prediction | target | per character |\n|---|---|---|\n"
-            f"| `{prediction}` | `{target}` | {marks} |"
-        )
-        self.writer.add_text("prediction", table, epoch)
+    def log_validation(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float) -> None:
+        # Beside the training curves: TensorBoard groups tags by their first part.
+        self.writer.add_scalar("loss/val", loss, epoch)
+        self.writer.add_scalar("accuracy/char_val", char_accuracy, epoch)
+        self.writer.add_scalar("accuracy/seq_val", seq_accuracy, epoch)
+
+    def log_predictions(self, epoch: int, rows: list[tuple[str, str, str]]) -> None:
+        """A Markdown table of (source, prediction, target): plain newlines would collapse."""
+        lines = ["| source | prediction | target | per character |", "|---|---|---|---|"]
+        for source, prediction, target in rows:
+            marks = "".join("✓" if p == t else "✗" for p, t in zip(prediction, target))
+            lines.append(f"| `{source}` | `{prediction}` | `{target}` | {marks} |")
+        self.writer.add_text("prediction", "\n".join(lines), epoch)
+
+    def log_sample(self, epoch: int, text: str) -> None:
+        # Indented four spaces: a Markdown code block keeps the sample's line breaks.
+        self.writer.add_text("sample", "\n".join("    " + line for line in text.splitlines()), epoch)
 
     def log_hparams(self, hparams: Mapping[str, HParamValue], final: Mapping[str, float], step: int) -> None:
         """Write the hparams session into this run and the final metrics as scalars.

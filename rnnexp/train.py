@@ -1,30 +1,37 @@
 """Build the run's objects from the config and train: the one place that does.
 
-Flow: config -> task and vocabulary -> encoder -> model -> optimizer -> loop,
-with TensorBoard, a checkpoint and ``metrics.json`` written into ``run_dir``.
-Nothing here imports Hydra's entry point, so ``train(cfg, run_dir)`` runs from
-tests and scripts with a config composed any way.
+Flow: config -> task data and vocabulary -> encoder -> model -> optimizer and
+scheduler -> epochs of mini-batches, with TensorBoard, checkpoints and
+``metrics.json`` written into ``run_dir``. Nothing here imports Hydra's entry
+point, so ``train(cfg, run_dir)`` runs from tests and scripts with a config
+composed any way.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.checkpoint import CHECKPOINT_NAME, save_checkpoint
+from rnnexp.checkpoint import BEST, LAST, Resume, save_checkpoint
 from rnnexp.config import validate
+from rnnexp.data import IGNORE, Batch, SequenceSet
 from rnnexp.device import resolve_device
+from rnnexp.errors import UserError
 from rnnexp.files import write_json
-from rnnexp.models import build_model
-from rnnexp.tasks import SequencePair, load_task
+from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.progress import ProgressBar
+from rnnexp.sampling import sample_text
+from rnnexp.tasks import TaskData, load_task, unigram_entropy
 from rnnexp.tracking import RunTracker
 
 log = logging.getLogger(__name__)
@@ -36,32 +43,79 @@ METRICS_NAME = "metrics.json"
 class RunResult:
     """What a finished run reports; written as ``metrics.json``."""
 
-    prediction: str
+    prediction: str  # the trained model's output for the first evaluation sequence
     target: str
-    final_loss: float
-    accuracy: float  # characters right / characters, of the final prediction
-    # First epoch whose prediction equals the target (the last epoch when only
-    # the model after its final step gets it right); None if never.
-    solved_epoch: Optional[int]
-    epochs: int
+    final_loss: Optional[float]  # on the evaluation set (validation if any); None if it diverged
+    accuracy: float  # characters right / characters, on the evaluation set
+    solved_epoch: Optional[int]  # first epoch whose evaluation sequences were all right
+    epochs: int  # epochs trained (fewer than configured after early stopping or divergence)
     seconds: float
-    status: str
+    status: str  # ok, or diverged (a non-finite loss stopped the run)
     run_dir: str
     losses: list = field(default_factory=list)  # training loss of each epoch
+    val_losses: list = field(default_factory=list)  # validation loss of each epoch (empty without a split)
+    best_epoch: Optional[int] = None  # epoch of best.pt
+    stopped_early: bool = False
 
 
-def resolved_config(cfg: DictConfig, model: nn.Module, device: torch.device) -> dict:
-    """The config as run: data-derived sizes and the actual device filled in."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    resolved["model"]["hidden_size"] = model.hidden_size
-    resolved["encoder"]["dim"] = model.encoder.output_size
-    resolved["device"] = str(device)
-    return resolved
+@dataclass
+class EpochStats:
+    """Loss and accuracies summed over one pass, plus the first sequence's prediction."""
+
+    loss_sum: float = 0.0  # sum over sequences of their mean per-character loss x characters
+    chars: int = 0
+    correct_chars: int = 0
+    sequences: int = 0
+    correct_sequences: int = 0
+    # Predictions for the set's first SHOWN sequences, by position in the set.
+    predictions: dict = field(default_factory=dict)
+    finite: bool = True
+
+    SHOWN = 4
+
+    @property
+    def first_prediction(self) -> Optional[str]:
+        return self.predictions.get(0)
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / max(self.chars, 1)
+
+    @property
+    def char_accuracy(self) -> float:
+        return self.correct_chars / max(self.chars, 1)
+
+    @property
+    def seq_accuracy(self) -> float:
+        return self.correct_sequences / max(self.sequences, 1)
+
+    def add(self, batch: Batch, logits: torch.Tensor, loss: torch.Tensor, data: TaskData) -> None:
+        mask = batch.target != IGNORE  # (B, T): real characters, not padding
+        predicted = logits.argmax(dim=-1)  # (B, T)
+        right = (predicted == batch.target) & mask
+        chars = int(mask.sum())
+        self.loss_sum += float(loss) * chars
+        self.chars += chars
+        self.correct_chars += int(right.sum())
+        self.sequences += len(batch.index)
+        self.correct_sequences += int((right | ~mask).all(dim=1).sum())
+        for row in (batch.index < self.SHOWN).nonzero().flatten().tolist():
+            self.predictions[int(batch.index[row])] = data.vocab.decode(predicted[row][mask[row]])
 
 
 def optimizer_name(target: str) -> str:
     # "torch.optim.AdamW" -> "adamw": the same name as the YAML option.
     return target.rsplit(".", 1)[-1].lower()
+
+
+def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device) -> dict:
+    """The config as run: data-derived sizes and the actual device filled in."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved["model"]["hidden_size"] = model.hidden_size
+    resolved["encoder"]["dim"] = model.encoder.output_size
+    resolved["device"] = str(device)
+    resolved["resume"] = None  # a checkpoint's config describes the run itself
+    return resolved
 
 
 def hparams_of(resolved: dict) -> dict:
@@ -70,30 +124,87 @@ def hparams_of(resolved: dict) -> dict:
     Optimizer-specific keys (betas, momentum, ...) differ between optimizers,
     so only weight_decay, which all of them have, joins the table.
     """
+    scheduler = resolved["scheduler"]["_target_"]
     return {
         "model": resolved["model"]["name"],
         "encoder": resolved["encoder"]["name"],
         "optimizer": optimizer_name(resolved["optimizer"]["_target_"]),
+        "scheduler": optimizer_name(scheduler) if scheduler else "none",
         "task": resolved["task"]["name"],
         "lr": float(resolved["lr"]),
         "epochs": int(resolved["epochs"]),
+        "batch_size": int(resolved["batch_size"]),
         "seed": int(resolved["seed"]),
         "device": resolved["device"],
+        "clip": float(resolved["clip"] or 0.0),
         "model.hidden_size": int(resolved["model"]["hidden_size"]),
         "model.num_layers": int(resolved["model"]["num_layers"]),
         "model.head": bool(resolved["model"]["head"]),
+        "model.bidirectional": bool(resolved["model"]["bidirectional"]),
+        "model.dropout": float(resolved["model"]["dropout"]),
         "model.init_scale": float(resolved["model"]["init_scale"]),
         "encoder.dim": int(resolved["encoder"]["dim"]),
         "optimizer.weight_decay": float(resolved["optimizer"].get("weight_decay", 0.0)),
     }
 
 
-def char_accuracy(prediction: str, target: str) -> float:
-    return sum(p == t for p, t in zip(prediction, target)) / len(target)
+def run_epoch(
+    model: RecurrentTagger,
+    data: TaskData,
+    optimizer: torch.optim.Optimizer,
+    cfg: DictConfig,
+    device: torch.device,
+    shuffle: torch.Generator,
+    progress: ProgressBar,
+    epoch: int,
+) -> EpochStats:
+    """One pass over the training set in shuffled mini-batches, one step each."""
+    model.train()
+    stats = EpochStats()
+    progress.start_epoch()
+    for step, batch in enumerate(data.train.batches(cfg.batch_size, shuffle), start=1):
+        batch = batch.to(device)
+        optimizer.zero_grad()
+        logits, loss = model(batch.source, batch.target, batch.lengths)  # (B, T, C), scalar
+        if not torch.isfinite(loss):
+            stats.finite = False  # stop before the step, so the weights stay the last finite ones
+            return stats
+        loss.backward()
+        if cfg.clip is not None:
+            # Clipping the gradient norm keeps one steep step from undoing the
+            # training: the exploding-gradient problem of recurrent nets.
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        optimizer.step()
+        # As in the notebook, the epoch reports the forward passes that
+        # produced its losses (before each step).
+        stats.add(batch, logits.detach(), loss.detach(), data)
+        progress.step(epoch, step, stats.loss, int((batch.target != IGNORE).sum()))
+    progress.clear()
+    return stats
 
 
-def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
-    """Train ``cfg``'s model on its task; write TensorBoard, checkpoint, metrics.json."""
+@torch.no_grad()
+def evaluate(model: RecurrentTagger, data: TaskData, sequences: SequenceSet, batch_size: int, device: torch.device) -> EpochStats:
+    """Loss and accuracies on ``sequences`` without a gradient step (dropout off)."""
+    was_training = model.training
+    model.eval()
+    stats = EpochStats()
+    for batch in sequences.batches(batch_size):
+        batch = batch.to(device)
+        logits, loss = model(batch.source, batch.target, batch.lengths)
+        stats.add(batch, logits, loss, data)
+        stats.finite &= bool(torch.isfinite(loss))
+    model.train(was_training)
+    return stats
+
+
+def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None, show_progress: bool = False) -> RunResult:
+    """Train ``cfg``'s model on its task; write TensorBoard, checkpoints, metrics.json.
+
+    With ``resume``, ``cfg`` is the checkpoint's config (see
+    rnnexp.checkpoint) and training continues after its last epoch, with the
+    same random state, so the losses match a run that never stopped.
+    """
     started = time.perf_counter()
     run_dir = Path(run_dir)
     validate(cfg)
@@ -101,79 +212,199 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
     data = load_task(cfg.task)
 
     torch.manual_seed(cfg.seed)  # before the weights are drawn
+    shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
     model = build_model(cfg, len(data.vocab)).to(device)
     optimizer = instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
-    source, target = (t.to(device) for t in data.tensors())  # (1, T) each
+    scheduler = instantiate(cfg.scheduler)(optimizer) if cfg.scheduler._target_ else None
+    prime = _check_prime(cfg, data)
+
+    history: dict[str, Any] = {"losses": [], "val_losses": [], "solved_epoch": None, "best_loss": math.inf,
+                               "best_epoch": None, "epochs_since_best": 0}
+    first_epoch = 1
+    if resume is not None:
+        model.load_state_dict(resume.state["state_dict"])
+        optimizer.load_state_dict(resume.state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(resume.state["scheduler"])
+        torch.set_rng_state(resume.state["rng"]["torch"])
+        shuffle.set_state(resume.state["rng"]["shuffle"])
+        history = resume.state["history"]
+        first_epoch = resume.state["epoch"] + 1
+        _carry_over_events(resume.source_dir, run_dir)
+        log.info(f"Resuming {resume.source_dir} after epoch {resume.state['epoch']}")
 
     resolved = resolved_config(cfg, model, device)
     tracker = RunTracker(str(run_dir))
-    tracker.log_config(OmegaConf.to_yaml(resolved))
+    if resume is None:
+        tracker.log_config(OmegaConf.to_yaml(resolved))
+    if data.language_model:
+        baseline = unigram_entropy(data.train, len(data.vocab))
+        log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
 
-    losses: list[float] = []
-    solved_epoch: Optional[int] = None
+    progress = ProgressBar(show_progress, cfg.epochs, math.ceil(len(data.train) / cfg.batch_size))
+    status, stopped_early, epoch = "ok", False, first_epoch - 1
     try:
-        for epoch in range(1, cfg.epochs + 1):
-            optimizer.zero_grad()
-            logits, loss = model(source, target)  # (1, T, C), scalar
-            loss.backward()
-            optimizer.step()
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            train_stats = run_epoch(model, data, optimizer, cfg, device, shuffle, progress, epoch)
+            if not train_stats.finite:
+                progress.clear()
+                status = "diverged"
+                log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
+                break
+            val_stats = evaluate(model, data, data.val, cfg.batch_size, device) if data.val is not None else None
+            eval_stats = val_stats or train_stats
+            monitored = val_stats.loss if val_stats else train_stats.loss
+            history["losses"].append(train_stats.loss)
+            if val_stats:
+                history["val_losses"].append(val_stats.loss)
+            if history["solved_epoch"] is None and not data.language_model and eval_stats.seq_accuracy == 1.0:
+                history["solved_epoch"] = epoch
 
-            # As in the notebook: report the prediction of the forward pass that
-            # produced this epoch's loss.
-            prediction = data.vocab.decode(logits.argmax(dim=-1)[0])
-            losses.append(loss.item())
-            if solved_epoch is None and prediction == data.target:
-                solved_epoch = epoch
-            log.info(f"Predicted string: {prediction}, Epoch [{epoch}/{cfg.epochs}] loss = {losses[-1]:.3f}")
-            tracker.log_epoch(
-                epoch,
-                losses[-1],
-                char_accuracy(prediction, data.target),
-                float(prediction == data.target),
-                optimizer.param_groups[0]["lr"],
-            )
-            tracker.log_prediction(epoch, prediction, data.target)
+            lr = optimizer.param_groups[0]["lr"]
+            if scheduler is not None:
+                # ReduceLROnPlateau watches the monitored loss; the others count epochs.
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(monitored)
+                else:
+                    scheduler.step()
 
-        final_prediction, final_loss = evaluate(model, source, target, data)
-        if solved_epoch is None and final_prediction == data.target:
-            solved_epoch = cfg.epochs  # right only after the last epoch's step
-        accuracy = char_accuracy(final_prediction, data.target)
+            _log_epoch(epoch, cfg, data, train_stats, val_stats, eval_stats)
+            tracker.log_epoch(epoch, train_stats.loss, train_stats.char_accuracy, train_stats.seq_accuracy, lr)
+            if val_stats:
+                tracker.log_validation(epoch, val_stats.loss, val_stats.char_accuracy, val_stats.seq_accuracy)
+            if not data.language_model:
+                tracker.log_predictions(epoch, _prediction_rows(data, eval_stats))
+            elif prime is not None and cfg.task.sample_every and epoch % cfg.task.sample_every == 0:
+                _log_sample(model, data, cfg, prime, epoch, tracker)
+
+            improved = monitored < history["best_loss"]
+            if improved:
+                history.update(best_loss=monitored, best_epoch=epoch, epochs_since_best=0)
+            else:
+                history["epochs_since_best"] += 1
+            state = _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history)
+            save_checkpoint(run_dir / LAST, state)
+            if improved:
+                save_checkpoint(run_dir / BEST, state)
+            if cfg.patience is not None and val_stats and history["epochs_since_best"] >= cfg.patience:
+                stopped_early = True
+                log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {history['best_epoch']})")
+                break
+
+        final = evaluate(model, data, data.eval_set, cfg.batch_size, device)
+        if history["solved_epoch"] is None and not data.language_model and final.seq_accuracy == 1.0 and status == "ok":
+            history["solved_epoch"] = epoch  # right only after the last epoch's step
+        final_loss = final.loss if final.finite and status == "ok" else None
         tracker.log_hparams(
             hparams_of(resolved),
             {
-                "final/loss": final_loss,
-                "final/accuracy_char": accuracy,
-                "final/accuracy_seq": float(final_prediction == data.target),
+                "final/loss": final_loss if final_loss is not None else math.nan,
+                "final/accuracy_char": final.char_accuracy,
+                "final/accuracy_seq": final.seq_accuracy,
                 # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
-                "final/solved_epoch": float(solved_epoch if solved_epoch is not None else cfg.epochs + 1),
+                "final/solved_epoch": float(history["solved_epoch"] or cfg.epochs + 1),
             },
-            step=cfg.epochs,
+            step=epoch,
         )
     finally:
+        progress.clear()
         tracker.close()
 
-    save_checkpoint(run_dir / CHECKPOINT_NAME, model, resolved, data.vocab.characters)
     result = RunResult(
-        prediction=final_prediction,
-        target=data.target,
+        prediction=final.first_prediction or "",
+        target=data.vocab.decode(data.eval_set.targets[0]),
         final_loss=final_loss,
-        accuracy=accuracy,
-        solved_epoch=solved_epoch,
-        epochs=cfg.epochs,
+        accuracy=final.char_accuracy,
+        solved_epoch=history["solved_epoch"],
+        epochs=epoch,
         seconds=round(time.perf_counter() - started, 4),
-        status="ok",
+        status=status,
         run_dir=str(run_dir),
-        losses=losses,
+        losses=history["losses"],
+        val_losses=history["val_losses"],
+        best_epoch=history["best_epoch"],
+        stopped_early=stopped_early,
     )
     write_json(run_dir / METRICS_NAME, asdict(result))
-    if solved_epoch is None:
-        solved = "not solved"
-    elif final_prediction == data.target:
-        solved = f"solved at epoch {solved_epoch}"
-    else:
-        solved = f"solved at epoch {solved_epoch} but lost again by the end"
-    log.info(f"Final prediction: {final_prediction} (target {data.target}), {solved}. Run directory: {shown(run_dir)}")
+    log.info(_summary_line(result, data))
     return result
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_prime(cfg: DictConfig, data: TaskData) -> Optional[str]:
+    if not data.language_model:
+        return None
+    missing = data.vocab.missing(cfg.task.prime)
+    if missing:
+        raise UserError(
+            f"task.prime={cfg.task.prime!r}: characters not in the text's vocabulary: {''.join(missing)!r}; "
+            "choose a prime made of characters that occur in the text"
+        )
+    if not cfg.task.temperature > 0:
+        raise UserError(f"task.temperature={cfg.task.temperature}: must be a number > 0")
+    return cfg.task.prime
+
+
+def _log_epoch(epoch: int, cfg: DictConfig, data: TaskData, train: EpochStats, val: Optional[EpochStats], shown: EpochStats) -> None:
+    line = f"Epoch [{epoch}/{cfg.epochs}] loss = {train.loss:.3f}"
+    if not data.language_model:
+        line = f"Predicted string: {shown.first_prediction}, {line}"  # the notebook's line
+    if val is not None:
+        line += f", val loss = {val.loss:.3f}, val accuracy = {val.char_accuracy:.3f}"
+    log.info(line)
+
+
+def _prediction_rows(data: TaskData, shown: EpochStats) -> list[tuple[str, str, str]]:
+    """(source, prediction, target) of the first evaluation sequences, for TensorBoard."""
+    sequences = data.eval_set
+    return [
+        (data.vocab.decode(sequences.sources[i]), prediction, data.vocab.decode(sequences.targets[i]))
+        for i, prediction in sorted(shown.predictions.items())
+    ]
+
+
+def _log_sample(model: RecurrentTagger, data: TaskData, cfg: DictConfig, prime: str, epoch: int, tracker: RunTracker) -> None:
+    # Seeded per epoch, apart from the training's random state.
+    generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    text = sample_text(model, data.vocab, prime, cfg.task.sample_length, cfg.task.temperature, cfg.task.window, generator)
+    tracker.log_sample(epoch, text)
+    log.info(f"Sample after epoch {epoch} (temperature {cfg.task.temperature}):\n{text}")
+
+
+def _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history) -> dict[str, Any]:
+    return {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": resolved,
+        "vocabulary": data.vocab.characters,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch,
+        "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle.get_state()},
+        "history": dict(history),
+    }
+
+
+def _carry_over_events(source_dir: Path, run_dir: Path) -> None:
+    """Copy the interrupted run's event files, so the resumed run's curves start at epoch 1."""
+    for events in sorted(source_dir.glob("events.out.tfevents.*")):
+        if source_dir.resolve() != run_dir.resolve():
+            shutil.copy2(events, run_dir / events.name)
+
+
+def _summary_line(result: RunResult, data: TaskData) -> str:
+    where = f"Run directory: {shown(Path(result.run_dir))}"
+    if result.status == "diverged":
+        return f"Diverged at epoch {result.epochs}: the loss became non-finite (try a lower lr or clip=1.0). {where}"
+    if data.language_model:
+        return f"Final validation loss: {result.final_loss:.3f}, character accuracy {result.accuracy:.3f}. {where}"
+    solved = result.solved_epoch
+    if solved is None:
+        verdict = "not solved"
+    elif result.prediction == result.target:
+        verdict = f"solved at epoch {solved}"
+    else:
+        verdict = f"solved at epoch {solved} but lost again by the end"
+    return f"Final prediction: {result.prediction} (target {result.target}), {verdict}. {where}"
 
 
 def shown(path: Path) -> str:
@@ -182,13 +413,3 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, source: torch.Tensor, target: torch.Tensor, data: SequencePair) -> tuple[str, float]:
-    """The trained model's prediction and loss, without a gradient step."""
-    was_training = model.training
-    model.eval()
-    logits, loss = model(source, target)
-    model.train(was_training)
-    return data.vocab.decode(logits.argmax(dim=-1)[0]), loss.item()

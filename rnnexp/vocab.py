@@ -29,6 +29,10 @@ class Vocabulary:
         """(T,) int64 ids of ``text``."""
         return torch.tensor([self._ids[c] for c in text], dtype=torch.long)
 
+    def missing(self, text: str) -> list[str]:
+        """The characters of ``text`` that are not in the vocabulary, sorted."""
+        return sorted(set(text) - set(self._ids))
+
     def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
         if isinstance(ids, torch.Tensor):
             ids = ids.tolist()

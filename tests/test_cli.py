@@ -24,7 +24,7 @@ def test_each_model_ends_with_ohlol(run_cli, tmp_path, model):
     assert summary and summary.group(1) == "ohlol", lines[-1]
     run_dir = tmp_path / summary.group(3)
     assert RUN_DIR.search(summary.group(3))
-    assert {".hydra", "metrics.json", "model.pt", "rnnexp.log"} <= {p.name for p in run_dir.iterdir()}
+    assert {".hydra", "metrics.json", "last.pt", "best.pt", "rnnexp.log"} <= {p.name for p in run_dir.iterdir()}
     assert list(run_dir.glob("events.out.tfevents.*"))
     assert not (run_dir / "__main__.log").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -57,7 +57,7 @@ def test_runs_started_together_get_their_own_directories(tmp_path):
 
 
 BAD_INPUTS = [
-    (["model=lstn"], "model=lstn: no such option; choose one of cell, embedding, rnn"),
+    (["model=lsmt"], "model=lsmt: no such option; choose one of cell, embedding, gru, lstm, rnn; did you mean lstm?"),
     (["optimizer=adm"], "optimizer=adm: no such option; choose one of adam, adamw, rmsprop, sgd; did you mean adam?"),
     (["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
     (["lr=fast"], "lr=fast: expected a number"),

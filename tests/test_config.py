@@ -61,8 +61,8 @@ def test_inline_task_takes_strings_from_the_command_line(make_cfg):
 
 def test_unknown_option_lists_the_options(make_cfg):
     with pytest.raises(MissingConfigException) as info:
-        make_cfg("model=lstn")
-    assert one_line(info.value) == "model=lstn: no such option; choose one of cell, embedding, rnn"
+        make_cfg("model=lsmt")
+    assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, embedding, gru, lstm, rnn; did you mean lstm?"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rnnexp.encoders import EmbeddingEncoder, OneHotEncoder
-from rnnexp.models import CellModel, EmbeddingModel, RNNModel
+from rnnexp.models import MODELS, CellModel
 
 VOCAB = 4
 IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "olleh"
@@ -13,7 +13,7 @@ IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "
 def cell_and_rnn_with_same_weights():
     torch.manual_seed(0)
     cell = CellModel(OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
-    rnn = RNNModel(OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
+    rnn = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
     with torch.no_grad():
         # nn.RNNCell's parameters are nn.RNN's layer-0 parameters without the suffix.
         for name, parameter in cell.cell.named_parameters():
@@ -56,21 +56,52 @@ def test_loss_covers_every_time_step():
     assert not torch.isclose(loss, last_only)
 
 
-@pytest.mark.parametrize("model_class", [CellModel, RNNModel, EmbeddingModel])
+@pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("head", [True, False])
-def test_every_model_maps_ids_to_class_scores(model_class, head):
+def test_every_model_maps_ids_to_class_scores(name, head):
     hidden = 7 if head else 5
-    layers = 1 if model_class is CellModel else 2
-    model = model_class(EmbeddingEncoder(VOCAB, 3), hidden_size=hidden, num_classes=5, head=head, num_layers=layers)
+    layers = 1 if name == "cell" else 2
+    model = MODELS[name](encoder=EmbeddingEncoder(VOCAB, 3), hidden_size=hidden, num_classes=5, head=head, num_layers=layers)
     logits, loss = model(IDS, torch.zeros_like(IDS))
     assert logits.shape == (2, 5, 5)
     assert loss.ndim == 0 and torch.isfinite(loss)
 
 
+@pytest.mark.parametrize("name", ["rnn", "embedding", "lstm", "gru"])
+def test_bidirectional_models_see_the_future(name):
+    torch.manual_seed(0)
+    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=6, num_classes=VOCAB, head=True, bidirectional=True)
+    changed_last = IDS.clone()
+    changed_last[:, -1] = (changed_last[:, -1] + 1) % VOCAB
+    first_step = model(IDS)[0][:, 0]
+    # The first output depends on the last input only through the backward direction.
+    assert not torch.allclose(first_step, model(changed_last)[0][:, 0])
+
+
+@pytest.mark.parametrize("name", ["cell", "lstm", "embedding"])
+def test_left_to_right_outputs_ignore_later_inputs(name):
+    torch.manual_seed(0)
+    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
+    changed_last = IDS.clone()
+    changed_last[:, -1] = (changed_last[:, -1] + 1) % VOCAB
+    torch.testing.assert_close(model(IDS)[0][:, :-1], model(changed_last)[0][:, :-1])
+
+
+@pytest.mark.parametrize("name", ["rnn", "gru"])
+def test_padding_does_not_leak_into_a_bidirectional_model(name):
+    torch.manual_seed(0)
+    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=6, num_classes=VOCAB, head=True, bidirectional=True)
+    short = torch.tensor([[1, 0, 2]])
+    padded = torch.tensor([[1, 0, 2, 3, 3]])  # two padding steps after a length-3 sequence
+    alone = model(short)[0]
+    packed = model(padded, lengths=torch.tensor([3]))[0][:, :3]
+    torch.testing.assert_close(alone, packed)
+
+
 def test_init_scale_shrinks_only_the_recurrent_weights():
     torch.manual_seed(0)
-    reference = RNNModel(OneHotEncoder(VOCAB), 8, VOCAB, head=True)
+    reference = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=8, num_classes=VOCAB, head=True)
     torch.manual_seed(0)
-    scaled = RNNModel(OneHotEncoder(VOCAB), 8, VOCAB, head=True, init_scale=0.3)
+    scaled = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=8, num_classes=VOCAB, head=True, init_scale=0.3)
     torch.testing.assert_close(scaled.rnn.weight_hh_l0, 0.3 * reference.rnn.weight_hh_l0)
     torch.testing.assert_close(scaled.head.weight, reference.head.weight)

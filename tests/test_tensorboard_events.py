@@ -7,7 +7,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-from rnnexp.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from rnnexp.checkpoint import LAST, load_checkpoint
 from rnnexp.tracking import FINAL_METRICS
 from rnnexp.train import hparams_of, train
 
@@ -64,7 +64,7 @@ def test_hparams_session_lives_in_the_run_with_final_metrics(events):
     values = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.session_start_info.hparams.items()}
     assert values["model"] == "rnn" and values["optimizer"] == "adam" and values["encoder"] == "one_hot"
     assert values["lr"] == pytest.approx(0.1) and values["model.hidden_size"] == 4 and values["device"] == "cpu"
-    assert set(values) == set(hparams_of(load_checkpoint(Path(result.run_dir) / CHECKPOINT_NAME)["config"]))
+    assert set(values) == set(hparams_of(load_checkpoint(Path(result.run_dir) / LAST)["config"]))
     end = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_end_info"])
     assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
     for tag in FINAL_METRICS:

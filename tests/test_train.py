@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rnnexp.checkpoint import CHECKPOINT_NAME, load_checkpoint, restore_model
+from rnnexp.checkpoint import BEST, LAST, load_checkpoint, restore_model
 from rnnexp.errors import UserError
 from rnnexp.train import METRICS_NAME, train
 
@@ -49,7 +49,7 @@ def test_metrics_json_has_the_documented_fields(make_cfg, tmp_path):
 
 def test_checkpoint_reloads_safely_and_reproduces_the_prediction(make_cfg, tmp_path):
     result = train(make_cfg("model=embedding"), tmp_path)
-    state = load_checkpoint(tmp_path / CHECKPOINT_NAME)  # weights_only=True inside
+    state = load_checkpoint(tmp_path / LAST)  # weights_only=True inside
     assert state["vocabulary"] == ["e", "h", "l", "o"]
     config = state["config"]
     assert config["model"]["hidden_size"] == 8 and config["encoder"]["dim"] == 10
@@ -61,7 +61,7 @@ def test_checkpoint_reloads_safely_and_reproduces_the_prediction(make_cfg, tmp_p
 
 def test_data_sizes_are_filled_in_by_code(make_cfg, tmp_path):
     train(make_cfg("model=cell", "task=inline", "task.source=abcab", "task.target=bcabc", "epochs=1"), tmp_path)
-    config = load_checkpoint(tmp_path / CHECKPOINT_NAME)["config"]
+    config = load_checkpoint(tmp_path / LAST)["config"]
     assert config["model"]["hidden_size"] == 3  # classes a, b, c
     assert config["encoder"]["dim"] == 3
 

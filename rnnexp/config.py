@@ -354,11 +354,6 @@ def validate(cfg: DictConfig) -> None:
         )
     if cfg.encoder.name == "embedding" and cfg.encoder.dim is None:
         raise UserError("encoder.dim=null: encoder=embedding needs its embedding size, for example encoder.dim=10")
-    if cfg.encoder.name == "one_hot" and cfg.encoder.dim is not None:
-        raise UserError(
-            f"encoder.dim={cfg.encoder.dim}: encoder=one_hot takes its width from the vocabulary; "
-            "leave encoder.dim unset or use encoder=embedding"
-        )
 
 
 

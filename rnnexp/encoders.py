@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnexp.errors import UserError
+
 
 class OneHotEncoder(nn.Module):
     """x_t is the one-hot row of the character's id: the notebook's one_hot_lookup.
@@ -38,6 +40,11 @@ class EmbeddingEncoder(nn.Module):
 
 def build_encoder(name: str, vocab_size: int, dim: int | None) -> nn.Module:
     if name == "one_hot":
+        if dim is not None and dim != vocab_size:
+            raise UserError(
+                f"encoder.dim={dim}: encoder=one_hot takes its width from the vocabulary ({vocab_size}); "
+                "leave encoder.dim unset or use encoder=embedding"
+            )
         return OneHotEncoder(vocab_size)
     if name == "embedding":
         assert dim is not None, "validated by rnnexp.config.validate"

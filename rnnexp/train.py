@@ -208,6 +208,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     started = time.perf_counter()
     run_dir = Path(run_dir)
     validate(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     data = load_task(cfg.task)
 

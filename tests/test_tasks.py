@@ -1,0 +1,152 @@
+"""Each task's data and its errors; batches with padding."""
+
+import pytest
+import torch
+
+from rnnexp.data import IGNORE, SequenceSet
+from rnnexp.errors import UserError
+from rnnexp.tasks import load_task, unigram_entropy
+
+
+def pairs_of(data, which="train"):
+    sequences = getattr(data, which)
+    decode = data.vocab.decode
+    return [(decode(s), decode(t)) for s, t in zip(sequences.sources, sequences.targets)]
+
+
+def test_hello_is_the_notebooks_pair(make_cfg):
+    data = load_task(make_cfg().task)
+    assert data.vocab.characters == ["e", "h", "l", "o"]
+    assert pairs_of(data) == [("hello", "ohlol")] and data.val is None
+
+
+def write(tmp_path, name, content, mode="w"):
+    path = tmp_path / name
+    if mode == "wb":
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def test_pairs_file_with_variable_lengths(make_cfg, tmp_path):
+    lines = [f"{'ab' * n}\t{'ba' * n}" for n in range(1, 11)]
+    path = write(tmp_path, "p.tsv", "\n".join(lines) + "\n\n")  # a blank line is skipped
+    data = load_task(make_cfg("task=pairs", f"task.path={path}").task)
+    assert len(data.train) == 9 and len(data.val) == 1  # val_fraction 0.1 of 10 lines
+    assert sorted(pairs_of(data) + pairs_of(data, "val")) == sorted(tuple(l.split("\t")) for l in lines)
+    assert not data.train.equal_lengths
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("ab\tba\nabc ab\n", r"line 2: expected source<TAB>target, found 0 tabs"),
+        ("ab\tba\na\tb\tc\n", r"line 2: expected source<TAB>target, found 2 tabs"),
+        ("ab\tba\n\nabc\tab\n", r"line 3: source 'abc' and target 'ab' must be non-empty and of the same length"),
+        ("\n\n", r"the file is empty"),
+    ],
+)
+def test_malformed_pairs_are_reported_with_their_line(make_cfg, tmp_path, content, message):
+    path = write(tmp_path, "p.tsv", content)
+    with pytest.raises(UserError, match=message):
+        load_task(make_cfg("task=pairs", f"task.path={path}").task)
+
+
+@pytest.mark.parametrize("task", ["pairs", "text"])
+def test_bad_files_are_refused(make_cfg, tmp_path, task):
+    cases = {
+        str(tmp_path / "missing.txt"): "no such file",
+        str(tmp_path): "is a directory",
+        write(tmp_path, "empty.txt", ""): "the file is empty",
+        write(tmp_path, "latin1.txt", "caf\xe9\tcafe\n".encode("latin-1"), mode="wb"): r"not UTF-8 text \(byte 3",
+    }
+    for path, message in cases.items():
+        with pytest.raises(UserError, match=f"^task.path={path}: {message}"):
+            load_task(make_cfg(f"task={task}", f"task.path={path}").task)
+
+
+def test_copy_writes_each_character_delay_steps_later(make_cfg):
+    data = load_task(make_cfg("task=copy", "task.delay=3", "task.size=20").task)
+    for source, target in pairs_of(data) + pairs_of(data, "val"):
+        assert target == "..." + source[:-3]
+        assert len(source) == 12 and set(source) <= set("abcdefgh")
+
+
+def test_parity_is_the_running_parity(make_cfg):
+    for source, target in pairs_of(load_task(make_cfg("task=parity", "task.size=30").task)):
+        assert [int(b) for b in target] == [source[: t + 1].count("1") % 2 for t in range(len(source))]
+
+
+def test_caesar_shifts_letters(make_cfg):
+    for source, target in pairs_of(load_task(make_cfg("task=caesar", "task.shift=25", "task.size=10").task)):
+        assert all((ord(t) - ord(s)) % 26 == 25 for s, t in zip(source, target))
+
+
+def test_reverse_with_varying_lengths(make_cfg):
+    data = load_task(make_cfg("task=reverse", "task.min_length=2", "task.length=6", "task.size=50").task)
+    pairs = pairs_of(data)
+    assert all(t == s[::-1] for s, t in pairs)
+    assert {len(s) for s, _ in pairs} == {2, 3, 4, 5, 6}
+
+
+def test_generated_data_follows_its_seed(make_cfg):
+    first = pairs_of(load_task(make_cfg("task=parity", "task.seed=1").task))
+    assert first == pairs_of(load_task(make_cfg("task=parity", "task.seed=1").task))
+    assert first != pairs_of(load_task(make_cfg("task=parity", "task.seed=2").task))
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task=copy", "task.delay=12"], "task.delay=12: must be >= 0 and shorter"),
+        (["task=parity", "task.length=0"], "task.length=0: must be an integer >= 1"),
+        (["task=reverse", "task.min_length=9"], "task.min_length=9: must be between 1 and task.length=8"),
+        (["task=caesar", "task.size=0"], "task.size=0: must be an integer >= 1"),
+        (["task=copy", "task.symbols=1"], "task.symbols=1: must be between 2 and 26"),
+        (["task=parity", "task.val_fraction=1.0"], "task.val_fraction=1.0: must be >= 0 and < 1"),
+        (["task=inline", "task.source=a", "task.target=b", "task.val_fraction=0.5"], "task.val_fraction=0.5: leaves no training data"),
+        (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
+    ],
+)
+def test_bad_task_settings(make_cfg, overrides, message):
+    with pytest.raises(UserError, match="^" + message):
+        load_task(make_cfg(*overrides).task)
+
+
+def test_text_windows_predict_the_next_character(make_cfg, tmp_path):
+    text = "the quick brown fox jumps over the lazy dog. " * 20
+    data = load_task(make_cfg("task=text", f"task.path={write(tmp_path, 't.txt', text)}", "task.window=10").task)
+    assert data.language_model and data.train.equal_lengths
+    for source, target in pairs_of(data) + pairs_of(data, "val"):
+        assert len(source) == 10 and source[1:] == target[:-1]
+    # Validation is the held-out end of the text, in order.
+    split = int(len(text) * 0.9)
+    assert pairs_of(data, "val")[0][0] == text[split : split + 10]
+
+
+def test_text_too_short_for_its_window(make_cfg, tmp_path):
+    with pytest.raises(UserError, match="too few for task.window=64"):
+        load_task(make_cfg("task=text", f"task.path={write(tmp_path, 't.txt', 'short text')}").task)
+
+
+def test_the_shipped_corpus_loads(make_cfg):
+    data = load_task(make_cfg("task=text").task)
+    assert len(data.train) > 1000 and len(data.val) > 100
+    assert "Citizen" in "".join(data.vocab.decode(s) for s in data.train.sources[:5])
+    assert 2.5 < unigram_entropy(data.train, len(data.vocab)) < 3.5  # English letters: about 3 nats
+
+
+def test_batches_pad_and_mark_padding():
+    sequences = SequenceSet([torch.tensor([1, 2, 3]), torch.tensor([4])], [torch.tensor([3, 2, 1]), torch.tensor([0])])
+    (batch,) = sequences.batches(8)
+    assert batch.source.tolist() == [[1, 2, 3], [4, 0, 0]]
+    assert batch.target.tolist() == [[3, 2, 1], [0, IGNORE, IGNORE]]
+    assert batch.lengths.tolist() == [3, 1]
+
+
+def test_shuffled_batches_follow_the_generator():
+    sequences = SequenceSet([torch.tensor([i]) for i in range(10)], [torch.tensor([i]) for i in range(10)])
+    order = [b.index.tolist() for b in sequences.batches(3, torch.Generator().manual_seed(0))]
+    again = [b.index.tolist() for b in sequences.batches(3, torch.Generator().manual_seed(0))]
+    assert order == again and sorted(sum(order, [])) == list(range(10)) and [len(b) for b in order] == [3, 3, 3, 1]

@@ -1,0 +1,138 @@
+"""LSTM/GRU, bidirectional, text, schedulers, clipping, dropout, early stopping, checkpoints."""
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from rnnexp.checkpoint import BEST, LAST, load_checkpoint
+from rnnexp.tasks import load_task, unigram_entropy
+from rnnexp.train import train
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("model", ["lstm", "gru"])
+def test_lstm_and_gru_learn_hello(make_cfg, tmp_path, model, seed):
+    result = train(make_cfg(f"model={model}", f"seed={seed}"), tmp_path)
+    assert result.prediction == "ohlol" and result.solved_epoch is not None
+
+
+@pytest.mark.slow
+def test_only_a_bidirectional_model_learns_reverse(make_cfg, tmp_path):
+    common = ["task=reverse", "model=lstm", "model.num_layers=2", "task.length=6", "task.size=1024", "epochs=8"]
+    both_ways = train(make_cfg(*common, "model.bidirectional=true"), tmp_path / "bi")
+    one_way = train(make_cfg(*common), tmp_path / "uni")
+    assert both_ways.accuracy > 0.8  # measured 0.87
+    assert one_way.accuracy < 0.6  # measured 0.51: the second half of each output is unreadable left to right
+
+
+def test_text_validation_loss_falls_below_the_unigram_baseline(make_cfg, tmp_path):
+    cfg = make_cfg("task=text", "model=gru", "epochs=1", "task.sample_every=1", "task.sample_length=40")
+    result = train(cfg, tmp_path)
+    data = load_task(cfg.task)
+    assert result.final_loss < unigram_entropy(data.train, len(data.vocab)) - 0.3  # measured 2.38 vs 3.07
+    events = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
+    events.Reload()
+    sample = events.Tensors("sample/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert sample.startswith("    The ") and len(sample) > 40
+    assert [e.step for e in events.Scalars("loss/val")] == [1]
+
+
+def lr_curve(run_dir):
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    return [e.value for e in events.Scalars("lr")]
+
+
+def test_step_scheduler_halves_lr(make_cfg, tmp_path):
+    train(make_cfg("scheduler=step", "scheduler.step_size=2", "scheduler.gamma=0.5", "epochs=5"), tmp_path)
+    assert lr_curve(tmp_path) == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+
+
+def test_cosine_scheduler_anneals_to_eta_min(make_cfg, tmp_path):
+    train(make_cfg("scheduler=cosine", "epochs=4"), tmp_path)
+    curve = lr_curve(tmp_path)
+    assert curve[0] == pytest.approx(0.1) and curve == sorted(curve, reverse=True) and curve[-1] < 0.02
+
+
+def test_plateau_scheduler_cuts_lr_when_loss_stalls(make_cfg, tmp_path):
+    # lr 1e-30 changes nothing, so the loss stalls from the first epoch.
+    train(make_cfg("optimizer=sgd", "optimizer.momentum=0", "lr=1e-30", "scheduler=plateau", "scheduler.patience=1", "epochs=5"), tmp_path)
+    curve = lr_curve(tmp_path)
+    assert curve[-1] == pytest.approx(curve[0] / 4, rel=1e-3)  # cut twice by factor 0.5
+
+
+def test_early_stopping_on_a_stalled_validation_loss(make_cfg, tmp_path):
+    result = train(make_cfg("task=caesar", "task.size=64", "optimizer=sgd", "optimizer.momentum=0", "lr=1e-30", "patience=2", "epochs=20"), tmp_path)
+    assert result.stopped_early and result.epochs == 3 and result.best_epoch == 1
+    assert load_checkpoint(tmp_path / BEST)["epoch"] == 1 and load_checkpoint(tmp_path / LAST)["epoch"] == 3
+
+
+def test_clipping_changes_the_steps(make_cfg, tmp_path):
+    clipped = train(make_cfg("model=rnn", "clip=0.01", "epochs=3"), tmp_path / "clip")
+    free = train(make_cfg("model=rnn", "epochs=3"), tmp_path / "free")
+    assert clipped.losses[0] == free.losses[0]  # the same start
+    assert clipped.losses[1:] != free.losses[1:]
+
+
+def test_dropout_is_random_in_training_and_off_in_evaluation(make_cfg):
+    from rnnexp.models import build_model
+
+    model = build_model(make_cfg("model=gru", "model.dropout=0.5", "model.num_layers=2"), 4)
+    ids = torch.tensor([[1, 0, 2, 2, 3]])
+    model.train()
+    assert not torch.equal(model(ids)[0], model(ids)[0])
+    model.eval()
+    assert torch.equal(model(ids)[0], model(ids)[0])
+
+
+def test_padding_is_masked_out_of_loss_and_accuracy(make_cfg, tmp_path):
+    from rnnexp.data import SequenceSet
+    from rnnexp.tasks import TaskData
+    from rnnexp.train import EpochStats
+    from rnnexp.vocab import Vocabulary
+
+    vocab = Vocabulary("ab")
+    sequences = SequenceSet([torch.tensor([0, 1, 0]), torch.tensor([1])], [torch.tensor([1, 0, 1]), torch.tensor([0])])
+    (batch,) = sequences.batches(2)
+    logits = torch.full((2, 3, 2), -5.0)
+    logits[0, [0, 2], 1] = logits[0, 1, 0] = logits[1, 0, 0] = 5.0  # every real character right
+    logits[1, 1:, 1] = 9.0  # padding positions "wrong": must not count
+    stats = EpochStats()
+    stats.add(batch, logits, torch.tensor(0.5), TaskData(vocab, sequences, None))
+    assert (stats.chars, stats.correct_chars, stats.correct_sequences) == (4, 4, 2)
+    assert stats.predictions == {0: "bab", 1: "a"}
+    path = tmp_path / "p.tsv"
+    path.write_text("ab\tba\naabb\tbbaa\nbab\taba\n")
+    result = train(make_cfg("task=pairs", f"task.path={path}", "task.val_fraction=0", "model=gru", "epochs=30"), tmp_path / "run")
+    assert result.accuracy == 1.0 and result.final_loss < 0.1
+
+
+def test_best_checkpoint_holds_the_lowest_validation_loss(make_cfg, tmp_path):
+    result = train(make_cfg("task=caesar", "task.size=64", "model=gru", "epochs=4"), tmp_path)
+    best, last = load_checkpoint(tmp_path / BEST), load_checkpoint(tmp_path / LAST)
+    assert best["epoch"] == result.best_epoch == 1 + min(range(4), key=result.val_losses.__getitem__)
+    assert last["epoch"] == 4 and set(last) >= {"optimizer", "scheduler", "rng", "history", "vocabulary", "config"}
+
+
+def test_progress_bar_draws_only_when_enabled():
+    import io
+
+    from rnnexp.progress import ProgressBar
+
+    shown, hidden = io.StringIO(), io.StringIO()
+    for stream, enabled in ((shown, True), (hidden, False)):
+        bar = ProgressBar(enabled, epochs=2, steps_per_epoch=4, stream=stream)
+        bar.start_epoch()
+        for step in range(1, 5):
+            bar.step(1, step, loss=1.5, chars=100)
+        bar.clear()
+    assert "Epoch 1/2 [####################] 4/4 steps  loss 1.500" in shown.getvalue() and "chars/s" in shown.getvalue()
+    assert hidden.getvalue() == ""
+
+
+@pytest.mark.slow
+def test_progress_bar_on_request_and_quiet_otherwise(run_cli):
+    args = ["task=caesar", "task.size=128", "model=gru", "epochs=1", "device=cpu"]
+    assert "steps  loss" in run_cli(args + ["progress=always"]).stderr
+    quiet = run_cli(args)  # stderr is a pipe here, not a terminal
+    assert quiet.returncode == 0 and quiet.stderr == ""

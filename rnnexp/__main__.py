@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from typing import NoReturn
 
@@ -47,6 +48,9 @@ def run_job(cfg: DictConfig) -> float:
             cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
         )
         result = train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress)
+        if result.status == "interrupted":
+            # The shell's convention for death by signal: 130 (SIGINT), 143 (SIGTERM).
+            sys.exit(128 + signal.Signals[result.signal])
         return result.final_loss if result.final_loss is not None else float("inf")
     except Exception as error:
         logging.getLogger("rnnexp.failures").exception("run failed")
@@ -75,7 +79,7 @@ def main() -> None:
     entry = hydra.main(version_base="1.3", config_path="pkg://rnnexp.conf", config_name="config")(run_job)
     try:
         entry()
-    except (UserError, HydraException, OmegaConfBaseException) as error:
+    except (UserError, HydraException, OmegaConfBaseException, OSError) as error:
         if SHOW_TRACEBACK:
             raise
         exit_with(error)

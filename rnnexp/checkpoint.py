@@ -18,11 +18,13 @@ lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
+from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.errors import UserError
@@ -39,7 +41,43 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """Load a checkpoint safely: tensors and plain data only, never arbitrary objects.
+
+    ``weights_only=True`` makes torch's unpickler refuse anything but tensors
+    and plain containers, so no code in a foreign file can run.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UserError(
+            f"checkpoint {path}: refused, it holds pickled objects other than tensors and plain data "
+            f"({_first_line(error)}); rnnexp checkpoints never do"
+        ) from None
+    except (RuntimeError, EOFError, ValueError, OSError) as error:
+        raise UserError(f"checkpoint {path}: truncated or corrupted ({_first_line(error)})") from None
+    if not isinstance(state, dict) or not {"state_dict", "config", "vocabulary"} <= set(state):
+        raise UserError(f"checkpoint {path}: not an rnnexp checkpoint (no state_dict, config and vocabulary)")
+    return state
+
+
+def _first_line(error: BaseException) -> str:
+    """The error's first sentence: torch's messages go on for paragraphs."""
+    text = str(error).strip()
+    return text.splitlines()[0].split(". ")[0] if text else type(error).__name__
+
+
+def load_weights(model: nn.Module, state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Put a checkpoint's weights into ``model``, or say why they do not fit."""
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as error:
+        # "Missing key(s) ...", "size mismatch for head.weight ...": weights from
+        # another model or vocabulary than the config the checkpoint carries.
+        detail = " ".join(str(error).split())
+        raise UserError(
+            f"checkpoint {path}: its weights do not fit its model and vocabulary "
+            f"(another model's or vocabulary's checkpoint?): {detail[:300]}"
+        ) from None
 
 
 def find_checkpoint(run_dir: str | os.PathLike, name: str, key: str) -> Path:
@@ -53,11 +91,11 @@ def find_checkpoint(run_dir: str | os.PathLike, name: str, key: str) -> Path:
     return path
 
 
-def restore_model(state: dict[str, Any]) -> tuple[RecurrentTagger, Vocabulary]:
+def restore_model(state: dict[str, Any], path: str | os.PathLike = "(checkpoint)") -> tuple[RecurrentTagger, Vocabulary]:
     """Rebuild the trained model and its vocabulary from a loaded checkpoint."""
     vocab = Vocabulary(state["vocabulary"])
     model = build_model(state["config"], len(vocab))
-    model.load_state_dict(state["state_dict"])
+    load_weights(model, state, path)
     return model, vocab
 
 

@@ -23,6 +23,16 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+def _os_error_in(error: BaseException) -> Optional[OSError]:
+    """An OSError naming a file in ``error``'s chain (Hydra and OmegaConf wrap them)."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, OSError) and error.filename:
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
@@ -45,6 +55,13 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
 
     if isinstance(error, UserError):
         return str(error)
+    os_error = _os_error_in(error)
+    if os_error is not None:
+        # Hydra creating the run directory, or a run writing into it.
+        return (
+            f"cannot write {os_error.filename}: {os_error.strerror}; choose a writable place "
+            "with hydra.run.dir=... (hydra.sweep.dir=... for a sweep)"
+        )
 
     if isinstance(error, MissingConfigException) and error.options is not None:
         # "In 'config': Could not find 'model/foo'" -> group "model", option "foo"

@@ -59,8 +59,9 @@ def predict(argv: list[str]) -> str:
     choice = args.get("checkpoint", "best")
     if choice not in ("best", "last"):
         raise UserError(f"checkpoint={choice}: allowed values are best, last")
-    state = load_checkpoint(find_checkpoint(args["run"], BEST if choice == "best" else LAST, "run"))
-    model, vocab = restore_model(state)
+    path = find_checkpoint(args["run"], BEST if choice == "best" else LAST, "run")
+    state = load_checkpoint(path)
+    model, vocab = restore_model(state, path)
     model.eval()
     task = state["config"]["task"]
 

@@ -161,6 +161,8 @@ def _read_text(path_value: Optional[str], what: str) -> tuple[str, str]:
         raise UserError(f"task.path={path_value}: is a directory; give {what}") from None
     except PermissionError:
         raise UserError(f"task.path={path_value}: not readable (permission denied)") from None
+    except OSError as error:
+        raise UserError(f"task.path={path_value}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError as error:
         raise UserError(f"task.path={path_value}: not UTF-8 text (byte {error.start} cannot be decoded)") from None
     if not text.strip():

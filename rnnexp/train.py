@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,13 +23,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.checkpoint import BEST, LAST, Resume, save_checkpoint
+from rnnexp.checkpoint import BEST, LAST, Resume, load_weights, save_checkpoint
 from rnnexp.config import validate
 from rnnexp.data import IGNORE, Batch, SequenceSet
 from rnnexp.device import resolve_device
 from rnnexp.errors import UserError
 from rnnexp.files import write_json
 from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.interrupt import StopRequest
 from rnnexp.progress import ProgressBar
 from rnnexp.sampling import sample_text
 from rnnexp.tasks import TaskData, load_task, unigram_entropy
@@ -50,12 +52,13 @@ class RunResult:
     solved_epoch: Optional[int]  # first epoch whose evaluation sequences were all right
     epochs: int  # epochs trained (fewer than configured after early stopping or divergence)
     seconds: float
-    status: str  # ok, or diverged (a non-finite loss stopped the run)
+    status: str  # ok; diverged (a non-finite loss stopped it); interrupted (SIGINT/SIGTERM)
     run_dir: str
     losses: list = field(default_factory=list)  # training loss of each epoch
     val_losses: list = field(default_factory=list)  # validation loss of each epoch (empty without a split)
     best_epoch: Optional[int] = None  # epoch of best.pt
     stopped_early: bool = False
+    signal: Optional[str] = None  # SIGINT or SIGTERM when the status is interrupted
 
 
 @dataclass
@@ -67,6 +70,7 @@ class EpochStats:
     correct_chars: int = 0
     sequences: int = 0
     correct_sequences: int = 0
+    steps: int = 0  # optimizer steps taken in this pass
     # Predictions for the set's first SHOWN sequences, by position in the set.
     predictions: dict = field(default_factory=dict)
     finite: bool = True
@@ -148,6 +152,31 @@ def hparams_of(resolved: dict) -> dict:
     }
 
 
+def _torch_class(key: str, target: str, base: tuple[type, ...], kind: str, example: str) -> None:
+    """Refuse a ``_target_`` that is not a subclass of ``base``: instantiate would call anything."""
+    from hydra._internal.utils import _locate
+
+    try:
+        found = _locate(target)
+    except ImportError:
+        found = None
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise UserError(f"{key}._target_={target}: not a subclass of {kind}; for example {key}._target_={example}")
+
+
+def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
+    return instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
+
+
+def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
+    if not cfg.scheduler._target_:
+        return None
+    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    _torch_class("scheduler", cfg.scheduler._target_, schedulers, "a torch.optim.lr_scheduler class", "torch.optim.lr_scheduler.StepLR")
+    return instantiate(cfg.scheduler)(optimizer)
+
+
 def run_epoch(
     model: RecurrentTagger,
     data: TaskData,
@@ -157,12 +186,21 @@ def run_epoch(
     shuffle: torch.Generator,
     progress: ProgressBar,
     epoch: int,
+    stop: StopRequest,
+    resume_from: Optional[EpochStats] = None,
 ) -> EpochStats:
-    """One pass over the training set in shuffled mini-batches, one step each."""
+    """One pass over the training set in shuffled mini-batches, one step each.
+
+    Returns early, after the current step, when ``stop`` is requested.
+    ``resume_from`` is the partial pass of an interrupted run: its steps are
+    skipped (the batch order is drawn again from the same generator state).
+    """
     model.train()
-    stats = EpochStats()
+    stats = resume_from or EpochStats()
     progress.start_epoch()
     for step, batch in enumerate(data.train.batches(cfg.batch_size, shuffle), start=1):
+        if step <= stats.steps:
+            continue
         batch = batch.to(device)
         optimizer.zero_grad()
         logits, loss = model(batch.source, batch.target, batch.lengths)  # (B, T, C), scalar
@@ -178,7 +216,10 @@ def run_epoch(
         # As in the notebook, the epoch reports the forward passes that
         # produced its losses (before each step).
         stats.add(batch, logits.detach(), loss.detach(), data)
+        stats.steps = step
         progress.step(epoch, step, stats.loss, int((batch.target != IGNORE).sum()))
+        if stop.requested:
+            break
     progress.clear()
     return stats
 
@@ -215,15 +256,15 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     torch.manual_seed(cfg.seed)  # before the weights are drawn
     shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
     model = build_model(cfg, len(data.vocab)).to(device)
-    optimizer = instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
-    scheduler = instantiate(cfg.scheduler)(optimizer) if cfg.scheduler._target_ else None
+    optimizer = build_optimizer(cfg, model)
+    scheduler = build_scheduler(cfg, optimizer)
     prime = _check_prime(cfg, data)
 
     history: dict[str, Any] = {"losses": [], "val_losses": [], "solved_epoch": None, "best_loss": math.inf,
                                "best_epoch": None, "epochs_since_best": 0}
-    first_epoch = 1
+    first_epoch, partial = 1, None
     if resume is not None:
-        model.load_state_dict(resume.state["state_dict"])
+        load_weights(model, resume.state, resume.source_dir / LAST)
         optimizer.load_state_dict(resume.state["optimizer"])
         if scheduler is not None:
             scheduler.load_state_dict(resume.state["scheduler"])
@@ -231,6 +272,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         shuffle.set_state(resume.state["rng"]["shuffle"])
         history = resume.state["history"]
         first_epoch = resume.state["epoch"] + 1
+        partial = resume.state.get("partial")  # an epoch cut short by a signal
         _carry_over_events(resume.source_dir, run_dir)
         log.info(f"Resuming {resume.source_dir} after epoch {resume.state['epoch']}")
 
@@ -243,73 +285,85 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
 
     progress = ProgressBar(show_progress, cfg.epochs, math.ceil(len(data.train) / cfg.batch_size))
-    status, stopped_early, epoch = "ok", False, first_epoch - 1
-    try:
-        for epoch in range(first_epoch, cfg.epochs + 1):
-            train_stats = run_epoch(model, data, optimizer, cfg, device, shuffle, progress, epoch)
-            if not train_stats.finite:
-                progress.clear()
-                status = "diverged"
-                log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
-                break
-            val_stats = evaluate(model, data, data.val, cfg.batch_size, device) if data.val is not None else None
-            eval_stats = val_stats or train_stats
-            monitored = val_stats.loss if val_stats else train_stats.loss
-            history["losses"].append(train_stats.loss)
-            if val_stats:
-                history["val_losses"].append(val_stats.loss)
-            if history["solved_epoch"] is None and not data.language_model and eval_stats.seq_accuracy == 1.0:
-                history["solved_epoch"] = epoch
+    status, stopped_early, epoch, completed = "ok", False, first_epoch - 1, first_epoch - 1
+    last_eval: Optional[EpochStats] = None
+    # Until the run is wound down, a first SIGINT/SIGTERM asks it to stop after the current step.
+    with StopRequest() as stop:
+        try:
+            for epoch in range(first_epoch, cfg.epochs + 1):
+                resume_from = None
+                if partial is not None and partial["epoch"] == epoch:
+                    shuffle.set_state(partial["shuffle"])  # to draw the same batch order again
+                    resume_from = EpochStats(**partial["stats"])
+                epoch_shuffle = shuffle.get_state()
+                if stop.requested:
+                    status = "interrupted"  # between epochs: last.pt already holds this point
+                    break
+                train_stats = run_epoch(model, data, optimizer, cfg, device, shuffle, progress, epoch, stop, resume_from)
+                if stop.requested and train_stats.finite:
+                    status = "interrupted"
+                    state = _checkpoint_state(model, optimizer, scheduler, resolved, data, completed, shuffle, history)
+                    state["partial"] = {"epoch": epoch, "steps": train_stats.steps, "shuffle": epoch_shuffle, "stats": asdict(train_stats)}
+                    save_checkpoint(run_dir / LAST, state)
+                    break
+                if not train_stats.finite:
+                    progress.clear()
+                    status = "diverged"
+                    log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
+                    break
+                val_stats = evaluate(model, data, data.val, cfg.batch_size, device) if data.val is not None else None
+                eval_stats = last_eval = val_stats or train_stats
+                monitored = val_stats.loss if val_stats else train_stats.loss
+                history["losses"].append(train_stats.loss)
+                if val_stats:
+                    history["val_losses"].append(val_stats.loss)
+                if history["solved_epoch"] is None and not data.language_model and eval_stats.seq_accuracy == 1.0:
+                    history["solved_epoch"] = epoch
 
-            lr = optimizer.param_groups[0]["lr"]
-            if scheduler is not None:
-                # ReduceLROnPlateau watches the monitored loss; the others count epochs.
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    scheduler.step(monitored)
+                lr = optimizer.param_groups[0]["lr"]
+                if scheduler is not None:
+                    # ReduceLROnPlateau watches the monitored loss; the others count epochs.
+                    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                        scheduler.step(monitored)
+                    else:
+                        scheduler.step()
+
+                _log_epoch(epoch, cfg, data, train_stats, val_stats, eval_stats)
+                tracker.log_epoch(epoch, train_stats.loss, train_stats.char_accuracy, train_stats.seq_accuracy, lr)
+                if val_stats:
+                    tracker.log_validation(epoch, val_stats.loss, val_stats.char_accuracy, val_stats.seq_accuracy)
+                if not data.language_model:
+                    tracker.log_predictions(epoch, _prediction_rows(data, eval_stats))
+                elif prime is not None and cfg.task.sample_every and epoch % cfg.task.sample_every == 0:
+                    _log_sample(model, data, cfg, prime, epoch, tracker)
+
+                improved = monitored < history["best_loss"]
+                if improved:
+                    history.update(best_loss=monitored, best_epoch=epoch, epochs_since_best=0)
                 else:
-                    scheduler.step()
+                    history["epochs_since_best"] += 1
+                state = _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history)
+                save_checkpoint(run_dir / LAST, state)
+                if improved:
+                    save_checkpoint(run_dir / BEST, state)
+                completed = epoch
+                if cfg.patience is not None and val_stats and history["epochs_since_best"] >= cfg.patience:
+                    stopped_early = True
+                    log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {history['best_epoch']})")
+                    break
 
-            _log_epoch(epoch, cfg, data, train_stats, val_stats, eval_stats)
-            tracker.log_epoch(epoch, train_stats.loss, train_stats.char_accuracy, train_stats.seq_accuracy, lr)
-            if val_stats:
-                tracker.log_validation(epoch, val_stats.loss, val_stats.char_accuracy, val_stats.seq_accuracy)
-            if not data.language_model:
-                tracker.log_predictions(epoch, _prediction_rows(data, eval_stats))
-            elif prime is not None and cfg.task.sample_every and epoch % cfg.task.sample_every == 0:
-                _log_sample(model, data, cfg, prime, epoch, tracker)
-
-            improved = monitored < history["best_loss"]
-            if improved:
-                history.update(best_loss=monitored, best_epoch=epoch, epochs_since_best=0)
+            if status == "interrupted":
+                # Wind down fast: the run is not over, resume= will finish it.
+                final, final_loss = last_eval or EpochStats(), None
+                log.warning(
+                    f"Interrupted in epoch {epoch}; saved {shown(run_dir / LAST)}. "
+                    f"Continue with: python -m rnnexp resume={shown(run_dir)}"
+                )
             else:
-                history["epochs_since_best"] += 1
-            state = _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history)
-            save_checkpoint(run_dir / LAST, state)
-            if improved:
-                save_checkpoint(run_dir / BEST, state)
-            if cfg.patience is not None and val_stats and history["epochs_since_best"] >= cfg.patience:
-                stopped_early = True
-                log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {history['best_epoch']})")
-                break
-
-        final = evaluate(model, data, data.eval_set, cfg.batch_size, device)
-        if history["solved_epoch"] is None and not data.language_model and final.seq_accuracy == 1.0 and status == "ok":
-            history["solved_epoch"] = epoch  # right only after the last epoch's step
-        final_loss = final.loss if final.finite and status == "ok" else None
-        tracker.log_hparams(
-            hparams_of(resolved),
-            {
-                "final/loss": final_loss if final_loss is not None else math.nan,
-                "final/accuracy_char": final.char_accuracy,
-                "final/accuracy_seq": final.seq_accuracy,
-                # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
-                "final/solved_epoch": float(history["solved_epoch"] or cfg.epochs + 1),
-            },
-            step=epoch,
-        )
-    finally:
-        progress.clear()
-        tracker.close()
+                final, final_loss = _finish(model, data, cfg, device, history, status, epoch, resolved, tracker)
+        finally:
+            progress.clear()
+            tracker.close()
 
     result = RunResult(
         prediction=final.first_prediction or "",
@@ -317,7 +371,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         final_loss=final_loss,
         accuracy=final.char_accuracy,
         solved_epoch=history["solved_epoch"],
-        epochs=epoch,
+        epochs=completed if status == "interrupted" else epoch,
         seconds=round(time.perf_counter() - started, 4),
         status=status,
         run_dir=str(run_dir),
@@ -325,10 +379,31 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         val_losses=history["val_losses"],
         best_epoch=history["best_epoch"],
         stopped_early=stopped_early,
+        signal=signal.Signals(stop.signal).name if stop.requested else None,
     )
     write_json(run_dir / METRICS_NAME, asdict(result))
     log.info(_summary_line(result, data))
     return result
+
+
+def _finish(model, data, cfg, device, history, status, epoch, resolved, tracker) -> tuple[EpochStats, Optional[float]]:
+    """Evaluate the trained model and write the run's hparams session."""
+    final = evaluate(model, data, data.eval_set, cfg.batch_size, device)
+    if history["solved_epoch"] is None and not data.language_model and final.seq_accuracy == 1.0 and status == "ok":
+        history["solved_epoch"] = epoch  # right only after the last epoch's step
+    final_loss = final.loss if final.finite and status == "ok" else None
+    tracker.log_hparams(
+        hparams_of(resolved),
+        {
+            "final/loss": final_loss if final_loss is not None else math.nan,
+            "final/accuracy_char": final.char_accuracy,
+            "final/accuracy_seq": final.seq_accuracy,
+            # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
+            "final/solved_epoch": float(history["solved_epoch"] or cfg.epochs + 1),
+        },
+        step=epoch,
+    )
+    return final, final_loss
 
 
 # --------------------------------------------------------------------------- helpers
@@ -394,6 +469,8 @@ def _carry_over_events(source_dir: Path, run_dir: Path) -> None:
 
 def _summary_line(result: RunResult, data: TaskData) -> str:
     where = f"Run directory: {shown(Path(result.run_dir))}"
+    if result.status == "interrupted":
+        return f"Interrupted ({result.signal}) after {result.epochs} complete epochs. {where}"
     if result.status == "diverged":
         return f"Diverged at epoch {result.epochs}: the loss became non-finite (try a lower lr or clip=1.0). {where}"
     if data.language_model:

@@ -45,7 +45,7 @@ class RunResult:
     solved_epoch: Optional[int]
     epochs: int
     seconds: float
-    status: str
+    status: str  # "ok", or "diverged": a non-finite loss stopped the run early
     run_dir: str
     losses: list = field(default_factory=list)  # training loss of each epoch
 
@@ -111,10 +111,17 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
 
     losses: list[float] = []
     solved_epoch: Optional[int] = None
+    status = "ok"
     try:
         for epoch in range(1, cfg.epochs + 1):
             optimizer.zero_grad()
             logits, loss = model(source, target)  # (1, T, C), scalar
+            if not torch.isfinite(loss):
+                # NaN or inf poisons every later step: stop here, and let the sweep
+                # record the run as diverged instead of training on garbage.
+                status = "diverged"
+                log.warning(f"Epoch [{epoch}/{cfg.epochs}] loss = {loss.item()}: not finite, stopping (diverged)")
+                break
             loss.backward()
             optimizer.step()
 
@@ -161,12 +168,14 @@ def train(cfg: DictConfig, run_dir: str | Path) -> RunResult:
         solved_epoch=solved_epoch,
         epochs=cfg.epochs,
         seconds=round(time.perf_counter() - started, 4),
-        status="ok",
+        status=status,
         run_dir=str(run_dir),
         losses=losses,
     )
     write_json(run_dir / METRICS_NAME, asdict(result))
-    if solved_epoch is None:
+    if status == "diverged":
+        solved = f"diverged at epoch {len(losses) + 1}"
+    elif solved_epoch is None:
         solved = "not solved"
     elif final_prediction == data.target:
         solved = f"solved at epoch {solved_epoch}"

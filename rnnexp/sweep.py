@@ -346,9 +346,10 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Resolve the sweep directory once, here in the launching process, and
-        # keep it as a plain string: a worker of an out-of-process launcher
-        # must not resolve ${rnnexp.unique_dir:...} again (it would make a
-        # second directory, or fail where the resolver is not registered).
+        # keep it as a plain string. Hydra copies the resolver's cache into
+        # each job's config, and the joblib and submitit launchers pickle it
+        # along, but a worker that resolved ${rnnexp.unique_dir:...} again would
+        # create a second directory (or fail, the resolver not being registered there).
         with read_write(config.hydra), open_dict(config.hydra):
             config.hydra.sweep.dir = str(config.hydra.sweep.dir)
 

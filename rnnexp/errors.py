@@ -65,7 +65,7 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         return (
             f"{group}={option}: no such option; choose one of {', '.join(options)}"
             f"{_suggest(option, options)}"
-            + ("; the joblib, submitit and optuna plugins come with pip install 'rnnexp[sweep]'" if plugin else "")
+            + ("; the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'" if plugin else "")
         )
 
     if isinstance(error, OverrideParseException):

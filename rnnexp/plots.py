@@ -2,7 +2,7 @@
 
 For a report without TensorBoard: one line per job (``loss/train`` per epoch,
 log scale), labelled with the overrides that tell the jobs apart. matplotlib
-comes with the optional extra (``pip install 'rnnexp[sweep]'``) and is
+comes with the optional extra (``pip install -e '.[sweep]'``) and is
 imported only here.
 """
 
@@ -33,7 +33,7 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("the loss-curve plot needs matplotlib: pip install 'rnnexp[sweep]'") from None
+        raise UserError("the loss-curve plot needs matplotlib: pip install -e '.[sweep]'") from None
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
@@ -41,13 +41,16 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     jobs = sorted(summary.ranked, key=lambda j: j.num)
     _, shown = varying_overrides(jobs)
     fig, ax = plt.subplots(figsize=(10, 5.5))
-    for job in jobs:
+    # 20 distinct colours, then the line style changes: the default cycle repeats after 10.
+    colours = plt.get_cmap("tab20").colors
+    for i, job in enumerate(jobs):
         epochs, losses = loss_curve(job.dir)
         if epochs:  # a failed job has no curve
             label = f"{job.num}: {' '.join(shown[job.num]) or '(defaults)'}"
             if job.status != "ok":
                 label += f" ({job.status})"
-            ax.plot(epochs, losses, marker=".", linewidth=1.2, label=label)
+            style = ("-", "--", ":", "-.")[(i // len(colours)) % 4]
+            ax.plot(epochs, losses, style, color=colours[i % len(colours)], marker=".", linewidth=1.2, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss/train (log scale)")

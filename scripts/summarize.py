@@ -4,7 +4,7 @@
 
 Writes summary.csv, summary.md and loss_curves.png into the sweep directory
 and prints the ranked table, as the multirun itself did at its end. The plot
-needs matplotlib (pip install 'rnnexp[sweep]'); --no-plot skips it.
+needs matplotlib (pip install -e '.[sweep]'); --no-plot skips it.
 """
 
 from __future__ import annotations

@@ -170,3 +170,38 @@ def test_the_sweep_directory_is_resolved_once_before_the_jobs(tmp_path):
     SweepSummary().on_multirun_start(config)
     assert config.hydra.sweep.dir == config.hydra.sweep.dir == f"{tmp_path}/1"  # a plain string now
     assert len(made) == 1
+
+
+def test_a_missing_launcher_or_sweeper_points_to_the_extra():
+    from hydra.errors import MissingConfigException
+
+    from rnnexp.errors import one_line
+
+    missing = MissingConfigException("", missing_cfg_file="hydra/sweeper/optuna", options=["basic"])
+    assert one_line(missing) == (
+        "hydra/sweeper=optuna: no such option; choose one of basic; "
+        "the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'"
+    )
+    typo = MissingConfigException("", missing_cfg_file="hydra/launcher/joblb", options=["basic", "joblib"])
+    assert one_line(typo) == "hydra/launcher=joblb: no such option; choose one of basic, joblib; did you mean joblib?"
+
+
+def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    from hydra import compose, initialize_config_module
+
+    monkeypatch.chdir(tmp_path)  # resolving the sweep dir creates it
+    with initialize_config_module("rnnexp.conf", version_base="1.3"):
+        slurm = compose("config", ["hydra/launcher=slurm", "hydra.launcher.partition=cpu"], return_hydra_config=True)
+        search = compose("config", ["hparams_search=optuna"], return_hydra_config=True)
+    launcher = slurm.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "cpu"
+    assert launcher.cpus_per_task == 1 and launcher.submitit_folder.startswith("outputs/multirun/")
+    sweeper = search.hydra.sweeper
+    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.direction == "minimize"
+    assert sweeper.sampler._target_ == "optuna.samplers.TPESampler" and sweeper.sampler.n_startup_trials == 10
+    assert sweeper.max_failure_rate * sweeper.n_jobs >= 1  # one failed trial in a batch does not end the study
+    assert sweeper.storage is None  # in memory
+    assert set(sweeper.params) == {"lr", "model.hidden_size", "optimizer"}
+    assert search.model.head is True  # hidden_size is free only with a head

@@ -33,7 +33,7 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("the loss-curve plot needs matplotlib: pip install -e '.[sweep]'") from None
+        raise UserError("the loss-curve plot needs matplotlib: pip install -e '.[sweep]' (or --no-plot)") from None
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 

@@ -30,17 +30,16 @@ def main() -> None:
         if not summary.ranked:
             raise UserError(f"{args.sweep_dir}: no job directories in it (a job directory holds .hydra/overrides.yaml)")
         write_summary(summary)
+        print(summary.text())
         written = [SUMMARY_CSV, SUMMARY_MD]
         if not args.no_plot:
             from rnnexp.plots import plot_loss_curves
 
             written.append(plot_loss_curves(summary).name)
+        print(f"Written into {args.sweep_dir}: {', '.join(written)}")
     except UserError as error:
         print(f"summarize.py: error: {error}", file=sys.stderr)
         sys.exit(2)
-    print(summary.text())
-    print(f"Written into {args.sweep_dir}: {', '.join(written)}")
-
 
 if __name__ == "__main__":
     main()

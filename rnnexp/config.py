@@ -249,6 +249,10 @@ class Config:
     # Progress bar within epochs: auto (on an interactive terminal, not in
     # sweeps), always, never.
     progress: str = "auto"
+    # torch's intra-op CPU threads for the job. null: torch's default (one per
+    # core) when jobs run one at a time, 1 under a parallel launcher (joblib,
+    # submitit), where each core already has a job of its own.
+    threads: Optional[int] = None
 
 
 OPTIMIZER_SCHEMAS = {
@@ -328,6 +332,8 @@ def validate(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if value is not None and value < 1:
             raise UserError(f"{key}={value}: must be an integer >= 1 (or null to size it from the data)")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise UserError(f"threads={cfg.threads}: must be an integer >= 1 (or null for the default)")
     if not cfg.model.init_scale > 0:
         raise UserError(f"model.init_scale={cfg.model.init_scale}: must be a number > 0 (1.0 keeps PyTorch's init)")
     if cfg.model.num_layers < 1:

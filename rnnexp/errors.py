@@ -18,6 +18,15 @@ class UserError(Exception):
     """Bad input: the message is one line that names the key and what is allowed."""
 
 
+class SweepFailed(SystemExit):
+    """Jobs of a multirun failed; raised after the summary is written. The message is one line.
+
+    A SystemExit, because Hydra turns any Exception raised in a callback into
+    a warning and carries on with exit status 0; this one passes through to
+    ``rnnexp.__main__.main``, and without it Python prints the message and exits 1.
+    """
+
+
 def _suggest(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1)
     return f"; did you mean {close[0]}?" if close else ""
@@ -68,9 +77,12 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         missing = error.missing_cfg_file or ""
         group, _, option = missing.rpartition("/")
         options = sorted(error.options)
+        # The launchers and sweepers beyond Hydra's basic ones are plugins from the optional extra.
+        plugin = group in ("hydra/launcher", "hydra/sweeper") and "optuna" not in options and "joblib" not in options
         return (
             f"{group}={option}: no such option; choose one of {', '.join(options)}"
             f"{_suggest(option, options)}"
+            + ("; the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'" if plugin else "")
         )
 
     if isinstance(error, OverrideParseException):

@@ -1,0 +1,64 @@
+"""A PNG of a sweep's loss curves, read from the jobs' TensorBoard event files.
+
+For a report without TensorBoard: one line per job (``loss/train`` per epoch,
+log scale), labelled with the overrides that tell the jobs apart. matplotlib
+comes with the optional extra (``pip install -e '.[sweep]'``) and is
+imported only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnexp.errors import UserError
+from rnnexp.sweep import Summary, varying_overrides
+
+LOSS_CURVES_PNG = "loss_curves.png"
+
+
+def loss_curve(job_dir: Path) -> tuple[list[int], list[float]]:
+    """(epochs, losses) of ``loss/train`` in the job's event files; empty if it logged none."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(job_dir), size_guidance={"scalars": 0})  # 0: keep every point
+    accumulator.Reload()
+    if "loss/train" not in accumulator.Tags()["scalars"]:
+        return [], []
+    points = accumulator.Scalars("loss/train")
+    return [p.step for p in points], [p.value for p in points]
+
+
+def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
+    """Draw every job's loss curve into ``path`` (default: ``loss_curves.png`` in the sweep dir)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError("the loss-curve plot needs matplotlib: pip install -e '.[sweep]' (or --no-plot)") from None
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    path = path or summary.sweep_dir / LOSS_CURVES_PNG
+    jobs = sorted(summary.ranked, key=lambda j: j.num)
+    _, shown = varying_overrides(jobs)
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    # 20 distinct colours, then the line style changes: the default cycle repeats after 10.
+    colours = plt.get_cmap("tab20").colors
+    for i, job in enumerate(jobs):
+        epochs, losses = loss_curve(job.dir)
+        if epochs:  # a failed job has no curve
+            label = f"{job.num}: {' '.join(shown[job.num]) or '(defaults)'}"
+            if job.status != "ok":
+                label += f" ({job.status})"
+            style = ("-", "--", ":", "-.")[(i // len(colours)) % 4]
+            ax.plot(epochs, losses, style, color=colours[i % len(colours)], marker=".", linewidth=1.2, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss/train (log scale)")
+    ax.set_title(f"Sweep {summary.sweep_dir.name}: {summary.counts()}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,45 @@
+"""Rebuild the summary of a finished sweep and draw its loss curves.
+
+    python scripts/summarize.py outputs/multirun/2026-11-26/14-28-53.338
+
+Writes summary.csv, summary.md and loss_curves.png into the sweep directory
+and prints the ranked table, as the multirun itself did at its end. The plot
+needs matplotlib (pip install -e '.[sweep]'); --no-plot skips it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rnnexp.errors import UserError
+from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, summarize, write_summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep_dir", type=Path, help="a multirun directory: outputs/multirun/<date>/<time>")
+    parser.add_argument("--no-plot", action="store_true", help="write the tables only")
+    args = parser.parse_args()
+
+    try:
+        if not args.sweep_dir.is_dir():
+            raise UserError(f"{args.sweep_dir}: no such directory")
+        summary = summarize(args.sweep_dir)
+        if not summary.ranked:
+            raise UserError(f"{args.sweep_dir}: no job directories in it (a job directory holds .hydra/overrides.yaml)")
+        write_summary(summary)
+        print(summary.text())
+        written = [SUMMARY_CSV, SUMMARY_MD]
+        if not args.no_plot:
+            from rnnexp.plots import plot_loss_curves
+
+            written.append(plot_loss_curves(summary).name)
+        print(f"Written into {args.sweep_dir}: {', '.join(written)}")
+    except UserError as error:
+        print(f"summarize.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+if __name__ == "__main__":
+    main()

@@ -17,8 +17,9 @@ from omegaconf import OmegaConf
 from rnnexp.tracking import FINAL_METRICS
 
 EPOCHS = 4  # conftest.SMALL_SWEEP
-HPARAM_KEYS = {"model", "encoder", "optimizer", "task", "lr", "epochs", "seed", "device", "model.hidden_size",
-               "model.num_layers", "model.head", "model.init_scale", "encoder.dim", "optimizer.weight_decay"}
+HPARAM_KEYS = {"model", "encoder", "optimizer", "scheduler", "task", "lr", "epochs", "batch_size", "seed", "device",
+               "clip", "model.hidden_size", "model.num_layers", "model.head", "model.bidirectional", "model.dropout",
+               "model.init_scale", "encoder.dim", "optimizer.weight_decay"}
 
 
 def free_port() -> int:

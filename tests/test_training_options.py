@@ -29,7 +29,7 @@ def test_text_validation_loss_falls_below_the_unigram_baseline(make_cfg, tmp_pat
     cfg = make_cfg("task=text", "model=gru", "epochs=1", "task.sample_every=1", "task.sample_length=40")
     result = train(cfg, tmp_path)
     data = load_task(cfg.task)
-    assert result.final_loss < unigram_entropy(data.train, len(data.vocab)) - 0.3  # measured 2.38 vs 3.07
+    assert result.final_loss < unigram_entropy(data.train, len(data.vocab)) - 0.3  # measured 2.38 vs 3.29
     events = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
     events.Reload()
     sample = events.Tensors("sample/text_summary")[0].tensor_proto.string_val[0].decode()

@@ -47,6 +47,10 @@ class ModelConfig:
     bidirectional: bool = False
     # Dropout probability before the head and between stacked layers.
     dropout: float = 0.0
+    # model=cell on CUDA only: capture the unrolled training step as CUDA
+    # graphs (one per batch shape), replayed as one launch instead of T small
+    # kernels each. Needs a task whose sequences share one length.
+    cuda_graph: bool = False
 
 
 # --------------------------------------------------------------------------- encoder
@@ -249,6 +253,10 @@ class Config:
     # Progress bar within epochs: auto (on an interactive terminal, not in
     # sweeps), always, never.
     progress: str = "auto"
+    # torch's intra-op threads: auto (one for small models, where more only
+    # add hand-off costs and suffer most when the cores are busy; all cores
+    # for large ones) or a count. Parallel sweep workers should get 1.
+    threads: Any = "auto"
 
 
 OPTIMIZER_SCHEMAS = {
@@ -351,6 +359,14 @@ def validate(cfg: DictConfig) -> None:
         raise UserError(
             f"model.num_layers={cfg.model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
             "allowed; use model=rnn for stacked layers"
+        )
+    threads = cfg.threads
+    if threads != "auto" and not (type(threads) is int and threads >= 1):
+        raise UserError(f"threads={threads}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1")
+    if cfg.model.cuda_graph and cfg.model.name != "cell":
+        raise UserError(
+            f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={cfg.model.name} "
+            "already runs each layer as one fused kernel); set model.cuda_graph=false"
         )
     if cfg.encoder.name == "embedding" and cfg.encoder.dim is None:
         raise UserError("encoder.dim=null: encoder=embedding needs its embedding size, for example encoder.dim=10")

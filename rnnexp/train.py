@@ -25,7 +25,7 @@ from torch import nn
 from rnnexp.checkpoint import BEST, LAST, Resume, save_checkpoint
 from rnnexp.config import validate
 from rnnexp.data import IGNORE, Batch, SequenceSet
-from rnnexp.device import resolve_device
+from rnnexp.compute import place
 from rnnexp.errors import UserError
 from rnnexp.files import write_json
 from rnnexp.models import RecurrentTagger, build_model
@@ -209,12 +209,12 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     run_dir = Path(run_dir)
     validate(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
     data = load_task(cfg.task)
 
     torch.manual_seed(cfg.seed)  # before the weights are drawn
     shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
-    model = build_model(cfg, len(data.vocab)).to(device)
+    model = build_model(cfg, len(data.vocab))
+    device = place(cfg, model, data)  # threads and device from the model's size; moves the model there
     optimizer = instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
     scheduler = instantiate(cfg.scheduler)(optimizer) if cfg.scheduler._target_ else None
     prime = _check_prime(cfg, data)

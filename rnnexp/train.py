@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.checkpoint import BEST, LAST, Resume, save_checkpoint
+from rnnexp.checkpoint import CheckpointWriter, Resume
 from rnnexp.config import validate
 from rnnexp.data import IGNORE, Batch, SequenceSet
 from rnnexp.compute import place
@@ -177,8 +177,9 @@ def run_epoch(
         optimizer.step()
         # As in the notebook, the epoch reports the forward passes that
         # produced its losses (before each step).
+        chars_before = stats.chars
         stats.add(batch, logits.detach(), loss.detach(), data)
-        progress.step(epoch, step, stats.loss, int((batch.target != IGNORE).sum()))
+        progress.step(epoch, step, stats.loss, stats.chars - chars_before)  # counted by add: no second pass over the batch
     progress.clear()
     return stats
 
@@ -243,7 +244,8 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
 
     progress = ProgressBar(show_progress, cfg.epochs, math.ceil(len(data.train) / cfg.batch_size))
-    status, stopped_early, epoch = "ok", False, first_epoch - 1
+    status, stopped_early, epoch, val_stats = "ok", False, first_epoch - 1, None
+    checkpoints = CheckpointWriter(run_dir)
     try:
         for epoch in range(first_epoch, cfg.epochs + 1):
             train_stats = run_epoch(model, data, optimizer, cfg, device, shuffle, progress, epoch)
@@ -283,16 +285,16 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                 history.update(best_loss=monitored, best_epoch=epoch, epochs_since_best=0)
             else:
                 history["epochs_since_best"] += 1
-            state = _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history)
-            save_checkpoint(run_dir / LAST, state)
-            if improved:
-                save_checkpoint(run_dir / BEST, state)
+            checkpoints.epoch_end(_checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history), improved)
             if cfg.patience is not None and val_stats and history["epochs_since_best"] >= cfg.patience:
                 stopped_early = True
                 log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {history['best_epoch']})")
                 break
 
-        final = evaluate(model, data, data.eval_set, cfg.batch_size, device)
+        # The last validation pass already saw the final weights (in eval mode,
+        # so the same numbers): reuse it rather than run it again.
+        reuse = val_stats is not None and status == "ok"
+        final = val_stats if reuse else evaluate(model, data, data.eval_set, cfg.batch_size, device)
         if history["solved_epoch"] is None and not data.language_model and final.seq_accuracy == 1.0 and status == "ok":
             history["solved_epoch"] = epoch  # right only after the last epoch's step
         final_loss = final.loss if final.finite and status == "ok" else None
@@ -309,6 +311,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
         )
     finally:
         progress.clear()
+        checkpoints.flush()  # epochs saved in memory only so far (see CheckpointWriter)
         tracker.close()
 
     result = RunResult(

@@ -40,6 +40,8 @@ def run_job(cfg: DictConfig) -> float:
         from rnnexp.checkpoint import load_resume
         from rnnexp.train import train
 
+        if cfg.threads == "auto" and "joblib" in str(hydra_cfg.launcher.get("_target_", "")):
+            cfg.threads = 1  # parallel workers already fill the cores: one intra-op thread each
         resume = None
         if cfg.resume is not None:
             cfg, resume = load_resume(cfg.resume, explicit_epochs(hydra_cfg.overrides.task))

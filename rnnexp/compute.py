@@ -20,10 +20,11 @@ from rnnexp.threads import apply_threads, step_work
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:
     """Set the threads, move ``model`` to its device (in place) and return the device."""
     rows = min(cfg.batch_size, len(data.train))  # sequences per step: hello has one whatever batch_size says
-    apply_threads(cfg.threads, model, rows)
+    # .get: a checkpoint's config from before these keys existed resumes with their defaults.
+    apply_threads(cfg.get("threads", "auto"), model, rows)
     device = resolve_device(cfg.device, step_work(model, rows))
     model.to(device)
-    if cfg.model.cuda_graph:
+    if cfg.model.get("cuda_graph", False):
         if device.type != "cuda":
             available = "" if torch.cuda.is_available() else "; CUDA is not available on this machine"
             raise UserError(

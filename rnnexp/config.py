@@ -360,10 +360,10 @@ def validate(cfg: DictConfig) -> None:
             f"model.num_layers={cfg.model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
             "allowed; use model=rnn for stacked layers"
         )
-    threads = cfg.threads
+    threads = cfg.get("threads", "auto")  # .get: a checkpoint's config from before the key resumes too
     if threads != "auto" and not (type(threads) is int and threads >= 1):
         raise UserError(f"threads={threads}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1")
-    if cfg.model.cuda_graph and cfg.model.name != "cell":
+    if cfg.model.get("cuda_graph", False) and cfg.model.name != "cell":
         raise UserError(
             f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={cfg.model.name} "
             "already runs each layer as one fused kernel); set model.cuda_graph=false"

@@ -23,9 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from rnnexp.checkpoint import CheckpointWriter, Resume
+from rnnexp.compute import place
 from rnnexp.config import validate
 from rnnexp.data import IGNORE, Batch, SequenceSet
-from rnnexp.compute import place
 from rnnexp.errors import UserError
 from rnnexp.files import write_json
 from rnnexp.models import RecurrentTagger, build_model

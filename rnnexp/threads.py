@@ -20,9 +20,10 @@ from torch import nn
 AVAILABLE = torch.get_num_threads()
 
 # Multiply-adds per time step, estimated as parameters x sequences per batch,
-# from which more than one thread pays off. Measured on 2 cores (README): at
-# hidden 128, batch 32 (1.1 M) one thread is faster, idle or busy; a step
-# must be about ten times that before a second thread helps on an idle machine.
+# from which more than one thread pays off. Measured on 2 cores (README): up
+# to hidden 256 at batch 32 (3.2 M) a second thread gains nothing even with a
+# core free, and loses 3x to 13x when the cores are busy; from hidden 512
+# (10.6 M) it gains 1.3x and more when a core is free.
 LARGE_WORK = 10_000_000
 
 

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -52,17 +52,13 @@ def run_job(cfg: DictConfig) -> float:
     started = time.perf_counter()
     try:
         validate(cfg)  # answers a bad value in well under a second: before torch is imported
-        import torch
-
         from rnnexp.checkpoint import load_resume
         from rnnexp.train import train
 
-        threads = torch_threads(cfg.threads, hydra_cfg.launcher.get("_target_", ""))
-        if threads is not None:
-            torch.set_num_threads(threads)
         resume = None
         if cfg.resume is not None:
             cfg, resume = load_resume(cfg.resume, explicit_epochs(hydra_cfg.overrides.task))
+        cfg.threads = job_threads(cfg.get("threads", "auto"), hydra_cfg.launcher.get("_target_", ""))
         show_progress = cfg.progress == "always" or (
             cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
         )
@@ -89,15 +85,16 @@ def run_job(cfg: DictConfig) -> float:
         return math.inf
 
 
-def torch_threads(threads: Optional[int], launcher_target: str) -> Optional[int]:
-    """The torch thread count for a job: ``threads`` if set, else 1 under a parallel launcher.
+def job_threads(setting: str | int, launcher_target: str) -> str | int:
+    """The ``threads`` setting for one job: ``auto`` becomes 1 under a parallel launcher.
 
     N jobs in parallel with torch's default of one thread per core would run
-    N x cores threads on the cores and spend their time switching.
+    N x cores threads on the cores and spend their time switching; joblib's
+    and submitit's workers already fill the cores.
     """
-    if threads is not None:
-        return threads
-    return None if launcher_target.endswith(".BasicLauncher") else 1
+    if setting == "auto" and not launcher_target.endswith(".BasicLauncher"):
+        return 1
+    return setting
 
 
 def explicit_epochs(task_overrides: list[str]) -> int | None:

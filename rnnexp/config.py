@@ -47,6 +47,10 @@ class ModelConfig:
     bidirectional: bool = False
     # Dropout probability before the head and between stacked layers.
     dropout: float = 0.0
+    # model=cell on CUDA only: capture the unrolled training step as CUDA
+    # graphs (one per batch shape), replayed as one launch instead of T small
+    # kernels each. Needs a task whose sequences share one length.
+    cuda_graph: bool = False
 
 
 # --------------------------------------------------------------------------- encoder
@@ -249,10 +253,10 @@ class Config:
     # Progress bar within epochs: auto (on an interactive terminal, not in
     # sweeps), always, never.
     progress: str = "auto"
-    # torch's intra-op CPU threads for the job. null: torch's default (one per
-    # core) when jobs run one at a time, 1 under a parallel launcher (joblib,
-    # submitit), where each core already has a job of its own.
-    threads: Optional[int] = None
+    # torch's intra-op threads: auto (one for small models, where more only
+    # add hand-off costs and suffer most when the cores are busy; all cores
+    # for large ones) or a count. Parallel sweep workers should get 1.
+    threads: Any = "auto"
 
 
 OPTIMIZER_SCHEMAS = {
@@ -332,8 +336,6 @@ def validate(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if value is not None and value < 1:
             raise UserError(f"{key}={value}: must be an integer >= 1 (or null to size it from the data)")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise UserError(f"threads={cfg.threads}: must be an integer >= 1 (or null for the default)")
     if not cfg.model.init_scale > 0:
         raise UserError(f"model.init_scale={cfg.model.init_scale}: must be a number > 0 (1.0 keeps PyTorch's init)")
     if cfg.model.num_layers < 1:
@@ -357,6 +359,14 @@ def validate(cfg: DictConfig) -> None:
         raise UserError(
             f"model.num_layers={cfg.model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
             "allowed; use model=rnn for stacked layers"
+        )
+    threads = cfg.get("threads", "auto")  # .get: a checkpoint's config from before the key resumes too
+    if threads != "auto" and not (type(threads) is int and threads >= 1):
+        raise UserError(f"threads={threads}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1")
+    if cfg.model.get("cuda_graph", False) and cfg.model.name != "cell":
+        raise UserError(
+            f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={cfg.model.name} "
+            "already runs each layer as one fused kernel); set model.cuda_graph=false"
         )
     if cfg.encoder.name == "embedding" and cfg.encoder.dim is None:
         raise UserError("encoder.dim=null: encoder=embedding needs its embedding size, for example encoder.dim=10")

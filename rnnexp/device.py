@@ -7,9 +7,24 @@ import torch
 from rnnexp.errors import UserError
 
 
-def resolve_device(spec: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an absent device is a UserError."""
+# Multiply-adds per time step (parameters x sequences per batch, as in
+# rnnexp.threads) below which ``auto`` stays on the CPU: a tiny step is a few
+# microseconds of arithmetic, and on an accelerator each of its kernels costs
+# a launch instead (the notebook's models: 0.61 ms per epoch on one CPU
+# thread, about 2 ms on a GPU). Not measured here (no GPU on the machine that
+# set the other thresholds): hidden 32 at batch 32 is above it, hello is far below.
+ACCELERATOR_WORK = 100_000
+
+
+def resolve_device(spec: str, work: int | None = None) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then the CPU; an absent device is a UserError.
+
+    With ``work`` (multiply-adds per time step) below ACCELERATOR_WORK, ``auto``
+    picks the CPU even when an accelerator is present: it would only be slower.
+    """
     if spec == "auto":
+        if work is not None and work < ACCELERATOR_WORK:
+            return torch.device("cpu")
         if torch.cuda.is_available():
             return torch.device("cuda")
         if _mps_available():

@@ -27,6 +27,14 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> N
         raise
 
 
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    def dump(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    write_atomically(path, dump)
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     def dump(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:

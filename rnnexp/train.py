@@ -23,10 +23,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.checkpoint import BEST, LAST, Resume, load_weights, save_checkpoint
+from rnnexp.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
 from rnnexp.config import validate
 from rnnexp.data import IGNORE, Batch, SequenceSet
-from rnnexp.device import resolve_device
+from rnnexp.compute import place
 from rnnexp.errors import UserError
 from rnnexp.files import write_json
 from rnnexp.models import RecurrentTagger, build_model
@@ -215,9 +215,10 @@ def run_epoch(
         optimizer.step()
         # As in the notebook, the epoch reports the forward passes that
         # produced its losses (before each step).
+        chars_before = stats.chars
         stats.add(batch, logits.detach(), loss.detach(), data)
         stats.steps = step
-        progress.step(epoch, step, stats.loss, int((batch.target != IGNORE).sum()))
+        progress.step(epoch, step, stats.loss, stats.chars - chars_before)  # counted by add: no second pass over the batch
         if stop.requested:
             break
     progress.clear()
@@ -250,12 +251,12 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     run_dir = Path(run_dir)
     validate(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
     data = load_task(cfg.task)
 
     torch.manual_seed(cfg.seed)  # before the weights are drawn
     shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
-    model = build_model(cfg, len(data.vocab)).to(device)
+    model = build_model(cfg, len(data.vocab))
+    device = place(cfg, model, data)  # threads and device from the model's size; moves the model there
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer)
     prime = _check_prime(cfg, data)
@@ -287,6 +288,8 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     progress = ProgressBar(show_progress, cfg.epochs, math.ceil(len(data.train) / cfg.batch_size))
     status, stopped_early, epoch, completed = "ok", False, first_epoch - 1, first_epoch - 1
     last_eval: Optional[EpochStats] = None
+    val_stats: Optional[EpochStats] = None
+    checkpoints = CheckpointWriter(run_dir)
     # Until the run is wound down, a first SIGINT/SIGTERM asks it to stop after the current step.
     with StopRequest() as stop:
         try:
@@ -304,6 +307,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                     status = "interrupted"
                     state = _checkpoint_state(model, optimizer, scheduler, resolved, data, completed, shuffle, history)
                     state["partial"] = {"epoch": epoch, "steps": train_stats.steps, "shuffle": epoch_shuffle, "stats": asdict(train_stats)}
+                    checkpoints.flush()  # the epochs before, so they cannot land over this one
                     save_checkpoint(run_dir / LAST, state)
                     break
                 if not train_stats.finite:
@@ -342,10 +346,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                     history.update(best_loss=monitored, best_epoch=epoch, epochs_since_best=0)
                 else:
                     history["epochs_since_best"] += 1
-                state = _checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history)
-                save_checkpoint(run_dir / LAST, state)
-                if improved:
-                    save_checkpoint(run_dir / BEST, state)
+                checkpoints.epoch_end(_checkpoint_state(model, optimizer, scheduler, resolved, data, epoch, shuffle, history), improved)
                 completed = epoch
                 if cfg.patience is not None and val_stats and history["epochs_since_best"] >= cfg.patience:
                     stopped_early = True
@@ -360,8 +361,9 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                     f"Continue with: python -m rnnexp resume={shown(run_dir)}"
                 )
             else:
-                final, final_loss = _finish(model, data, cfg, device, history, status, epoch, resolved, tracker)
+                final, final_loss = _finish(model, data, cfg, device, history, status, epoch, resolved, tracker, val_stats)
         finally:
+            checkpoints.flush()  # whatever stopped the run: the states still in memory reach the disk
             progress.clear()
             tracker.close()
 
@@ -386,9 +388,12 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
     return result
 
 
-def _finish(model, data, cfg, device, history, status, epoch, resolved, tracker) -> tuple[EpochStats, Optional[float]]:
+def _finish(model, data, cfg, device, history, status, epoch, resolved, tracker, val_stats) -> tuple[EpochStats, Optional[float]]:
     """Evaluate the trained model and write the run's hparams session."""
-    final = evaluate(model, data, data.eval_set, cfg.batch_size, device)
+    # The last validation pass already saw the final weights (in eval mode, so
+    # the same numbers): reuse it rather than run it again.
+    reuse = val_stats is not None and status == "ok"
+    final = val_stats if reuse else evaluate(model, data, data.eval_set, cfg.batch_size, device)
     if history["solved_epoch"] is None and not data.language_model and final.seq_accuracy == 1.0 and status == "ok":
         history["solved_epoch"] = epoch  # right only after the last epoch's step
     final_loss = final.loss if final.finite and status == "ok" else None

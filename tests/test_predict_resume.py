@@ -6,7 +6,7 @@ import sys
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rnnexp.checkpoint import LAST, Resume, load_checkpoint, load_resume
+from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.predict import predict
 from rnnexp.train import train

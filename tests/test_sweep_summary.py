@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from rnnexp.__main__ import torch_threads
+from rnnexp.__main__ import job_threads
 from rnnexp.errors import SweepFailed
 from rnnexp.sweep import (
     METRICS_NAME,
@@ -143,9 +143,9 @@ def test_failure_record_has_status_failed_and_the_error(tmp_path):
 def test_one_torch_thread_per_job_under_a_parallel_launcher():
     basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
     joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-    assert torch_threads(None, basic) is None  # torch's default
-    assert torch_threads(None, joblib) == 1
-    assert torch_threads(3, joblib) == 3 and torch_threads(2, basic) == 2
+    assert job_threads("auto", basic) == "auto"  # chosen by model size (rnnexp.threads)
+    assert job_threads("auto", joblib) == 1
+    assert job_threads(3, joblib) == 3 and job_threads(2, basic) == 2
 
 
 def test_the_callback_fails_the_multirun_for_failed_jobs_not_for_diverged_ones(tmp_path, capsys):

@@ -51,7 +51,7 @@ def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
     assert table[0].split() == ["rank", "job", "overrides", "status", "final", "loss", "accuracy", "solved",
                                 "epoch", "seconds"]
     assert [line.split()[1] for line in table[2:6]] == [r["job"] for r in rows]
-    assert f"Every job: epochs=4 device=cpu" in done.stdout
+    assert "Every job: epochs=4 device=cpu" in done.stdout
     assert (sweep_dir / SUMMARY_MD).read_text().count("\n| ") == 1 + 4  # header + one row per job
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rnnexp.checkpoint import BEST, LAST, load_checkpoint, restore_model
+from rnnexp.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.errors import UserError
 from rnnexp.train import METRICS_NAME, train
 

@@ -1,0 +1,41 @@
+"""Where and how a run computes: intra-op threads, the device, CUDA graphs.
+
+One call from rnnexp.train after the model is built (the choices depend on
+its size) and before the optimizer sees its parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from omegaconf import DictConfig
+
+from rnnexp.cuda_graph import capture_cell
+from rnnexp.device import resolve_device
+from rnnexp.errors import UserError
+from rnnexp.models import RecurrentTagger
+from rnnexp.tasks import TaskData
+from rnnexp.threads import apply_threads, step_work
+
+
+def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:
+    """Set the threads, move ``model`` to its device (in place) and return the device."""
+    rows = min(cfg.batch_size, len(data.train))  # sequences per step: hello has one whatever batch_size says
+    # .get: a checkpoint's config from before these keys existed resumes with their defaults.
+    apply_threads(cfg.get("threads", "auto"), model, rows)
+    device = resolve_device(cfg.device, step_work(model, rows))
+    model.to(device)
+    if cfg.model.get("cuda_graph", False):
+        if device.type != "cuda":
+            available = "" if torch.cuda.is_available() else "; CUDA is not available on this machine"
+            raise UserError(
+                f"model.cuda_graph=true: CUDA graphs need device=cuda, and this run is on {device}{available}; "
+                "set model.cuda_graph=false"
+            )
+        sets = [data.train] + ([data.val] if data.val is not None else [])
+        if not all(s.equal_lengths for s in sets):
+            raise UserError(
+                f"model.cuda_graph=true: task={cfg.task.name} has sequences of different lengths, and a CUDA graph "
+                "replays fixed shapes; use a task whose sequences share one length or set model.cuda_graph=false"
+            )
+        capture_cell(model)
+    return device

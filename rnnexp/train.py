@@ -265,17 +265,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                                "best_epoch": None, "epochs_since_best": 0}
     first_epoch, partial = 1, None
     if resume is not None:
-        load_weights(model, resume.state, resume.source_dir / LAST)
-        optimizer.load_state_dict(resume.state["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(resume.state["scheduler"])
-        torch.set_rng_state(resume.state["rng"]["torch"])
-        shuffle.set_state(resume.state["rng"]["shuffle"])
-        history = resume.state["history"]
-        first_epoch = resume.state["epoch"] + 1
-        partial = resume.state.get("partial")  # an epoch cut short by a signal
-        _carry_over_events(resume.source_dir, run_dir)
-        log.info(f"Resuming {resume.source_dir} after epoch {resume.state['epoch']}")
+        history, first_epoch, partial = _restore(resume, model, optimizer, scheduler, shuffle, run_dir)
 
     resolved = resolved_config(cfg, model, device)
     tracker = RunTracker(str(run_dir))
@@ -333,13 +323,7 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                         scheduler.step()
 
                 _log_epoch(epoch, cfg, data, train_stats, val_stats, eval_stats)
-                tracker.log_epoch(epoch, train_stats.loss, train_stats.char_accuracy, train_stats.seq_accuracy, lr)
-                if val_stats:
-                    tracker.log_validation(epoch, val_stats.loss, val_stats.char_accuracy, val_stats.seq_accuracy)
-                if not data.language_model:
-                    tracker.log_predictions(epoch, _prediction_rows(data, eval_stats))
-                elif prime is not None and cfg.task.sample_every and epoch % cfg.task.sample_every == 0:
-                    _log_sample(model, data, cfg, prime, epoch, tracker)
+                _record_epoch(tracker, epoch, lr, train_stats, val_stats, eval_stats, model, data, cfg, prime)
 
                 improved = monitored < history["best_loss"]
                 if improved:
@@ -412,6 +396,35 @@ def _finish(model, data, cfg, device, history, status, epoch, resolved, tracker,
 
 
 # --------------------------------------------------------------------------- helpers
+def _restore(resume: Resume, model, optimizer, scheduler, shuffle, run_dir: Path) -> tuple[dict, int, Optional[dict]]:
+    """Put a checkpoint's weights, optimizer, scheduler and random states back.
+
+    Returns the loss history, the first epoch still to train, and the partial
+    epoch a signal cut short (None when it stopped between epochs).
+    """
+    state = resume.state
+    load_weights(model, state, resume.source_dir / LAST)
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    shuffle.set_state(state["rng"]["shuffle"])
+    _carry_over_events(resume.source_dir, run_dir)
+    log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
+    return state["history"], state["epoch"] + 1, state.get("partial")
+
+
+def _record_epoch(tracker, epoch, lr, train_stats, val_stats, eval_stats, model, data, cfg, prime) -> None:
+    """An epoch's curves, and its prediction table (or, for text, now and then a sample)."""
+    tracker.log_epoch(epoch, train_stats.loss, train_stats.char_accuracy, train_stats.seq_accuracy, lr)
+    if val_stats:
+        tracker.log_validation(epoch, val_stats.loss, val_stats.char_accuracy, val_stats.seq_accuracy)
+    if not data.language_model:
+        tracker.log_predictions(epoch, _prediction_rows(data, eval_stats))
+    elif prime is not None and cfg.task.sample_every and epoch % cfg.task.sample_every == 0:
+        _log_sample(model, data, cfg, prime, epoch, tracker)
+
+
 def _check_prime(cfg: DictConfig, data: TaskData) -> Optional[str]:
     if not data.language_model:
         return None

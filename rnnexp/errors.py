@@ -14,17 +14,27 @@ import re
 from typing import Iterable, Optional
 
 
+# Exit statuses of the command line (a signal gives 128 + its number, see rnnexp.results).
+JOBS_FAILED = 1  # a sweep finished, but some of its jobs failed
+USAGE_ERROR = 2  # bad input: a config value, a file, an option
+
+
 class UserError(Exception):
     """Bad input: the message is one line that names the key and what is allowed."""
 
 
-class SweepFailed(SystemExit):
-    """Jobs of a multirun failed; raised after the summary is written. The message is one line.
+class ExitWith(SystemExit):
+    """End rnnexp with ``status``; ``rnnexp.__main__.main`` prints ``error`` as one line.
 
-    A SystemExit, because Hydra turns any Exception raised in a callback into
-    a warning and carries on with exit status 0; this one passes through to
-    ``rnnexp.__main__.main``, and without it Python prints the message and exits 1.
+    Raised from inside Hydra (a job, a callback) to end the process there. A
+    SystemExit, because Hydra reports any Exception a job raises with lines of
+    its own, and turns one raised in a callback into a warning and exit status 0.
     """
+
+    def __init__(self, status: int, error: Optional[BaseException | str] = None):
+        super().__init__(status)
+        self.status = status
+        self.error = error
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:

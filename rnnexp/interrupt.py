@@ -31,9 +31,9 @@ class StopRequest:
         return self.signal is not None
 
     @property
-    def exit_status(self) -> int:
-        """The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
-        return 128 + (self.signal or 0)
+    def signal_name(self) -> Optional[str]:
+        """SIGINT or SIGTERM once one arrived, else None."""
+        return signal.Signals(self.signal).name if self.signal is not None else None
 
     def _handle(self, signum: int, frame: Optional[FrameType]) -> None:
         if self.signal is not None:

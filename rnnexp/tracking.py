@@ -19,6 +19,42 @@ HParamValue = Union[int, float, str, bool]
 FINAL_METRICS = ("final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch")
 
 
+def short_name(target: str) -> str:
+    """``torch.optim.AdamW`` -> ``adamw``: a class's name as its YAML option spells it."""
+    return target.rsplit(".", 1)[-1].lower()
+
+
+def hparams_of(resolved: dict) -> dict[str, HParamValue]:
+    """The flat hyperparameters of a run (its resolved config), with the same keys in every run.
+
+    Optimizer-specific keys (betas, momentum, ...) differ between optimizers,
+    so only weight_decay, which all of them have, joins the table.
+    """
+    model, encoder, optimizer = resolved["model"], resolved["encoder"], resolved["optimizer"]
+    scheduler = resolved["scheduler"]["_target_"]
+    return {
+        "model": model["name"],
+        "encoder": encoder["name"],
+        "optimizer": short_name(optimizer["_target_"]),
+        "scheduler": short_name(scheduler) if scheduler else "none",
+        "task": resolved["task"]["name"],
+        "lr": float(resolved["lr"]),
+        "epochs": int(resolved["epochs"]),
+        "batch_size": int(resolved["batch_size"]),
+        "seed": int(resolved["seed"]),
+        "device": resolved["device"],
+        "clip": float(resolved["clip"] or 0.0),
+        "model.hidden_size": int(model["hidden_size"]),
+        "model.num_layers": int(model["num_layers"]),
+        "model.head": bool(model["head"]),
+        "model.bidirectional": bool(model["bidirectional"]),
+        "model.dropout": float(model["dropout"]),
+        "model.init_scale": float(model["init_scale"]),
+        "encoder.dim": int(encoder["dim"]),
+        "optimizer.weight_decay": float(optimizer.get("weight_decay", 0.0)),
+    }
+
+
 class RunTracker:
     def __init__(self, run_dir: str):
         self.writer = SummaryWriter(log_dir=run_dir)

@@ -19,7 +19,7 @@ import tempfile
 from hydra import compose, initialize_config_module
 
 from rnnexp.config import register_configs, register_resolvers
-from rnnexp.train import train
+from rnnexp.trainer import train
 
 
 def main() -> None:

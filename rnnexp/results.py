@@ -1,0 +1,110 @@
+"""What a run reports: its status, its loss history, and ``metrics.json``.
+
+One shape for every writer: a run that finished, diverged or was
+interrupted (rnnexp.trainer) and a sweep job that failed before it could
+train (rnnexp.__main__) all write a :class:`RunResult`; the sweep summary
+and scripts read it back with :meth:`RunResult.read`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+from rnnexp.files import write_json
+
+METRICS_NAME = "metrics.json"
+
+
+class Status(str, Enum):
+    """How a run ended. A ``str``, so ``metrics.json`` holds the plain word."""
+
+    OK = "ok"  # trained every epoch, or stopped early on patience
+    DIVERGED = "diverged"  # a non-finite loss stopped it; the weights are the last finite ones
+    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it
+    FAILED = "failed"  # raised before or while training (a sweep job records it and goes on)
+    MISSING = "missing"  # a sweep job directory without metrics.json: the job never finished
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class History:
+    """The per-epoch record a checkpoint carries, so a resumed run goes on where it stopped."""
+
+    losses: list[float] = field(default_factory=list)  # training loss of each finished epoch
+    val_losses: list[float] = field(default_factory=list)  # validation loss of each (empty without a split)
+    solved_epoch: Optional[int] = None  # first epoch whose evaluation sequences were all right
+    best_loss: float = math.inf  # lowest monitored loss so far (validation if any, else training)
+    best_epoch: Optional[int] = None  # epoch of best.pt
+    epochs_since_best: int = 0  # for early stopping
+
+    @property
+    def epochs(self) -> int:
+        """Epochs finished: one training loss is recorded for each."""
+        return len(self.losses)
+
+    def note_solved(self, epoch: int, seq_accuracy: float) -> None:
+        """The solved rule: the first epoch after which every evaluation sequence is right."""
+        if self.solved_epoch is None and seq_accuracy == 1.0:
+            self.solved_epoch = epoch
+
+    def end_epoch(self, train_loss: float, val_loss: Optional[float]) -> bool:
+        """Record a finished epoch; True when its monitored loss is the best so far."""
+        self.losses.append(train_loss)
+        if val_loss is not None:
+            self.val_losses.append(val_loss)
+        monitored = val_loss if val_loss is not None else train_loss
+        if monitored < self.best_loss:
+            self.best_loss, self.best_epoch, self.epochs_since_best = monitored, self.epochs, 0
+            return True
+        self.epochs_since_best += 1
+        return False
+
+
+@dataclass(kw_only=True)
+class RunResult:
+    """A run's ``metrics.json``."""
+
+    prediction: Optional[str] = None  # the trained model's output for the first evaluation sequence
+    target: Optional[str] = None
+    final_loss: Optional[float] = None  # on the evaluation set (validation if any); None unless ok
+    accuracy: Optional[float] = None  # characters right / characters, on the evaluation set
+    solved_epoch: Optional[int] = None
+    epochs: int = 0  # epochs finished (fewer than configured after early stopping, divergence or a signal)
+    seconds: float
+    status: Status
+    run_dir: str
+    losses: list[float] = field(default_factory=list)  # training loss of each epoch
+    val_losses: list[float] = field(default_factory=list)  # validation loss of each epoch (empty without a split)
+    best_epoch: Optional[int] = None  # epoch of best.pt
+    stopped_early: bool = False
+    signal: Optional[str] = None  # SIGINT or SIGTERM when interrupted
+    error: Optional[str] = None  # the one-line reason when failed
+
+    @classmethod
+    def failed(cls, run_dir: str | Path, error: str, seconds: float) -> "RunResult":
+        return cls(status=Status.FAILED, run_dir=str(run_dir), seconds=round(seconds, 4), error=error)
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention for death by signal: 128 + its number (130 SIGINT, 143 SIGTERM); else 0."""
+        return 128 + signal.Signals[self.signal] if self.status is Status.INTERRUPTED and self.signal else 0
+
+    def write(self, run_dir: str | Path) -> None:
+        write_json(Path(run_dir) / METRICS_NAME, asdict(self))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "RunResult":
+        """Load a ``metrics.json``; keys this version does not know are ignored."""
+        record: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        result = cls(**{key: value for key, value in record.items() if key in known})
+        result.status = Status(result.status)
+        return result

@@ -1,0 +1,401 @@
+"""Train one run: the config in, TensorBoard records, checkpoints and ``metrics.json`` out.
+
+:func:`train` is the loop a reader opens first; :class:`Trainer` owns the
+run's objects (data, model, optimizer, writers, history) and the steps of an
+epoch. Nothing here imports Hydra's entry point, so ``train(cfg, run_dir)``
+runs from tests and scripts with a config composed any way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from rnnexp.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
+from rnnexp.compute import place
+from rnnexp.config import validate
+from rnnexp.data import SequenceSet
+from rnnexp.errors import UserError
+from rnnexp.interrupt import StopRequest
+from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.progress import ProgressBar
+from rnnexp.results import History, RunResult, Status
+from rnnexp.sampling import sample_text
+from rnnexp.stats import EpochStats
+from rnnexp.tasks import load_task, unigram_entropy
+from rnnexp.tracking import RunTracker, hparams_of
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None, show_progress: bool = False) -> RunResult:
+    """Train ``cfg``'s model on its task; write TensorBoard, checkpoints, metrics.json into ``run_dir``.
+
+    With ``resume``, ``cfg`` is the checkpoint's config (see rnnexp.checkpoint)
+    and training continues after its last epoch with the same random state, so
+    the losses match a run that never stopped.
+    """
+    started = time.perf_counter()
+    trainer = Trainer(cfg, run_dir, show_progress)
+    if resume is not None:
+        trainer.restore(resume)
+    trainer.open_records(resumed=resume is not None)
+    status = Status.OK
+    # Until the run is wound down, a first SIGINT/SIGTERM asks it to stop after the current step.
+    with StopRequest() as stop:
+        try:
+            for epoch in range(trainer.history.epochs + 1, cfg.epochs + 1):
+                if stop.requested:
+                    status = Status.INTERRUPTED  # between epochs: last.pt already holds this point
+                    break
+                stats = trainer.train_epoch(epoch, stop)
+                if not stats.finite:
+                    status = Status.DIVERGED
+                    break
+                if stop.requested:
+                    trainer.save_partial_epoch(epoch, stats)
+                    status = Status.INTERRUPTED
+                    break
+                if trainer.end_epoch(epoch, stats):
+                    break  # early stop: the validation loss stopped improving
+            final = trainer.finish(status)
+        finally:
+            trainer.close()
+    result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
+    result.write(trainer.run_dir)
+    log.info(summary_line(result, trainer.data.language_model))
+    return result
+
+
+class Trainer:
+    """One run's objects and the steps of its loop; :func:`train` drives them."""
+
+    def __init__(self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False):
+        validate(cfg)
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.data = load_task(cfg.task)
+        self.prime = self._check_prime()
+
+        torch.manual_seed(cfg.seed)  # before the weights are drawn
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
+        self.model = build_model(cfg, len(self.data.vocab))
+        self.device = place(cfg, self.model, self.data)  # threads and device from the model's size; moves the model
+        self.optimizer = build_optimizer(cfg, self.model)
+        self.scheduler = build_scheduler(cfg, self.optimizer)
+
+        self.history = History()
+        self.partial: Optional[dict[str, Any]] = None  # the epoch a signal cut short, when resuming one
+        self.last_train: Optional[EpochStats] = None  # the latest finished epoch's passes
+        self.last_val: Optional[EpochStats] = None
+        self.stopped_early = False
+        self.resolved = resolved_config(cfg, self.model, self.device)
+        self.checkpoints = CheckpointWriter(self.run_dir)
+        steps_per_epoch = math.ceil(len(self.data.train) / cfg.batch_size)
+        self.progress = ProgressBar(show_progress, cfg.epochs, steps_per_epoch)
+        self.tracker: Optional[RunTracker] = None
+
+    # ------------------------------------------------------------------ start
+    def restore(self, resume: Resume) -> None:
+        """Put a checkpoint's weights, optimizer, scheduler, random states and history back."""
+        state = resume.state
+        load_weights(self.model, state, resume.source_dir / LAST)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.shuffle.set_state(state["rng"]["shuffle"])
+        self.history = History(**state["history"])
+        self.partial = state.get("partial")
+        if resume.source_dir.resolve() != self.run_dir.resolve():
+            # The interrupted run's curves, so the resumed run's start at epoch 1.
+            for events in sorted(resume.source_dir.glob("events.out.tfevents.*")):
+                shutil.copy2(events, self.run_dir / events.name)
+        log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
+
+    def open_records(self, resumed: bool) -> None:
+        self.tracker = RunTracker(str(self.run_dir))
+        if not resumed:
+            self.tracker.log_config(OmegaConf.to_yaml(self.resolved))
+        if self.data.language_model:
+            baseline = unigram_entropy(self.data.train, len(self.data.vocab))
+            log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
+
+    # ------------------------------------------------------------------ epochs
+    def train_epoch(self, epoch: int, stop: StopRequest) -> EpochStats:
+        """One pass over the training set in shuffled mini-batches, one optimizer step each.
+
+        Returns after the current step when ``stop`` is requested, and before
+        the step when the loss is not finite (so the weights stay the last
+        finite ones). An epoch a signal cut short resumes after its last step:
+        the batch order is drawn again from the same generator state.
+        """
+        stats = EpochStats()
+        if self.partial is not None and self.partial["epoch"] == epoch:
+            self.shuffle.set_state(self.partial["shuffle"])
+            stats = EpochStats(**self.partial["stats"])
+        self.epoch_shuffle = self.shuffle.get_state()  # saved with a partial epoch
+        cfg, model = self.cfg, self.model
+        model.train()
+        self.progress.start_epoch()
+        for step, batch in enumerate(self.data.train.batches(cfg.batch_size, self.shuffle), start=1):
+            if step <= stats.steps:
+                continue
+            batch = batch.to(self.device)
+            self.optimizer.zero_grad()
+            logits, loss = model(batch.source, batch.target, batch.lengths)  # (B, T, C), scalar
+            if not torch.isfinite(loss):
+                stats.finite = False
+                break
+            loss.backward()
+            if cfg.clip is not None:
+                # Clipping the gradient norm keeps one steep step from undoing the
+                # training: the exploding-gradient problem of recurrent nets.
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            self.optimizer.step()
+            # As in the notebook, the epoch reports the forward passes that
+            # produced its losses (before each step).
+            chars_before = stats.chars
+            stats.add(batch, logits.detach(), loss.detach(), self.data.vocab)
+            stats.steps = step
+            self.progress.step(epoch, step, stats.loss, stats.chars - chars_before)
+            if stop.requested:
+                break
+        self.progress.clear()
+        if not stats.finite:
+            log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
+        return stats
+
+    @torch.no_grad()
+    def evaluate(self, sequences: SequenceSet) -> EpochStats:
+        """Loss and accuracies on ``sequences`` without a gradient step (dropout off)."""
+        was_training = self.model.training
+        self.model.eval()
+        stats = EpochStats()
+        for batch in sequences.batches(self.cfg.batch_size):
+            batch = batch.to(self.device)
+            logits, loss = self.model(batch.source, batch.target, batch.lengths)
+            stats.add(batch, logits, loss, self.data.vocab)
+            stats.finite &= bool(torch.isfinite(loss))
+        self.model.train(was_training)
+        return stats
+
+    def end_epoch(self, epoch: int, train_stats: EpochStats) -> bool:
+        """Validate, step the scheduler, log and checkpoint a finished epoch; True to stop early."""
+        cfg, data = self.cfg, self.data
+        val_stats = self.evaluate(data.val) if data.val is not None else None
+        eval_stats = val_stats or train_stats
+        self.last_train, self.last_val = train_stats, val_stats
+        improved = self.history.end_epoch(train_stats.loss, val_stats.loss if val_stats else None)
+        if not data.language_model:
+            self.history.note_solved(epoch, eval_stats.seq_accuracy)
+
+        lr = self.optimizer.param_groups[0]["lr"]  # the lr this epoch trained with
+        if self.scheduler is not None:
+            # ReduceLROnPlateau watches the monitored loss; the others count epochs.
+            if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step(val_stats.loss if val_stats else train_stats.loss)
+            else:
+                self.scheduler.step()
+
+        self._log_epoch(epoch, train_stats, val_stats, eval_stats)
+        self._record_epoch(epoch, lr, train_stats, val_stats, eval_stats)
+        self.checkpoints.epoch_end(self.state(), improved)
+        if cfg.patience is not None and val_stats and self.history.epochs_since_best >= cfg.patience:
+            self.stopped_early = True
+            log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {self.history.best_epoch})")
+        return self.stopped_early
+
+    def save_partial_epoch(self, epoch: int, stats: EpochStats) -> None:
+        """last.pt with the position inside ``epoch``, so resume= continues from that step."""
+        state = self.state()
+        state["partial"] = {"epoch": epoch, "steps": stats.steps, "shuffle": self.epoch_shuffle, "stats": asdict(stats)}
+        self.checkpoints.flush()  # the epochs before, so they cannot land over this one
+        save_checkpoint(self.run_dir / LAST, state)
+
+    # ------------------------------------------------------------------ end
+    def finish(self, status: Status) -> EpochStats:
+        """The final evaluation, and the run's hparams session for TensorBoard."""
+        if status is Status.INTERRUPTED:
+            # Wind down fast: the run is not over, resume= will finish it.
+            log.warning(
+                f"Interrupted in epoch {self.history.epochs + 1}; saved {shown(self.run_dir / LAST)}. "
+                f"Continue with: python -m rnnexp resume={shown(self.run_dir)}"
+            )
+            return self.last_val or self.last_train or EpochStats()
+        # The last validation pass already saw the final weights (in eval mode,
+        # so the same numbers): reuse it rather than run it again.
+        if status is Status.OK and self.last_val is not None:
+            final = self.last_val
+        else:
+            final = self.evaluate(self.data.eval_set)
+        if status is Status.OK and not self.data.language_model:
+            self.history.note_solved(self.history.epochs, final.seq_accuracy)  # right only after the last step
+        final_loss = final.loss if final.finite and status is Status.OK else math.nan
+        self.tracker.log_hparams(
+            hparams_of(self.resolved),
+            {
+                "final/loss": final_loss,
+                "final/accuracy_char": final.char_accuracy,
+                "final/accuracy_seq": final.seq_accuracy,
+                # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
+                "final/solved_epoch": float(self.history.solved_epoch or self.cfg.epochs + 1),
+            },
+            step=self.history.epochs + 1 if status is Status.DIVERGED else self.history.epochs,  # the epoch it ended in
+        )
+        return final
+
+    def close(self) -> None:
+        """Whatever stopped the run: the states still in memory reach the disk, the event file is closed."""
+        self.checkpoints.flush()
+        self.progress.clear()
+        if self.tracker is not None:
+            self.tracker.close()
+
+    def result(self, status: Status, final: EpochStats, signal_name: Optional[str], seconds: float) -> RunResult:
+        ok = status is Status.OK and final.finite
+        return RunResult(
+            prediction=final.first_prediction or "",
+            target=self.data.vocab.decode(self.data.eval_set.targets[0]),
+            final_loss=final.loss if ok else None,
+            accuracy=final.char_accuracy,
+            solved_epoch=self.history.solved_epoch,
+            epochs=self.history.epochs,
+            seconds=round(seconds, 4),
+            status=status,
+            run_dir=str(self.run_dir),
+            losses=self.history.losses,
+            val_losses=self.history.val_losses,
+            best_epoch=self.history.best_epoch,
+            stopped_early=self.stopped_early,
+            signal=signal_name,
+        )
+
+    def state(self) -> dict[str, Any]:
+        """The checkpoint: plain tensors and data only (see rnnexp.checkpoint)."""
+        return {
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "config": self.resolved,
+            "vocabulary": self.data.vocab.characters,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.history.epochs,
+            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()},
+            "history": asdict(self.history),
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _check_prime(self) -> Optional[str]:
+        """The text task's sample prime; its characters must occur in the text (a check that needs the data)."""
+        if not self.data.language_model:
+            return None
+        missing = self.data.vocab.missing(self.cfg.task.prime)
+        if missing:
+            raise UserError(
+                f"task.prime={self.cfg.task.prime!r}: characters not in the text's vocabulary: {''.join(missing)!r}; "
+                "choose a prime made of characters that occur in the text"
+            )
+        return self.cfg.task.prime
+
+    def _log_epoch(self, epoch: int, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
+        line = f"Epoch [{epoch}/{self.cfg.epochs}] loss = {train.loss:.3f}"
+        if not self.data.language_model:
+            line = f"Predicted string: {shown_stats.first_prediction}, {line}"  # the notebook's line
+        if val is not None:
+            line += f", val loss = {val.loss:.3f}, val accuracy = {val.char_accuracy:.3f}"
+        log.info(line)
+
+    def _record_epoch(self, epoch: int, lr: float, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
+        """An epoch's curves, and its prediction table (or, for text, now and then a sample)."""
+        self.tracker.log_epoch(epoch, train.loss, train.char_accuracy, train.seq_accuracy, lr)
+        if val:
+            self.tracker.log_validation(epoch, val.loss, val.char_accuracy, val.seq_accuracy)
+        if not self.data.language_model:
+            sequences, vocab = self.data.eval_set, self.data.vocab
+            rows = [
+                (vocab.decode(sequences.sources[i]), prediction, vocab.decode(sequences.targets[i]))
+                for i, prediction in sorted(shown_stats.predictions.items())
+            ]
+            self.tracker.log_predictions(epoch, rows)
+        elif self.prime is not None and self.cfg.task.sample_every and epoch % self.cfg.task.sample_every == 0:
+            task = self.cfg.task
+            # Seeded per epoch, apart from the training's random state.
+            generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+            text = sample_text(self.model, self.data.vocab, self.prime, task.sample_length, task.temperature, task.window, generator)
+            self.tracker.log_sample(epoch, text)
+            log.info(f"Sample after epoch {epoch} (temperature {task.temperature}):\n{text}")
+
+
+# --------------------------------------------------------------------------- building
+def _torch_class(key: str, target: str, base: tuple[type, ...], kind: str, example: str) -> None:
+    """Refuse a ``_target_`` that is not a subclass of ``base``: instantiate would call anything."""
+    module_name, _, name = target.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), name, None)
+    except (ImportError, ValueError):  # ValueError: no module part ("Adam")
+        found = None
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise UserError(f"{key}._target_={target}: not a subclass of {kind}; for example {key}._target_={example}")
+
+
+def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
+    _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
+    return instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
+
+
+def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
+    if not cfg.scheduler._target_:
+        return None
+    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    _torch_class("scheduler", cfg.scheduler._target_, schedulers, "a torch.optim.lr_scheduler class", "torch.optim.lr_scheduler.StepLR")
+    return instantiate(cfg.scheduler)(optimizer)
+
+
+def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device) -> dict:
+    """The config as run: data-derived sizes and the actual device filled in."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved["model"]["hidden_size"] = model.hidden_size
+    resolved["encoder"]["dim"] = model.encoder.output_size
+    resolved["device"] = str(device)
+    resolved["resume"] = None  # a checkpoint's config describes the run itself
+    return resolved
+
+
+# --------------------------------------------------------------------------- reporting
+def summary_line(result: RunResult, language_model: bool) -> str:
+    """The run's last line in the terminal."""
+    where = f"Run directory: {shown(Path(result.run_dir))}"
+    if result.status is Status.INTERRUPTED:
+        return f"Interrupted ({result.signal}) after {result.epochs} complete epochs. {where}"
+    if result.status is Status.DIVERGED:
+        return f"Diverged at epoch {result.epochs + 1}: the loss became non-finite (try a lower lr or clip=1.0). {where}"
+    if language_model:
+        return f"Final validation loss: {result.final_loss:.3f}, character accuracy {result.accuracy:.3f}. {where}"
+    solved = result.solved_epoch
+    if solved is None:
+        verdict = "not solved"
+    elif result.prediction == result.target:
+        verdict = f"solved at epoch {solved}"
+    else:
+        verdict = f"solved at epoch {solved} but lost again by the end"
+    return f"Final prediction: {result.prediction} (target {result.target}), {verdict}. {where}"
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter to read and type)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -20,15 +20,12 @@ stderr with exit status 2.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
-
 import torch
 
 from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
-from rnnexp.errors import UserError
+from rnnexp.errors import USAGE_ERROR, UserError
 
 KEYS = ("run", "input", "sample", "prime", "temperature", "seed", "checkpoint")
-USAGE_ERROR = 2
 
 
 def parse(argv: list[str]) -> dict[str, str]:
@@ -94,14 +91,15 @@ def predict(argv: list[str]) -> str:
     return sample_text(model, vocab, text, length, temperature, window, generator)
 
 
-def main(argv: list[str] | None = None) -> NoReturn:
+def main(argv: list[str] | None = None) -> int:
+    """Answer the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:
         print(predict(sys.argv[1:] if argv is None else argv))
     except UserError as error:
         print(f"rnnexp.predict: error: {error}", file=sys.stderr)
-        sys.exit(USAGE_ERROR)
-    sys.exit(0)
+        return USAGE_ERROR
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,57 +1,127 @@
-"""Shared fixtures: configs composed with Hydra's compose API, and the CLI in a subprocess."""
+"""Shared fixtures: configs composed once per set of overrides, and the command line run in-process.
+
+Hydra starts once per test session (``make_cfg`` keeps it initialised and
+caches each composition); ``run_main`` calls :func:`rnnexp.cli.main` with an
+argument list in a temporary working directory, as ``python -m rnnexp`` would,
+and captures what it prints. Only the tests marked ``e2e`` start a Python
+process of their own: where the process itself is what is tested (a signal,
+the installed wheel, runs started at the same moment).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
+import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import pytest
 from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
+from rnnexp.cli import main
 from rnnexp.config import register_configs, register_resolvers
 
 register_configs()
 register_resolvers()
 
+_composed: dict[tuple[str, ...], DictConfig] = {}
+
+
+def compose_config(*overrides: str) -> DictConfig:
+    """The app's config with ``overrides`` (device pinned to cpu), as the command line composes it.
+
+    Each set of overrides is composed once per session; callers get a copy they may change.
+    """
+    key = ("device=cpu", *overrides)
+    if key not in _composed:
+        if not GlobalHydra.instance().is_initialized():
+            # Kept initialised for the session; main() clears it after each command, so this re-opens it.
+            initialize_config_module("rnnexp.conf", version_base="1.3")
+        _composed[key] = compose("config", overrides=list(key))
+    return copy.deepcopy(_composed[key])
+
 
 @pytest.fixture
 def make_cfg() -> Callable[..., DictConfig]:
-    """Compose the app's config with overrides, as the command line would (device pinned to cpu)."""
+    return compose_config
 
-    def make(*overrides: str) -> DictConfig:
-        with initialize_config_module("rnnexp.conf", version_base="1.3"):
-            return compose("config", overrides=["device=cpu", *overrides])
 
-    return make
+@dataclass
+class Done:
+    """What one command printed and its exit status."""
+
+    status: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Hydra points the root logger at the job's log file and the captured stdout: undo it after the command."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def run_in_process(args: Sequence[str], cwd: Path) -> Done:
+    """``python -m rnnexp ARGS`` in ``cwd``, in this process: its exit status and output."""
+    out, err = io.StringIO(), io.StringIO()
+    GlobalHydra.instance().clear()  # main() initialises Hydra itself (compose_config re-opens it after)
+    environment = {k: os.environ.pop(k) for k in ("HYDRA_FULL_ERROR",) if k in os.environ}
+    try:
+        with _working_directory(cwd), _logging_restored(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(args))
+            except SystemExit as exit:  # --help and --cfg end with sys.exit(0)
+                status = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        os.environ.update(environment)
+    return Done(status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def run_main(tmp_path: Path) -> Callable[..., Done]:
+    """Run the command line with ARGS in ``tmp_path`` (or ``cwd``), in-process."""
+
+    def run(args: Sequence[str], cwd: Path | None = None) -> Done:
+        return run_in_process(args, cwd or tmp_path)
+
+    return run
 
 
 def cli(args: Sequence[str], cwd: Path, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-    """Run ``python -m rnnexp ARGS`` in ``cwd`` and capture its output."""
+    """``python -m rnnexp ARGS`` as a process of its own: only for tests of the process itself."""
     # A HYDRA_FULL_ERROR in the caller's environment would change the error output under test.
     full_env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "rnnexp", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        [sys.executable, "-m", "rnnexp", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
-
-
-@pytest.fixture
-def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run ``python -m rnnexp ARGS`` in ``tmp_path`` (or ``cwd``) and capture its output."""
-
-    def run(args: Sequence[str], cwd: Path | None = None, env: dict | None = None, timeout: float = 180):
-        return cli(args, cwd or tmp_path, env, timeout)
-
-    return run
 
 
 def sweep_dir_of(cwd: Path) -> Path:
@@ -65,9 +135,9 @@ SMALL_SWEEP = ["-m", "model=cell,rnn", "optimizer=adam,sgd", "epochs=4", "device
 
 
 @pytest.fixture(scope="session")
-def small_sweep(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """SMALL_SWEEP run once with the basic launcher: (the finished process, its sweep directory)."""
+def small_sweep(tmp_path_factory) -> tuple[Done, Path]:
+    """SMALL_SWEEP run once with the basic launcher: (what it printed, its sweep directory)."""
     cwd = tmp_path_factory.mktemp("small_sweep")
-    done = cli(SMALL_SWEEP, cwd)
-    assert done.returncode == 0, done.stderr
+    done = run_in_process(SMALL_SWEEP, cwd)
+    assert done.status == 0, done.stderr
     return done, sweep_dir_of(cwd)

@@ -20,6 +20,7 @@ stderr with exit status 2.
 from __future__ import annotations
 
 import sys
+
 import torch
 
 from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnnexp.errors import UserError
-from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, summarize, write_summary
+from rnnexp.errors import USAGE_ERROR, UserError
+from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary
 
 
 def main() -> None:
@@ -26,20 +26,21 @@ def main() -> None:
     try:
         if not args.sweep_dir.is_dir():
             raise UserError(f"{args.sweep_dir}: no such directory")
-        summary = summarize(args.sweep_dir)
+        summary = Summary.read(args.sweep_dir)
         if not summary.ranked:
             raise UserError(f"{args.sweep_dir}: no job directories in it (a job directory holds .hydra/overrides.yaml)")
-        write_summary(summary)
+        summary.write()
         print(summary.text())
         written = [SUMMARY_CSV, SUMMARY_MD]
         if not args.no_plot:
-            from rnnexp.plots import plot_loss_curves
+            from rnnexp.sweep.plot import plot_loss_curves
 
             written.append(plot_loss_curves(summary).name)
         print(f"Written into {args.sweep_dir}: {', '.join(written)}")
     except UserError as error:
         print(f"summarize.py: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(USAGE_ERROR)
+
 
 if __name__ == "__main__":
     main()

@@ -1,40 +1,40 @@
-"""The sweep summary from hand-made job directories: ranking, seed groups, the files it writes."""
+"""The sweep summary from hand-made job directories: ranking, seed groups, the tables, the files it writes."""
 
 import csv
 import json
 import math
+import runpy
+import sys
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
-from rnnexp.__main__ import job_threads
-from rnnexp.errors import SweepFailed
-from rnnexp.sweep import (
-    METRICS_NAME,
-    SUMMARY_CSV,
-    SUMMARY_MD,
-    group_by_setting,
-    read_jobs,
-    SweepSummary,
-    record_failure,
-    summarize,
-    write_summary,
-)
-from rnnexp.train import METRICS_NAME as TRAIN_METRICS_NAME
+from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith
+from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
+from rnnexp.sweep.jobs import Job, group_by_setting, read_jobs
+from rnnexp.sweep.report import markdown_table, text_table
+
+SUMMARIZE = Path(__file__).resolve().parents[1] / "scripts" / "summarize.py"
 
 
 def make_job(sweep_dir: Path, num: int, overrides: list[str], **metrics) -> Path:
-    """A job directory as Hydra and rnnexp.train leave it: .hydra/overrides.yaml and metrics.json."""
+    """A job directory as Hydra and training leave it: .hydra/overrides.yaml and, given metrics, metrics.json."""
     job_dir = sweep_dir / f"{num}_{','.join(sorted(overrides))}"
     (job_dir / ".hydra").mkdir(parents=True)
     (job_dir / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if metrics:
         record = {"prediction": "ohlol", "target": "ohlol", "final_loss": 0.5, "accuracy": 1.0,
-                  "solved_epoch": 5, "epochs": 15, "seconds": 0.3, "status": "ok", "run_dir": str(job_dir),
-                  "losses": []}
-        record.update(metrics)
-        (job_dir / METRICS_NAME).write_text(json.dumps(record))  # Python's json: NaN allowed, as train writes it
+                  "solved_epoch": 5, "epochs": 15, "seconds": 0.3, "status": Status.OK}
+        RunResult(run_dir=str(job_dir), **(record | metrics)).write(job_dir)  # NaN allowed, as training writes it
+    return job_dir
+
+
+def failed_job(sweep_dir: Path, num: int, overrides: list[str], error: str, seconds: float = 0.01) -> Path:
+    """A job that raised: its record is written by the entry point, as here."""
+    job_dir = make_job(sweep_dir, num, overrides)
+    RunResult.failed(job_dir, error, seconds).write(job_dir)
     return job_dir
 
 
@@ -42,8 +42,7 @@ def unsolved(loss: float) -> dict:
     return {"prediction": "ohlll", "final_loss": loss, "accuracy": 0.8, "solved_epoch": None}
 
 
-def test_the_summary_reads_the_file_that_training_writes():
-    assert METRICS_NAME == TRAIN_METRICS_NAME
+DIVERGED = {"status": Status.DIVERGED, "final_loss": None, "prediction": "eeeee", "accuracy": 0.0, "solved_epoch": None}
 
 
 def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
@@ -51,17 +50,16 @@ def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
     make_job(tmp_path, 1, ["lr=0.05"], solved_epoch=8, final_loss=0.02)
     make_job(tmp_path, 2, ["lr=0.1"], solved_epoch=5, final_loss=0.3)
     make_job(tmp_path, 3, ["lr=0.2"], solved_epoch=5, final_loss=0.1)
-    make_job(tmp_path, 4, ["lr=1e30"], status="diverged", final_loss=math.nan, prediction="eeeee", accuracy=0.0,
-             solved_epoch=None)
+    make_job(tmp_path, 4, ["lr=1e30"], **DIVERGED | {"final_loss": math.nan})
     make_job(tmp_path, 5, ["lr=-1"])  # no metrics.json: a job that never finished
-    record_failure(make_job(tmp_path, 6, ["lr=-2"]), "lr=-2.0: must be a number > 0", 0.01)
+    failed_job(tmp_path, 6, ["lr=-2"], "lr=-2.0: must be a number > 0")
     make_job(tmp_path, 7, ["lr=0.3"], **unsolved(0.4))
     # Solved at epoch 3 but lost again by the end: ranked by its final loss among the unsolved.
     make_job(tmp_path, 8, ["lr=0.4"], solved_epoch=3, prediction="ohlll", final_loss=0.6, accuracy=0.8)
 
-    summary = summarize(tmp_path)
+    summary = Summary.read(tmp_path)
     assert [j.num for j in summary.ranked] == [3, 2, 1, 7, 8, 0, 4, 6, 5]
-    assert [j.status for j in summary.ranked][-3:] == ["diverged", "failed", "missing"]
+    assert [j.status for j in summary.ranked][-3:] == [Status.DIVERGED, Status.FAILED, Status.MISSING]
     assert [j.num for j in summary.failed] == [6, 5]  # diverged is not failed
     assert summary.counts() == "9 jobs: 3 solved, 1 diverged, 2 failed"
     assert summary.groups == []  # no seeds repeated
@@ -75,6 +73,56 @@ def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
     assert "Job 5 failed: no metrics.json: the job did not finish" in text
 
 
+def test_ties_go_to_the_status_that_got_further_then_to_the_lower_job_number(tmp_path):
+    make_job(tmp_path, 0, ["lr=0.6"], status=Status.INTERRUPTED, signal="SIGINT", final_loss=None, solved_epoch=None)
+    make_job(tmp_path, 1, ["lr=0.5"])  # missing
+    failed_job(tmp_path, 2, ["lr=0.4"], "boom")
+    make_job(tmp_path, 3, ["lr=0.3"], **DIVERGED)
+    make_job(tmp_path, 4, ["lr=0.2"], **unsolved(math.inf))  # no finite loss either, but it finished
+    make_job(tmp_path, 5, ["lr=0.1"], solved_epoch=4, final_loss=0.2)
+    make_job(tmp_path, 6, ["lr=0.7"], solved_epoch=4, final_loss=0.2)
+    # A diverged job whose last prediction was right is still not solved.
+    make_job(tmp_path, 7, ["lr=0.8"], **DIVERGED | {"prediction": "ohlol", "solved_epoch": 2})
+
+    ranked = Summary.read(tmp_path).ranked
+    assert [j.num for j in ranked] == [5, 6, 4, 3, 7, 2, 1, 0]
+    assert [j.solved for j in ranked] == [True, True] + [False] * 6
+
+
+def test_jobs_are_read_in_numeric_order_and_other_entries_are_skipped(tmp_path):
+    for num in (10, 9, 2):
+        make_job(tmp_path, num, [f"lr={num}"], final_loss=0.1)
+    (tmp_path / "multirun.yaml").write_text("hydra: {}\n")  # Hydra's own file beside the jobs
+    (tmp_path / ".submitit" / "1").mkdir(parents=True)  # a launcher's folder: no .hydra/overrides.yaml
+    stray = tmp_path / "copied_by_hand"  # a job directory without a number
+    (stray / ".hydra").mkdir(parents=True)
+    (stray / ".hydra" / "overrides.yaml").write_text("- lr=1\n")
+
+    jobs = read_jobs(tmp_path)
+    assert [(j.num, j.status) for j in jobs] == [(-1, Status.MISSING), (2, Status.OK), (9, Status.OK), (10, Status.OK)]
+    assert jobs[1].overrides == ["lr=2"] and jobs[1].dir == tmp_path / "2_lr=2"
+
+
+def test_a_failed_job_reads_back_with_its_status_and_reason(tmp_path):
+    job_dir = failed_job(tmp_path, 0, ["lr=-1"], "lr=-1.0: must be a number > 0", seconds=0.25)
+    assert json.loads((job_dir / METRICS_NAME).read_text())["status"] == "failed"  # the plain word on disk
+    job = Job.read(job_dir)
+    assert job.status is Status.FAILED and job.failed and not job.solved
+    assert job.error == "lr=-1.0: must be a number > 0"
+    assert job.final_loss is None and job.seconds == 0.25 and job.loss == math.inf
+
+
+def test_an_older_failure_record_still_reads(tmp_path):
+    # Written before the record carried every RunResult field: epochs null, fewer keys, one unknown.
+    job_dir = make_job(tmp_path, 0, ["lr=-1"])
+    (job_dir / METRICS_NAME).write_text(json.dumps({
+        "prediction": None, "target": None, "final_loss": None, "accuracy": None, "solved_epoch": None,
+        "epochs": None, "seconds": 0.5, "status": "failed", "run_dir": str(job_dir), "losses": [],
+        "error": "boom", "written_by": "an older version"}))
+    job = Job.read(job_dir)
+    assert job.status is Status.FAILED and job.error == "boom" and job.seconds == 0.5
+
+
 def test_seed_groups_mean_std_share_solved_and_mean_solved_epoch(tmp_path):
     num = 0
     for lr, outcomes in (
@@ -86,7 +134,7 @@ def test_seed_groups_mean_std_share_solved_and_mean_solved_epoch(tmp_path):
             make_job(tmp_path, num, ["model=rnn", f"lr={lr}", f"seed={seed}"], **metrics)
             num += 1
 
-    groups = summarize(tmp_path).groups
+    groups = Summary.read(tmp_path).groups
     assert [g.setting for g in groups] == [("model=rnn", "lr=0.5"), ("model=rnn", "lr=0.1")]
     best, worse = groups
     assert best.solved_share == 1.0 and worse.solved_share == pytest.approx(2 / 3)
@@ -94,7 +142,7 @@ def test_seed_groups_mean_std_share_solved_and_mean_solved_epoch(tmp_path):
     assert worse.mean_loss == pytest.approx(0.4) and worse.std_loss == pytest.approx(math.sqrt(0.13))
     assert best.mean_solved_epoch == 8 and worse.mean_solved_epoch == 5  # over the solved seeds only
 
-    text = summarize(tmp_path).text()
+    text = Summary.read(tmp_path).text()
     assert "By setting, over seeds:" in text
     rows = text.split("By setting, over seeds:")[1].strip().splitlines()[2:]
     assert rows[0].split() == ["lr=0.5", "3", "3/3", "0.3000", "0.1000", "8.0"]  # model=rnn is common, not shown
@@ -103,7 +151,7 @@ def test_seed_groups_mean_std_share_solved_and_mean_solved_epoch(tmp_path):
 
 def test_seed_groups_leave_out_failed_losses_and_need_a_repeat(tmp_path):
     make_job(tmp_path, 0, ["lr=0.1", "seed=0"], final_loss=0.2)
-    record_failure(make_job(tmp_path, 1, ["lr=0.1", "seed=1"]), "boom", 0.0)
+    failed_job(tmp_path, 1, ["lr=0.1", "seed=1"], "boom")
     (group,) = group_by_setting(read_jobs(tmp_path))
     assert group.solved_share == 0.5 and group.mean_loss == 0.2 and group.std_loss is None
 
@@ -113,11 +161,93 @@ def test_seed_groups_leave_out_failed_losses_and_need_a_repeat(tmp_path):
     assert group_by_setting(read_jobs(other)) == []  # each setting once: nothing to group
 
 
+def test_seed_groups_order_equal_shares_by_solved_epoch_then_loss_and_count_an_appended_seed(tmp_path):
+    outcomes = {
+        "lr=0.1": [dict(solved_epoch=6, final_loss=0.01), unsolved(0.5)],
+        "lr=0.2": [dict(solved_epoch=4, final_loss=0.3), unsolved(0.6)],  # same share, solved earlier
+        "lr=0.3": [unsolved(0.2), unsolved(0.4)],
+        "lr=0.4": [unsolved(0.1), DIVERGED],  # nothing solved, lowest mean loss of the finite ones
+    }
+    num = 0
+    for lr, results in outcomes.items():
+        for seed, metrics in enumerate(results):
+            make_job(tmp_path, num, [lr, f"+seed={seed}" if seed else f"seed={seed}"], **metrics)
+            num += 1
+    groups = Summary.read(tmp_path).groups
+    assert [g.setting for g in groups] == [("lr=0.2",), ("lr=0.1",), ("lr=0.4",), ("lr=0.3",)]
+    assert [len(g.jobs) for g in groups] == [2, 2, 2, 2]  # +seed= is a seed like seed=
+
+
+def small_sweep(sweep_dir: Path) -> None:
+    """Four jobs: solved, unsolved, diverged, failed; a repeated setting, so the seed table shows too."""
+    make_job(sweep_dir, 0, ["task=copy", "lr=0.1", "seed=0"], final_loss=0.1)
+    make_job(sweep_dir, 1, ["task=copy", "lr=0.1", "seed=1"], **unsolved(0.25))
+    make_job(sweep_dir, 2, ["task=copy", "lr=1e30", "seed=0"], **DIVERGED | {"seconds": 12.5})
+    failed_job(sweep_dir, 3, ["task=copy", "lr=-1", "seed=0"], "model.kind: expected a|b")
+
+
+def test_the_terminal_table_whole(tmp_path):
+    small_sweep(tmp_path)
+    assert Summary.read(tmp_path).text() == "\n".join([
+        f"Sweep {tmp_path} (4 jobs: 1 solved, 1 diverged, 1 failed)",
+        "Every job: task=copy",
+        "",
+        "rank  job  overrides       status    final loss  accuracy  solved epoch  seconds",
+        "----  ---  --------------  --------  ----------  --------  ------------  -------",
+        "   1    0  lr=0.1 seed=0   ok            0.1000      1.00             5     0.30",
+        "   2    1  lr=0.1 seed=1   ok            0.2500      0.80             -     0.30",
+        "   3    2  lr=1e30 seed=0  diverged           -      0.00             -    12.50",
+        "   4    3  lr=-1 seed=0    failed             -         -             -     0.01",
+        "",
+        "By setting, over seeds:",
+        "setting  seeds  solved  mean loss  std loss  mean solved epoch",
+        "-------  -----  ------  ---------  --------  -----------------",
+        "lr=0.1       2     1/2     0.1750    0.1061                5.0",
+        "lr=1e30      1     0/1          -         -                  -",
+        "lr=-1        1     0/1          -         -                  -",
+        "Job 3 failed: model.kind: expected a|b",
+    ])
+
+
+def test_the_markdown_file_whole(tmp_path):
+    small_sweep(tmp_path)
+    Summary.read(tmp_path).write()
+    assert (tmp_path / SUMMARY_MD).read_text() == "\n".join([
+        f"# Sweep `{tmp_path.name}`",
+        "",
+        "4 jobs: 1 solved, 1 diverged, 1 failed. Ranked: solved first by solved epoch, then by final loss.",
+        "",
+        "Every job: `task=copy`",
+        "",
+        "| rank | job | overrides | status | final loss | accuracy | solved epoch | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+        "| 1 | 0 | lr=0.1 seed=0 | ok | 0.1000 | 1.00 | 5 | 0.30 |",
+        "| 2 | 1 | lr=0.1 seed=1 | ok | 0.2500 | 0.80 | - | 0.30 |",
+        "| 3 | 2 | lr=1e30 seed=0 | diverged | - | 0.00 | - | 12.50 |",
+        "| 4 | 3 | lr=-1 seed=0 | failed | - | - | - | 0.01 |",
+        "",
+        "## By setting, over seeds",
+        "",
+        "Mean and standard deviation (n - 1) of the final loss, share of seeds solved, mean solved epoch of the solved seeds.",
+        "",
+        "| setting | seeds | solved | mean loss | std loss | mean solved epoch |",
+        "|---|---|---|---|---|---|",
+        "| lr=0.1 | 2 | 1/2 | 0.1750 | 0.1061 | 5.0 |",
+        "| lr=1e30 | 1 | 0/1 | - | - | - |",
+        "| lr=-1 | 1 | 0/1 | - | - | - |",
+        "",
+        "## Failed jobs",
+        "",
+        "- 3 `3_lr=-1,seed=0,task=copy`: model.kind: expected a|b",
+        "",
+    ])
+
+
 def test_summary_files_are_written_whole(tmp_path):
     make_job(tmp_path, 0, ["model=cell", "lr=0.1"], **unsolved(0.7))
     make_job(tmp_path, 1, ["model=rnn", "lr=0.1"], solved_epoch=9, final_loss=0.05)
     (tmp_path / "multirun.yaml").write_text("hydra: {}\n")  # Hydra's own file beside the jobs
-    write_summary(summarize(tmp_path))
+    Summary.read(tmp_path).write()
 
     with open(tmp_path / SUMMARY_CSV, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -130,35 +260,74 @@ def test_summary_files_are_written_whole(tmp_path):
     assert "| rank | job | overrides | status | final loss | accuracy | solved epoch | seconds |" in markdown
     assert "| 1 | 1 | model=rnn | ok | 0.0500 | 1.00 | 9 | 0.30 |" in markdown
     assert "Every job: `lr=0.1`" in markdown
+    assert "By setting" not in markdown and "Failed jobs" not in markdown  # no repeats, no failures
     assert not list(tmp_path.glob(".summary*")), "no temporary files left behind"
 
 
-def test_failure_record_has_status_failed_and_the_error(tmp_path):
-    record_failure(tmp_path, "lr=-1.0: must be a number > 0", 0.25)
-    metrics = json.loads((tmp_path / METRICS_NAME).read_text())
-    assert metrics["status"] == "failed" and metrics["error"] == "lr=-1.0: must be a number > 0"
-    assert metrics["final_loss"] is None and metrics["seconds"] == 0.25
+def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
+    small_sweep(tmp_path)
+    make_job(tmp_path, 4, ["task=copy", "lr=0.2", "seed=0"], **unsolved(1.23456789))
+    make_job(tmp_path, 5, ["task=copy", "lr=0.3", "seed=0"], **DIVERGED | {"final_loss": math.nan})
+    make_job(tmp_path, 6, ["task=copy", "lr=0.4", "seed=0"])  # missing
+    Summary.read(tmp_path).write()
+    with open(tmp_path / SUMMARY_CSV, newline="") as f:
+        rows = {r["job"]: r for r in csv.DictReader(f)}
+    assert list(rows["0"]) == ["rank", "job", "dir", "overrides", "status", "solved", "final_loss", "accuracy",
+                               "solved_epoch", "seconds", "prediction", "error"]
+    assert rows["0"]["overrides"] == "task=copy lr=0.1 seed=0"  # the common override too
+    assert rows["4"]["final_loss"] == "1.23456789" and rows["5"]["final_loss"] == "nan"
+    assert rows["2"]["final_loss"] == "" and rows["2"]["seconds"] == "12.5"
+    assert (rows["3"]["status"], rows["3"]["error"]) == ("failed", "model.kind: expected a|b")
+    assert (rows["6"]["status"], rows["6"]["seconds"], rows["6"]["error"]) == (
+        "missing", "", "no metrics.json: the job did not finish")
 
 
-def test_one_torch_thread_per_job_under_a_parallel_launcher():
-    basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
-    joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-    assert job_threads("auto", basic) == "auto"  # chosen by model size (rnnexp.threads)
-    assert job_threads("auto", joblib) == 1
-    assert job_threads(3, joblib) == 3 and job_threads(2, basic) == 2
+def test_an_empty_sweep_writes_a_header_only_csv(tmp_path):
+    summary = Summary.read(tmp_path)
+    summary.write()
+    assert (tmp_path / SUMMARY_CSV).read_bytes() == b"rank\r\n"
+    assert summary.counts() == "0 jobs: 0 solved, 0 diverged, 0 failed"
+
+
+def test_table_cells_align_and_escape():
+    table = text_table(["setting", "seeds", "mean loss"], [["lr=0.1", "3", "inf"], ["(defaults)", "12", "0.1000"]])
+    assert table.splitlines() == [
+        "setting     seeds  mean loss",
+        "----------  -----  ---------",
+        "lr=0.1          3        inf",  # numbers to the right, text to the left
+        "(defaults)     12     0.1000",
+    ]
+    assert markdown_table(["overrides"], [["a|b"]]).splitlines()[-1] == "| a\\|b |"
+
+
+def test_a_job_with_only_the_shared_overrides_shows_defaults(tmp_path):
+    make_job(tmp_path, 0, ["task=copy"], final_loss=0.1)
+    make_job(tmp_path, 1, ["task=copy", "lr=0.5"], final_loss=0.2)
+    make_job(tmp_path, 2, ["task=copy", "lr=0.5"], final_loss=0.3)
+    jobs_table, seed_table = Summary.read(tmp_path).text().split("By setting, over seeds:")
+    assert "Every job: task=copy" in jobs_table
+    assert jobs_table.splitlines()[5].split()[:3] == ["1", "0", "(defaults)"]
+    assert [row.split()[0] for row in seed_table.strip().splitlines()[2:]] == ["(defaults)", "lr=0.5"]
 
 
 def test_the_callback_fails_the_multirun_for_failed_jobs_not_for_diverged_ones(tmp_path, capsys):
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     make_job(tmp_path, 0, ["lr=0.1"], solved_epoch=5, final_loss=0.1)
-    make_job(tmp_path, 1, ["lr=1e30"], status="diverged", final_loss=math.nan, prediction="eeeee", solved_epoch=None)
+    make_job(tmp_path, 1, ["lr=1e30"], **DIVERGED | {"final_loss": math.nan})
     SweepSummary().on_multirun_end(config)  # no exception: a diverged job is a result, not a failure
-    assert "2 jobs: 1 solved, 1 diverged, 0 failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 jobs: 1 solved, 1 diverged, 0 failed" in out
+    assert out.splitlines()[-1] == f"Summary: {tmp_path / SUMMARY_MD}, {tmp_path / SUMMARY_CSV}"
     assert (tmp_path / SUMMARY_MD).exists() and (tmp_path / SUMMARY_CSV).exists()
 
-    record_failure(make_job(tmp_path, 2, ["lr=-1"]), "lr=-1.0: must be a number > 0", 0.0)
-    with pytest.raises(SweepFailed, match=r"^1 of 3 jobs failed \(job 2: lr=-1.0: must be a number > 0\); see "):
+    failed_job(tmp_path, 2, ["lr=-1"], "lr=-1.0: must be a number > 0")
+    make_job(tmp_path, 3, ["lr=-2"])  # missing: counts as failed, listed after
+    with pytest.raises(ExitWith) as raised:
         SweepSummary().on_multirun_end(config)
+    assert raised.value.status == raised.value.code == JOBS_FAILED
+    assert raised.value.error == (
+        f"2 of 4 jobs failed (job 2: lr=-1.0: must be a number > 0); see {tmp_path / SUMMARY_MD}"
+    )
     assert "failed" in (tmp_path / SUMMARY_CSV).read_text()  # the summary is written before the failure
 
 
@@ -170,6 +339,59 @@ def test_the_sweep_directory_is_resolved_once_before_the_jobs(tmp_path):
     SweepSummary().on_multirun_start(config)
     assert config.hydra.sweep.dir == config.hydra.sweep.dir == f"{tmp_path}/1"  # a plain string now
     assert len(made) == 1
+
+
+def summarize_script(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """scripts/summarize.py in this process: (exit status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", [str(SUMMARIZE), *args])
+    status = 0
+    try:
+        runpy.run_path(str(SUMMARIZE), run_name="__main__")
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_summarize_script_rebuilds_the_tables(tmp_path, monkeypatch, capsys):
+    small_sweep(tmp_path)
+    status, out, _ = summarize_script(monkeypatch, capsys, str(tmp_path), "--no-plot")
+    assert status == 0
+    assert out == Summary.read(tmp_path).text() + f"\nWritten into {tmp_path}: summary.csv, summary.md\n"
+    assert (tmp_path / SUMMARY_CSV).is_file() and (tmp_path / SUMMARY_MD).is_file()
+
+    status, _, err = summarize_script(monkeypatch, capsys, str(tmp_path / "nowhere"))
+    assert (status, err) == (USAGE_ERROR, f"summarize.py: error: {tmp_path / 'nowhere'}: no such directory\n")
+    (tmp_path / "empty").mkdir()
+    status, _, err = summarize_script(monkeypatch, capsys, str(tmp_path / "empty"))
+    assert status == USAGE_ERROR and "no job directories in it" in err
+
+
+def test_the_plot_draws_the_jobs_that_logged_a_curve(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from rnnexp.sweep import plot
+
+    small_sweep(tmp_path)
+    drawn = []
+
+    def curve(job_dir: Path) -> tuple[list[int], list[float]]:
+        drawn.append(job_dir.name)
+        return ([0, 1], [1.0, 0.5]) if not job_dir.name.startswith("3_") else ([], [])  # a failed job logged none
+
+    monkeypatch.setattr(plot, "loss_curve", curve)
+    path = plot.plot_loss_curves(Summary.read(tmp_path))
+    assert path == tmp_path / "loss_curves.png" and path.read_bytes().startswith(b"\x89PNG")
+    assert [name.split("_")[0] for name in drawn] == ["0", "1", "2", "3"]  # in job order
+
+
+def test_one_torch_thread_per_job_under_a_parallel_launcher():
+    from rnnexp.cli import job_threads
+
+    basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+    joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+    assert job_threads("auto", basic) == "auto"  # chosen by model size (rnnexp.threads)
+    assert job_threads("auto", joblib) == 1
+    assert job_threads(3, joblib) == 3 and job_threads(2, basic) == 2
 
 
 def test_a_missing_launcher_or_sweeper_points_to_the_extra():

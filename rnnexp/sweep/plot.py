@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnnexp.errors import UserError
-from rnnexp.sweep import Summary, varying_overrides
+from rnnexp.results import Status
+from rnnexp.sweep.jobs import varying_overrides
+from rnnexp.sweep.report import Summary
 
 LOSS_CURVES_PNG = "loss_curves.png"
 
@@ -39,15 +41,15 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
 
     path = path or summary.sweep_dir / LOSS_CURVES_PNG
     jobs = sorted(summary.ranked, key=lambda j: j.num)
-    _, shown = varying_overrides(jobs)
+    _, varying = varying_overrides(jobs)
     fig, ax = plt.subplots(figsize=(10, 5.5))
     # 20 distinct colours, then the line style changes: the default cycle repeats after 10.
     colours = plt.get_cmap("tab20").colors
     for i, job in enumerate(jobs):
         epochs, losses = loss_curve(job.dir)
         if epochs:  # a failed job has no curve
-            label = f"{job.num}: {' '.join(shown[job.num]) or '(defaults)'}"
-            if job.status != "ok":
+            label = f"{job.num}: {' '.join(varying[job.num]) or '(defaults)'}"
+            if job.status is not Status.OK:
                 label += f" ({job.status})"
             style = ("-", "--", ":", "-.")[(i // len(colours)) % 4]
             ax.plot(epochs, losses, style, color=colours[i % len(colours)], marker=".", linewidth=1.2, label=label)

@@ -1,0 +1,19 @@
+"""The summary of a multirun: read each job's ``metrics.json``, rank the jobs, write the tables.
+
+Built from files only. Hydra's ``on_multirun_end`` receives no job results,
+and with out-of-process launchers (joblib, submitit) the jobs ran in other
+processes, so every job leaves a :class:`rnnexp.results.RunResult` in its
+own directory and the summary reads what it finds there. The same sweep
+gives the same table whichever launcher ran it, and ``scripts/summarize.py``
+rebuilds it later.
+
+    jobs      a job as its directory records it; the ranking; seed groups
+    report    the tables (terminal, markdown, CSV) and summary.csv/summary.md
+    plot      the loss curves as a PNG (needs matplotlib)
+    callback  the Hydra callback that writes the summary after every multirun
+"""
+
+from rnnexp.sweep.callback import SweepSummary
+from rnnexp.sweep.report import SUMMARY_CSV, SUMMARY_MD, Summary
+
+__all__ = ["SUMMARY_CSV", "SUMMARY_MD", "Summary", "SweepSummary"]

@@ -8,7 +8,8 @@ CheckpointWriter, and when the run stops), and ``best.pt``, the weights with the
 lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
 
     state_dict   the model's weights
-    config       the resolved config (data-derived sizes filled in)
+    config       the resolved config (data-derived sizes filled in); on loading,
+                 rnnexp.config.migrate adds the keys introduced since it was saved
     vocabulary   the characters, in id order
     optimizer, scheduler   their state_dicts (scheduler: None without one)
     epoch        the last epoch finished
@@ -31,6 +32,7 @@ import torch
 from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
+from rnnexp.config import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
@@ -47,13 +49,13 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 class CheckpointWriter:
     """Writes a run's last.pt and best.pt after its epochs, at most once per ``interval`` seconds.
 
-    A save costs about 3 ms even for the notebook's models, as long as an
-    epoch of hello: saving every epoch doubled a short run and was most of a
-    sweep job's overhead. Between writes the newest states wait in memory
-    (copied, since training goes on changing the live tensors) and
-    :meth:`flush` writes them: after the last epoch, and when the run stops
-    for any reason. A crash loses at most ``interval`` seconds of epochs; an
-    epoch longer than that is saved as soon as it ends, as before.
+    A save costs as much as an epoch of hello even for the notebook's models,
+    so saving every epoch would double a short run and dominate a sweep job's
+    overhead (figures in docs/performance.md, "Checkpoints"). Between writes
+    the newest states wait in memory (copied, since training goes on changing
+    the live tensors) and :meth:`flush` writes them: after the last epoch, and
+    when the run stops for any reason. A crash loses at most ``interval``
+    seconds of epochs; an epoch longer than that is saved as soon as it ends.
     """
 
     def __init__(self, run_dir: str | os.PathLike, interval: float = 1.0):
@@ -108,23 +110,26 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load a checkpoint safely: tensors and plain data only, never arbitrary objects.
 
     ``weights_only=True`` makes torch's unpickler refuse anything but tensors
-    and plain containers, so no code in a foreign file can run.
+    and plain containers, so no code in a foreign file can run. The config is
+    migrated to the current schemas, so a checkpoint saved before a key existed
+    resumes, and restores its model, with that key's default.
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise UserError(
             f"checkpoint {path}: refused, it holds pickled objects other than tensors and plain data "
-            f"({_first_line(error)}); rnnexp checkpoints never do"
+            f"({_first_sentence(error)}); rnnexp checkpoints never do"
         ) from None
     except (RuntimeError, EOFError, ValueError, OSError) as error:
-        raise UserError(f"checkpoint {path}: truncated or corrupted ({_first_line(error)})") from None
+        raise UserError(f"checkpoint {path}: truncated or corrupted ({_first_sentence(error)})") from None
     if not isinstance(state, dict) or not {"state_dict", "config", "vocabulary"} <= set(state):
         raise UserError(f"checkpoint {path}: not an rnnexp checkpoint (no state_dict, config and vocabulary)")
+    state["config"] = migrate(state["config"])
     return state
 
 
-def _first_line(error: BaseException) -> str:
+def _first_sentence(error: BaseException) -> str:
     """The error's first sentence: torch's messages go on for paragraphs."""
     text = str(error).strip()
     return text.splitlines()[0].split(". ")[0] if text else type(error).__name__

@@ -1,7 +1,9 @@
 """Where and how a run computes: intra-op threads, the device, CUDA graphs.
 
-One call from rnnexp.train after the model is built (the choices depend on
-its size) and before the optimizer sees its parameters.
+One call after the model is built (the choices depend on its size) and
+before the optimizer sees its parameters. The config-only refusals
+(cuda_graph for a model other than cell) are in rnnexp.config.validate; the
+ones here need the machine or the data.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ from rnnexp.device import resolve_device
 from rnnexp.errors import UserError
 from rnnexp.models import RecurrentTagger
 from rnnexp.tasks import TaskData
-from rnnexp.threads import apply_threads, step_work
+from rnnexp.threads import choose_threads, step_work
 
 
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:
     """Set the threads, move ``model`` to its device (in place) and return the device."""
     rows = min(cfg.batch_size, len(data.train))  # sequences per step: hello has one whatever batch_size says
-    # .get: a checkpoint's config from before these keys existed resumes with their defaults.
-    apply_threads(cfg.get("threads", "auto"), model, rows)
+    torch.set_num_threads(choose_threads(cfg.threads, model, rows))
     device = resolve_device(cfg.device, step_work(model, rows))
     model.to(device)
-    if cfg.model.get("cuda_graph", False):
+    if cfg.model.cuda_graph:
         if device.type != "cuda":
             available = "" if torch.cuda.is_available() else "; CUDA is not available on this machine"
             raise UserError(

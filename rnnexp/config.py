@@ -1,9 +1,12 @@
 """Typed schemas for every config group, registered in Hydra's ConfigStore.
 
-Each YAML option in ``conf/`` names one of these schemas first in its defaults
-list, so a misspelled key or a value of the wrong type fails at composition
-with the key's name. Ranges (lr > 0, sizes >= 1, ...) are checked by
-:func:`validate`, which runs before anything is built.
+Each key's default lives here, with the reason for it. A YAML option in
+``conf/`` names one of these schemas first in its defaults list and sets only
+what differs for that option (model=cell: its name and init_scale), so a
+misspelled key or a value of the wrong type fails at composition with the
+key's name. :func:`validate` checks ranges and combinations before anything is
+built (before torch is even imported); :func:`migrate` brings the config of an
+older checkpoint up to these schemas.
 
 Sizes that come from the data (vocabulary size, number of classes) are not
 config keys: the task owns them and the code passes them to the model.
@@ -11,14 +14,15 @@ config keys: the task owns them and the code passes them to the model.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import II, MISSING, DictConfig, OmegaConf
 
 from rnnexp.errors import UserError
 
@@ -29,18 +33,21 @@ class ModelConfig:
     # Which architecture; fixed by the YAML option, used to pick the class.
     name: str = MISSING
     # Width of the hidden state h_t. null: the number of classes, so that (as in
-    # the notebook) h_t itself is read as the class scores when there is no head.
+    # the notebook's cell and rnn models) h_t itself is read as the class scores
+    # when there is no head. The options with a head set their own width.
     hidden_size: Optional[int] = None
     # Stacked recurrent layers (nn.RNN's num_layers). The cell model unrolls a
     # single nn.RNNCell, so it allows only 1.
     num_layers: int = 1
-    # Put an nn.Linear(hidden_size -> classes) on top of h_t. Without it,
-    # hidden_size must equal the number of classes.
+    # Put an nn.Linear(hidden_size -> classes) on top of h_t, which frees
+    # hidden_size. Without it, hidden_size must equal the number of classes.
     head: bool = False
-    # Multiplies PyTorch's default uniform init of the recurrent layer. With h_t
-    # read as class scores (no head) a random start often ends in a wrong answer
-    # ("ohlll"); a smaller start helps: with model=rnn, lr=0.1 and 15 epochs,
-    # 81 of 100 seeds end solved at 0.3, 73 at 1.0 (and 100 with a head).
+    # Multiplies PyTorch's default uniform init of the recurrent layer; 1.0
+    # keeps it. With h_t read as the class scores (no head) a random start often
+    # ends in a wrong answer with a lower loss ("ohlll"), and a smaller start
+    # lets more seeds solve the task: model=cell and model=rnn therefore start
+    # at 0.3 (the seed counts are in docs/performance.md). A model with a head
+    # solves from any seed at PyTorch's init.
     init_scale: float = 1.0
     # Run the sequence in both directions and concatenate the two states (needs
     # a head; not for model=cell). Lets the output at t see inputs after t.
@@ -59,19 +66,22 @@ class EncoderConfig:
     # one_hot: x_t is a one-hot vector over the vocabulary (the notebook's
     # one_hot_lookup); embedding: x_t is a learned nn.Embedding row.
     name: str = MISSING
-    # Width of x_t. one_hot: null (it is the vocabulary size); embedding: the
-    # embedding dimension.
+    # Width of x_t. null for one_hot: it is the vocabulary size, set from the
+    # data. encoder=embedding sets its embedding size.
     dim: Optional[int] = None
 
 
 # --------------------------------------------------------------------------- optimizer
 # Optimizers are built with hydra.utils.instantiate as partials; the model's
-# parameters and the top-level lr are bound in code (rnnexp.train).
+# parameters and the top-level lr are bound in code. Each option has its own
+# schema, holding that optimizer's defaults.
 @dataclass
 class AdamConfig:
     _target_: str = "torch.optim.Adam"
     _partial_: bool = True
+    # Decay rates of the gradient's running mean and of its running square.
     betas: Tuple[float, float] = (0.9, 0.999)
+    # L2 penalty, added to the gradient.
     weight_decay: float = 0.0
 
 
@@ -80,6 +90,7 @@ class AdamWConfig:
     _target_: str = "torch.optim.AdamW"
     _partial_: bool = True
     betas: Tuple[float, float] = (0.9, 0.999)
+    # Decoupled decay, applied to the weights directly (torch's AdamW default).
     weight_decay: float = 0.01
 
 
@@ -87,6 +98,7 @@ class AdamWConfig:
 class SGDConfig:
     _target_: str = "torch.optim.SGD"
     _partial_: bool = True
+    # 0 gives plain gradient descent.
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
@@ -96,9 +108,18 @@ class SGDConfig:
 class RMSpropConfig:
     _target_: str = "torch.optim.RMSprop"
     _partial_: bool = True
+    # Smoothing of the squared-gradient average.
     alpha: float = 0.99
     momentum: float = 0.0
     weight_decay: float = 0.0
+
+
+OPTIMIZER_SCHEMAS = {
+    "schema_adam": AdamConfig,
+    "schema_adamw": AdamWConfig,
+    "schema_sgd": SGDConfig,
+    "schema_rmsprop": RMSpropConfig,
+}
 
 
 # --------------------------------------------------------------------------- task
@@ -106,8 +127,10 @@ class RMSpropConfig:
 class TaskConfig:
     # Which task; fixed by the YAML option.
     name: str = MISSING
-    # Share of the examples (of the text, for task=text) held out for
-    # validation: loss/val and the val accuracies, early stopping, best checkpoint.
+    # Share of the examples (for task=text, the end of the text) held out for
+    # validation: loss/val and the val accuracies, early stopping, the best
+    # checkpoint. 0 for hello and inline, which have one pair; the data tasks
+    # hold out 0.1 (conf/data_task.yaml).
     val_fraction: float = 0.0
 
 
@@ -122,19 +145,20 @@ class PairTaskConfig(TaskConfig):
 
 @dataclass
 class PairsFileTaskConfig(TaskConfig):
-    # A UTF-8 file of source<TAB>target lines, each pair of equal length.
+    # A UTF-8 file of source<TAB>target lines, each pair of equal length;
+    # relative paths start from the working directory.
     path: str = MISSING
 
 
 @dataclass
 class GeneratedTaskConfig(TaskConfig):
-    # Longest sequence; lengths are drawn from [min_length, length].
+    # Longest sequence, in characters; lengths are drawn from [min_length, length].
     length: int = 12
     # Shortest sequence; null: all sequences have `length` characters.
     min_length: Optional[int] = None
     # Number of examples generated.
     size: int = 512
-    # Seed of the generator (independent of the training seed).
+    # Seed of the generator (independent of the training seed, the top-level `seed`).
     seed: int = 0
 
 
@@ -154,20 +178,22 @@ class CaesarTaskConfig(GeneratedTaskConfig):
 
 @dataclass
 class ReverseTaskConfig(GeneratedTaskConfig):
+    # Alphabet size: the first `symbols` lowercase letters.
     symbols: int = 8
 
 
 @dataclass
 class TextTaskConfig(TaskConfig):
-    # A UTF-8 text file; null: the shipped corpus (the opening of Coriolanus).
+    # A UTF-8 text file; null: the shipped corpus (the opening of Shakespeare's
+    # Coriolanus, about 100 kB).
     path: Optional[str] = None
-    # Characters per training window (the unrolled length).
+    # Characters per training window: the unrolled length, how far back gradients flow.
     window: int = 64
-    # Every this many epochs, log a sample; 0: never.
+    # Every this many epochs, log a generated sample; 0: never.
     sample_every: int = 5
     # Characters to sample.
     sample_length: int = 200
-    # Text the sample starts from (its characters must occur in the corpus).
+    # Text the sample continues (its characters must occur in the corpus).
     prime: str = "The "
     # Sampling temperature: < 1 sharper and more repetitive, > 1 more random.
     temperature: float = 0.8
@@ -203,8 +229,8 @@ class StepSchedulerConfig(SchedulerConfig):
 @dataclass
 class CosineSchedulerConfig(SchedulerConfig):
     _target_: Optional[str] = "torch.optim.lr_scheduler.CosineAnnealingLR"
-    T_max: int = MISSING  # epochs of one half-cosine: ${epochs} in the YAML
-    eta_min: float = 0.0
+    T_max: int = II("epochs")  # epochs of one half-cosine: the whole run
+    eta_min: float = 0.0  # the lr it ends at
 
 
 @dataclass
@@ -212,7 +238,7 @@ class PlateauSchedulerConfig(SchedulerConfig):
     _target_: Optional[str] = "torch.optim.lr_scheduler.ReduceLROnPlateau"
     factor: float = 0.5  # lr factor when the monitored loss stalls
     patience: int = 3  # epochs without improvement before reducing
-    min_lr: float = 0.0
+    min_lr: float = 0.0  # the lr never goes below this
 
 
 SCHEDULER_SCHEMAS = {
@@ -231,13 +257,16 @@ class Config:
     optimizer: Any = MISSING
     scheduler: Any = MISSING
     task: Any = MISSING
-    # Learning rate handed to the optimizer.
+    # Learning rate handed to the optimizer. 0.1 suits hello's tiny models; the
+    # data tasks set 0.01 (conf/data_task.yaml says why).
     lr: float = 0.1
-    # Full passes over the task's data (one optimizer step each for hello).
+    # Full passes over the task's data (one optimizer step each for hello);
+    # the notebook trains 15.
     epochs: int = 15
     # Seeds torch before the model is built: same seed, same losses on the CPU.
     seed: int = 0
-    # auto (an accelerator when present, else cpu), cpu, cuda, cuda:N or mps.
+    # auto (an accelerator when present, else cpu; the cpu for small models,
+    # see rnnexp.device), cpu, cuda, cuda:N or mps.
     device: str = "auto"
     # Sequences per optimizer step. hello has one sequence, so it trains with
     # batch 1 as in the notebook whatever this says.
@@ -255,15 +284,19 @@ class Config:
     progress: str = "auto"
     # torch's intra-op threads: auto (one for small models, where more only
     # add hand-off costs and suffer most when the cores are busy; all cores
-    # for large ones) or a count. Parallel sweep workers should get 1.
+    # for large ones, see rnnexp.threads) or a count. Under a parallel
+    # launcher (joblib, submitit) auto gives each job 1.
     threads: Any = "auto"
 
 
-OPTIMIZER_SCHEMAS = {
-    "schema_adam": AdamConfig,
-    "schema_adamw": AdamWConfig,
-    "schema_sgd": SGDConfig,
-    "schema_rmsprop": RMSpropConfig,
+# Every schema by the name the YAML defaults lists use for it.
+SCHEMAS = {
+    "schema_config": Config,
+    "schema_model": ModelConfig,
+    "schema_encoder": EncoderConfig,
+    **OPTIMIZER_SCHEMAS,
+    **TASK_SCHEMAS,
+    **SCHEDULER_SCHEMAS,
 }
 
 
@@ -275,10 +308,7 @@ def register_configs() -> None:
     list only real options.
     """
     cs = ConfigStore.instance()
-    cs.store(name="schema_config", node=Config)
-    cs.store(name="schema_model", node=ModelConfig)
-    cs.store(name="schema_encoder", node=EncoderConfig)
-    for name, schema in {**OPTIMIZER_SCHEMAS, **TASK_SCHEMAS, **SCHEDULER_SCHEMAS}.items():
+    for name, schema in SCHEMAS.items():
         cs.store(name=name, node=schema)
 
 
@@ -310,73 +340,174 @@ def register_resolvers() -> None:
 
 
 # --------------------------------------------------------------------------- checks
+# validate() answers every bad value that the config alone shows, before torch
+# is imported. What needs the data or the machine is checked where that is
+# known: the vocabulary size (rnnexp.models, rnnexp.encoders), the files and the
+# split (rnnexp.tasks), the device (rnnexp.device, rnnexp.compute).
+@dataclass(frozen=True)
+class Rule:
+    """A range rule for one key: ``key=value: <allowed>`` unless ``ok(value)``.
+
+    A rule whose key the config lacks (task.window for task=copy) is skipped.
+    """
+
+    key: str
+    ok: Callable[[Any], bool]
+    allowed: str  # what is allowed, read after "key=value: "
+    nullable: bool = False  # null passes: it switches the feature off or sizes it from the data
+
+
+def _positive(value: Any) -> bool:
+    return value > 0
+
+
+def _at_least(low: int) -> Callable[[Any], bool]:
+    return lambda value: value >= low
+
+
+def _fraction(value: Any) -> bool:
+    return 0 <= value < 1
+
+
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_ABSENT = object()
+
+RULES = (
+    Rule("lr", _positive, "must be a number > 0, for example lr=0.1"),
+    Rule("epochs", _at_least(1), "must be an integer >= 1, for example epochs=15"),
+    Rule("seed", _at_least(0), "must be an integer >= 0"),
+    Rule(
+        "device",
+        lambda value: _DEVICE_PATTERN.match(value) is not None,
+        "allowed values are auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps",
+    ),
+    Rule("batch_size", _at_least(1), "must be an integer >= 1"),
+    Rule("clip", _positive, "must be a number > 0 (the largest gradient norm), or null for no clipping", nullable=True),
+    Rule("patience", _at_least(1), "must be an integer >= 1 (epochs), or null to train all epochs", nullable=True),
+    Rule("progress", lambda value: value in ("auto", "always", "never"), "allowed values are auto, always, never"),
+    Rule(
+        "threads",
+        lambda value: value == "auto" or (type(value) is int and value >= 1),
+        "allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1",
+    ),
+    Rule("model.hidden_size", _at_least(1), "must be an integer >= 1 (or null to size it from the data)", nullable=True),
+    Rule("model.num_layers", _at_least(1), "must be an integer >= 1"),
+    Rule("model.init_scale", _positive, "must be a number > 0 (1.0 keeps PyTorch's init)"),
+    Rule("model.dropout", _fraction, "must be >= 0 and < 1"),
+    Rule("encoder.dim", _at_least(1), "must be an integer >= 1 (or null to size it from the data)", nullable=True),
+    Rule("task.val_fraction", _fraction, "must be >= 0 and < 1"),
+    Rule("task.length", _at_least(1), "must be an integer >= 1"),
+    Rule("task.size", _at_least(1), "must be an integer >= 1"),
+    Rule("task.symbols", lambda value: 2 <= value <= 26, "must be between 2 and 26"),
+    Rule("task.window", _at_least(1), "must be an integer >= 1"),
+    Rule("task.temperature", _positive, "must be a number > 0"),
+)
 
 
 def validate(cfg: DictConfig) -> None:
-    """Check ranges and combinations the schemas cannot express.
+    """Check every value that needs no data: ranges (RULES), then combinations.
 
-    Raises UserError naming the key and what is allowed.
+    Raises UserError with one line naming the key and what is allowed.
     """
+    _check_missing(cfg)
+    for rule in RULES:
+        value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
+        if value is _ABSENT or (value is None and rule.nullable):
+            continue
+        if not rule.ok(value):
+            raise UserError(f"{rule.key}={value}: {rule.allowed}")
+    _check_model(cfg.model)
+    _check_encoder(cfg.encoder)
+    _check_task(cfg.task)
+
+
+def _check_missing(cfg: DictConfig) -> None:
+    """Keys left at ??? (task.source for task=inline, task.path for task=pairs)."""
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         example = " ".join(f"{key}=..." for key in missing)
         raise UserError(f"{', '.join(missing)}: no value given; set it on the command line: {example}")
-    if not cfg.lr > 0:
-        raise UserError(f"lr={cfg.lr}: must be a number > 0, for example lr=0.1")
-    if cfg.epochs < 1:
-        raise UserError(f"epochs={cfg.epochs}: must be an integer >= 1, for example epochs=15")
-    if cfg.seed < 0:
-        raise UserError(f"seed={cfg.seed}: must be an integer >= 0")
-    if not _DEVICE_PATTERN.match(cfg.device):
-        raise UserError(
-            f"device={cfg.device}: allowed values are auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps"
-        )
-    for key in ("model.hidden_size", "encoder.dim"):
-        value = OmegaConf.select(cfg, key)
-        if value is not None and value < 1:
-            raise UserError(f"{key}={value}: must be an integer >= 1 (or null to size it from the data)")
-    if not cfg.model.init_scale > 0:
-        raise UserError(f"model.init_scale={cfg.model.init_scale}: must be a number > 0 (1.0 keeps PyTorch's init)")
-    if cfg.model.num_layers < 1:
-        raise UserError(f"model.num_layers={cfg.model.num_layers}: must be an integer >= 1")
-    if not 0 <= cfg.model.dropout < 1:
-        raise UserError(f"model.dropout={cfg.model.dropout}: must be >= 0 and < 1")
-    if cfg.model.name == "cell" and cfg.model.bidirectional:
+
+
+def _check_model(model: DictConfig) -> None:
+    """What each architecture allows: one left-to-right cell, a head for two directions."""
+    if model.name == "cell" and model.bidirectional:
         raise UserError(
             "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell; "
             "use model=rnn, lstm or gru for a bidirectional model"
         )
-    if cfg.batch_size < 1:
-        raise UserError(f"batch_size={cfg.batch_size}: must be an integer >= 1")
-    if cfg.clip is not None and not cfg.clip > 0:
-        raise UserError(f"clip={cfg.clip}: must be a number > 0 (the largest gradient norm), or null for no clipping")
-    if cfg.patience is not None and cfg.patience < 1:
-        raise UserError(f"patience={cfg.patience}: must be an integer >= 1 (epochs), or null to train all epochs")
-    if cfg.progress not in ("auto", "always", "never"):
-        raise UserError(f"progress={cfg.progress}: allowed values are auto, always, never")
-    if cfg.model.name == "cell" and cfg.model.num_layers != 1:
+    if model.name == "cell" and model.num_layers != 1:
         raise UserError(
-            f"model.num_layers={cfg.model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
+            f"model.num_layers={model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
             "allowed; use model=rnn for stacked layers"
         )
-    threads = cfg.get("threads", "auto")  # .get: a checkpoint's config from before the key resumes too
-    if threads != "auto" and not (type(threads) is int and threads >= 1):
-        raise UserError(f"threads={threads}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1")
-    if cfg.model.get("cuda_graph", False) and cfg.model.name != "cell":
+    if model.bidirectional and not model.head:
         raise UserError(
-            f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={cfg.model.name} "
+            "model.bidirectional=true: the two directions' states are concatenated, so the model needs "
+            "a head to map them to the classes; set model.head=true"
+        )
+    if model.cuda_graph and model.name != "cell":
+        raise UserError(
+            f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={model.name} "
             "already runs each layer as one fused kernel); set model.cuda_graph=false"
         )
-    if cfg.encoder.name == "embedding" and cfg.encoder.dim is None:
+
+
+def _check_encoder(encoder: DictConfig) -> None:
+    if encoder.name == "embedding" and encoder.dim is None:
         raise UserError("encoder.dim=null: encoder=embedding needs its embedding size, for example encoder.dim=10")
 
+
+def _check_task(task: DictConfig) -> None:
+    """Task keys that depend on each other: the pair's strings, the lengths, the copy delay."""
+    if "source" in task:  # hello, inline
+        source, target = task.source, task.target
+        if not source or not target:
+            empty = "task.source" if not source else "task.target"
+            raise UserError(f"{empty} is empty: give at least one character, for example task.source=hello task.target=ohlol")
+        if len(source) != len(target):
+            raise UserError(
+                f"task.source={source!r} has {len(source)} characters but task.target={target!r} has "
+                f"{len(target)}: they must have the same length (one target character per time step)"
+            )
+    if "min_length" in task and task.min_length is not None and not 1 <= task.min_length <= task.length:
+        raise UserError(f"task.min_length={task.min_length}: must be between 1 and task.length={task.length}")
+    if "delay" in task:
+        shortest = task.min_length if task.min_length is not None else task.length
+        if not 0 <= task.delay < shortest:
+            raise UserError(f"task.delay={task.delay}: must be >= 0 and shorter than the shortest sequence")
+
+
+# --------------------------------------------------------------------------- older checkpoints
+# Keys added to the schemas after the first checkpoints were written. A run
+# saved before a key existed behaved as the key's default does now, so
+# migrate() fills each in with its schema default, and the rest of the code
+# reads every key directly.
+ADDED_KEYS = ("threads", "model.cuda_graph")
+
+
+def migrate(config: dict) -> dict:
+    """A checkpoint's config (plain data) with the keys added since it was saved, at their defaults.
+
+    Returns a new dict; ``config`` is not changed.
+    """
+    migrated = copy.deepcopy(config)
+    for key in ADDED_KEYS:
+        section, _, name = key.rpartition(".")
+        node = migrated[section] if section else migrated
+        node.setdefault(name, schema_default(key))
+    return migrated
+
+
+def schema_default(key: str) -> Any:
+    """The default a schema gives a top-level, ``model.`` or ``encoder.`` key."""
+    section, _, name = key.rpartition(".")
+    schema = {"": Config, "model": ModelConfig, "encoder": EncoderConfig}[section]
+    return next(f.default for f in fields(schema) if f.name == name)
 
 
 def schema_keys() -> list[str]:
     """Every dotted key the schemas define (for "did you mean" hints)."""
-    from dataclasses import fields
-
     keys = [f.name for f in fields(Config)]
     for prefix, schemas in (
         ("model", [ModelConfig]),

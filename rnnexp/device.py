@@ -10,9 +10,9 @@ from rnnexp.errors import UserError
 # Multiply-adds per time step (parameters x sequences per batch, as in
 # rnnexp.threads) below which ``auto`` stays on the CPU: a tiny step is a few
 # microseconds of arithmetic, and on an accelerator each of its kernels costs
-# a launch instead (the notebook's models: 0.61 ms per epoch on one CPU
-# thread, about 2 ms on a GPU). Not measured here (no GPU on the machine that
-# set the other thresholds): hidden 32 at batch 32 is above it, hello is far below.
+# a launch instead, so the notebook's models run faster on one CPU thread.
+# An estimate rather than a measurement (docs/performance.md, "Device"):
+# hidden 32 at batch 32 is above it, hello is far below.
 ACCELERATOR_WORK = 100_000
 
 

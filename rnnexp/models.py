@@ -170,17 +170,13 @@ def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
     model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
     num_classes = vocab_size
     hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
-    if not model_cfg["head"]:
-        if model_cfg["bidirectional"]:
-            raise UserError(
-                "model.bidirectional=true: the two directions' states are concatenated, so the model needs "
-                "a head to map them to the classes; set model.head=true"
-            )
-        if hidden_size != num_classes:
-            raise UserError(
-                f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
-                f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
-            )
+    # The other model checks need only the config: rnnexp.config.validate. This
+    # one needs the number of classes, which comes from the data.
+    if not model_cfg["head"] and hidden_size != num_classes:
+        raise UserError(
+            f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
+            f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
+        )
     encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])
     return MODELS[model_cfg["name"]](
         encoder=encoder,

@@ -4,8 +4,8 @@ Small recurrent models run many tiny kernels; splitting each over several
 threads costs more in hand-offs than it saves, and when the cores are busy
 with other work (a parallel sweep, another job) the extra threads wait on
 each other and a step gets several times slower. ``auto`` therefore gives a
-model one thread unless one time step's work is large. The threshold and the
-measurements behind it are in the README ("Performance").
+model one thread unless one time step's work is large. The measurements
+behind the threshold are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from torch import nn
 AVAILABLE = torch.get_num_threads()
 
 # Multiply-adds per time step, estimated as parameters x sequences per batch,
-# from which more than one thread pays off. Measured on 2 cores (README): up
-# to hidden 256 at batch 32 (3.2 M) a second thread gains nothing even with a
-# core free, and loses 3x to 13x when the cores are busy; from hidden 512
-# (10.6 M) it gains 1.3x and more when a core is free.
+# from which more than one thread pays off: below it a second thread gains
+# nothing even with a core free and loses several times over when the cores
+# are busy; above it a single matmul is large enough to split
+# (docs/performance.md, "Threads").
 LARGE_WORK = 10_000_000
 
 
@@ -33,14 +33,10 @@ def step_work(model: nn.Module, rows: int) -> int:
 
 
 def choose_threads(setting: Union[str, int], model: nn.Module, rows: int) -> int:
-    """``setting`` is ``auto`` or a count (checked by rnnexp.config.validate); ``rows`` = sequences per step."""
+    """The intra-op thread count for ``setting``, ``auto`` or a count (checked by rnnexp.config.validate).
+
+    ``rows``: sequences per step. The caller applies it with torch.set_num_threads.
+    """
     if setting != "auto":
         return int(setting)
     return 1 if step_work(model, rows) < LARGE_WORK else AVAILABLE
-
-
-def apply_threads(setting: Union[str, int], model: nn.Module, rows: int) -> int:
-    """Set torch's intra-op threads for this process from ``setting``; return the count."""
-    threads = choose_threads(setting, model, rows)
-    torch.set_num_threads(threads)
-    return threads

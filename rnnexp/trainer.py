@@ -79,7 +79,13 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
 
 
 class Trainer:
-    """One run's objects and the steps of its loop; :func:`train` drives them."""
+    """One run's objects and the steps of its loop; :func:`train` drives them.
+
+    Built ready to train (data, model on its device, optimizer, scheduler);
+    then optionally :meth:`restore`, :meth:`open_records`, per epoch
+    :meth:`train_epoch` and :meth:`end_epoch`, and at the end :meth:`finish`,
+    :meth:`close` and :meth:`result`.
+    """
 
     def __init__(self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False):
         validate(cfg)
@@ -98,6 +104,7 @@ class Trainer:
 
         self.history = History()
         self.partial: Optional[dict[str, Any]] = None  # the epoch a signal cut short, when resuming one
+        self.epoch_shuffle: Optional[torch.Tensor] = None  # the batch order's generator state at the epoch's start
         self.last_train: Optional[EpochStats] = None  # the latest finished epoch's passes
         self.last_val: Optional[EpochStats] = None
         self.stopped_early = False

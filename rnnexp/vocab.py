@@ -22,9 +22,6 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.characters)
 
-    def __contains__(self, character: str) -> bool:
-        return character in self._ids
-
     def encode(self, text: str) -> torch.Tensor:
         """(T,) int64 ids of ``text``."""
         return torch.tensor([self._ids[c] for c in text], dtype=torch.long)

@@ -1,23 +1,136 @@
-"""Config groups compose into the typed schema; bad values fail with the key's name."""
+"""Config groups compose into the typed schemas; each default has one home; bad values fail with the key's name."""
 
+import ast
+from importlib import resources
 from pathlib import Path
 
 import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
-from rnnexp.config import unique_dir, validate
+from omegaconf import OmegaConf
+
+from rnnexp import config
+from rnnexp.config import ADDED_KEYS, RULES, SCHEMAS, Config, TaskConfig, migrate, schema_keys, unique_dir, validate
 from rnnexp.errors import UserError, one_line
 
+CONF = Path(str(resources.files("rnnexp.conf")))
+GROUPS = ("model", "encoder", "optimizer", "scheduler", "task", "experiment", "hparams_search")
+OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
+# Keys an option leaves at ??? on purpose: the command line must give them.
+REQUIRED = {("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",)}
+# Files whose keys must differ from their schema's defaults: the primary config,
+# the shared data-task file and every option of the groups that have schemas.
+# (The experiment presets pin the notebook's settings whatever the defaults are,
+# and hparams_search configures the sweeper; neither restates a schema.)
+ONE_HOME_FILES = [CONF / "config.yaml", CONF / "data_task.yaml"] + [
+    CONF / group / f"{option}.yaml" for group, option in OPTIONS if group in ("model", "encoder", "optimizer", "scheduler", "task")
+]
 
-def test_defaults(make_cfg):
+
+def with_required(group, option):
+    """``group=option`` and a value for each key it leaves to the command line."""
+    return [f"{group}={option}", *(f"{key}=xy" for key in REQUIRED.get((group, option), ()))]
+
+
+def flat(node, prefix=""):
+    """{"model.hidden_size": 8, ...} for a nested dict."""
+    items = {}
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        items.update(flat(value, dotted + ".") if isinstance(value, dict) else {dotted: value})
+    return items
+
+
+def with_values(make_cfg, overrides):
+    """``make_cfg(*overrides)``, composing only the group choices and setting the other keys
+    on the result: the same config, from a few cached compositions.
+
+    Values are parsed by Hydra's own override parser, as on the command line.
+    """
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    cfg = make_cfg(*(o.input_line for o in parsed if o.key_or_group in GROUPS))
+    for override in parsed:
+        if override.key_or_group not in GROUPS:
+            OmegaConf.update(cfg, override.key_or_group, override.value(), merge=False)
+    return cfg
+
+
+def schema_defaults(schema, prefix=""):
+    return flat(OmegaConf.to_container(OmegaConf.structured(schema), resolve=False), prefix)
+
+
+# --------------------------------------------------------------------------- composition
+@pytest.mark.parametrize("group, option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_composes_with_every_key_set(make_cfg, group, option):
+    if group == "hparams_search":
+        pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    # Every schema key gets a value from its schema or the option, except the
+    # ones this option leaves to the command line.
+    assert set(OmegaConf.missing_keys(make_cfg(f"{group}={option}"))) == set(REQUIRED.get((group, option), ()))
+    cfg = make_cfg(*with_required(group, option))
+    validate(cfg)
+    if group in ("model", "encoder", "task"):
+        assert cfg[group].name == option
+
+
+def test_the_default_composition_is_valid(make_cfg):
     cfg = make_cfg()
-    assert cfg.model.name == "embedding"
-    assert cfg.encoder.name == "embedding"  # model=embedding switches the encoder default
-    assert (cfg.lr, cfg.epochs, cfg.seed) == (0.1, 15, 0)
-    assert (cfg.task.source, cfg.task.target) == ("hello", "ohlol")
-    assert cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer._partial_
+    validate(cfg)
+    assert not OmegaConf.missing_keys(cfg)
 
 
-@pytest.mark.parametrize("model, encoder", [("cell", "one_hot"), ("rnn", "one_hot"), ("embedding", "embedding")])
+@pytest.mark.parametrize("path", ONE_HOME_FILES, ids=lambda p: str(p.relative_to(CONF)))
+def test_each_yaml_file_sets_only_what_differs_from_its_schema(path):
+    text = path.read_text()
+    header = [line for line in text.splitlines() if not line.startswith("# @package")][0]
+    assert header.startswith("# "), f"{path.name}: starts with a comment saying what it is"
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    entries = [entry for entry in raw.pop("defaults", []) if isinstance(entry, str)]
+    raw.pop("hydra", None)
+    schemas = [SCHEMAS[entry.lstrip("/").split("@")[0]] for entry in entries if entry.lstrip("/").startswith("schema_")]
+    if schemas:
+        (schema,) = schemas
+        defaults = schema_defaults(schema)
+    else:  # a shared global file: top-level keys and the keys every task has
+        defaults = {**schema_defaults(Config), **schema_defaults(TaskConfig, "task.")}
+    for key, value in flat(raw).items():
+        assert key in defaults, f"{path.name}: {key} is not a key of its schema"
+        assert value != defaults[key], f"{path.name}: {key}: {value!r} restates the schema's default; set it in one place"
+
+
+def test_the_data_tasks_include_the_shared_file(make_cfg):
+    shared = OmegaConf.load(CONF / "data_task.yaml")
+    for group, option in OPTIONS:
+        if group != "task":
+            continue
+        cfg = make_cfg(*with_required(group, option))
+        if option in ("hello", "inline"):  # one pair: no split, the schema's lr
+            assert (cfg.lr, cfg.task.val_fraction) == (Config.lr, TaskConfig.val_fraction)
+        else:
+            assert (cfg.lr, cfg.task.val_fraction) == (shared.lr, shared.task.val_fraction), option
+
+
+def test_the_command_line_wins_over_a_data_tasks_lr(make_cfg):
+    assert make_cfg("task=text", "lr=0.05").lr == 0.05
+    assert make_cfg("lr=0.05", "task=text").lr == 0.05
+
+
+@pytest.mark.parametrize("experiment", [o for g, o in OPTIONS if g == "experiment"])
+def test_experiment_presets_win_over_the_options(make_cfg, experiment):
+    preset = OmegaConf.to_container(OmegaConf.load(CONF / "experiment" / f"{experiment}.yaml"))
+    chosen = {}
+    for entry in preset.pop("defaults"):
+        ((key, option),) = entry.items()  # "override /model": "cell"
+        chosen[key.split("/")[-1]] = option
+    # A data task sets lr and an option sets init_scale: the preset still decides both.
+    cfg = make_cfg(f"experiment={experiment}", "task=copy")
+    for group in ("model", "encoder"):
+        assert cfg[group].name == chosen[group]
+    for key, value in flat(preset).items():
+        assert OmegaConf.select(cfg, key) == value, key
+
+
+@pytest.mark.parametrize("model, encoder", [("cell", "one_hot"), ("rnn", "one_hot"), ("embedding", "embedding"), ("lstm", "embedding")])
 def test_each_model_picks_its_default_encoder(make_cfg, model, encoder):
     assert make_cfg(f"model={model}").encoder.name == encoder
 
@@ -27,42 +140,44 @@ def test_a_model_takes_any_encoder(make_cfg):
     assert make_cfg("model=embedding", "encoder=one_hot").encoder.name == "one_hot"
 
 
-@pytest.mark.parametrize(
-    "option, target",
-    [("adam", "torch.optim.Adam"), ("sgd", "torch.optim.SGD"), ("adamw", "torch.optim.AdamW"), ("rmsprop", "torch.optim.RMSprop")],
-)
-def test_optimizer_options(make_cfg, option, target):
-    assert make_cfg(f"optimizer={option}").optimizer._target_ == target
+@pytest.mark.parametrize("option", [o for g, o in OPTIONS if g == "optimizer"])
+def test_every_optimizer_option_builds_its_torch_optimizer(make_cfg, option):
+    import torch
+    from hydra.utils import instantiate
+
+    cfg = make_cfg(f"optimizer={option}")
+    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(2))], lr=cfg.lr)
+    assert type(optimizer).__name__.lower() == option
 
 
-def test_sgd_has_momentum(make_cfg):
-    assert make_cfg("optimizer=sgd").optimizer.momentum == 0.9
+@pytest.mark.parametrize("option", [o for g, o in OPTIONS if g == "scheduler"])
+def test_every_scheduler_option_builds_its_torch_scheduler(make_cfg, option):
+    import torch
+    from hydra.utils import instantiate
+
+    cfg = make_cfg(f"scheduler={option}", "epochs=7")
+    if option == "none":
+        assert cfg.scheduler._target_ is None  # constant lr: nothing to build
+        return
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    scheduler = instantiate(cfg.scheduler)(optimizer)
+    assert type(scheduler).__module__ == "torch.optim.lr_scheduler"
+    if option == "cosine":
+        assert scheduler.T_max == 7  # one half-cosine over the run's epochs
 
 
-@pytest.mark.parametrize(
-    "experiment, model, encoder, hidden, layers, lr",
-    [
-        ("seed_cell", "cell", "one_hot", 4, 1, 0.1),
-        ("seed_rnn", "rnn", "one_hot", 4, 1, 0.05),
-        ("seed_embedding", "embedding", "embedding", 8, 2, 0.05),
-    ],
-)
-def test_experiment_presets_carry_the_notebook_settings(make_cfg, experiment, model, encoder, hidden, layers, lr):
-    cfg = make_cfg(f"experiment={experiment}")
-    assert (cfg.model.name, cfg.encoder.name) == (model, encoder)
-    assert (cfg.model.hidden_size, cfg.model.num_layers, cfg.lr, cfg.epochs) == (hidden, layers, lr, 15)
-    assert cfg.model.init_scale == 1.0  # PyTorch's default init, as in the notebook
-
-
-def test_inline_task_takes_strings_from_the_command_line(make_cfg):
-    cfg = make_cfg("task=inline", "task.source=abcd", "task.target=dcba")
-    assert (cfg.task.source, cfg.task.target) == ("abcd", "dcba")
-
-
+# --------------------------------------------------------------------------- composition errors
 def test_unknown_option_lists_the_options(make_cfg):
     with pytest.raises(MissingConfigException) as info:
         make_cfg("model=lsmt")
     assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, embedding, gru, lstm, rnn; did you mean lstm?"
+
+
+def test_the_shared_data_task_file_is_not_a_task_option(make_cfg):
+    with pytest.raises(MissingConfigException) as info:
+        make_cfg("task=data_task")
+    tasks = ", ".join(sorted(o for g, o in OPTIONS if g == "task"))
+    assert one_line(info.value).startswith(f"task=data_task: no such option; choose one of {tasks}")
 
 
 @pytest.mark.parametrize(
@@ -76,37 +191,137 @@ def test_unknown_option_lists_the_options(make_cfg):
     ],
 )
 def test_typos_and_wrong_types_fail_at_composition(make_cfg, override, message):
-    from rnnexp.config import schema_keys
-
     with pytest.raises(ConfigCompositionException) as info:
         make_cfg(override)
     assert one_line(info.value, schema_keys()).startswith(message)
 
 
+# --------------------------------------------------------------------------- validate()
+# One case per rule of RULES and per combination that validate() refuses:
+# overrides, and the start of the one line it gives.
+BAD_VALUES = [
+    (["lr=0"], "lr=0.0: must be a number > 0"),
+    (["lr=-1"], "lr=-1.0: must be a number > 0"),
+    (["epochs=0"], "epochs=0: must be an integer >= 1"),
+    (["seed=-1"], "seed=-1: must be an integer >= 0"),
+    (["device=gpu"], "device=gpu: allowed values are auto, cpu, cuda, cuda:N"),
+    (["batch_size=0"], "batch_size=0: must be an integer >= 1"),
+    (["clip=0"], "clip=0.0: must be a number > 0 (the largest gradient norm), or null"),
+    (["patience=0"], "patience=0: must be an integer >= 1 (epochs), or null"),
+    (["progress=sometimes"], "progress=sometimes: allowed values are auto, always, never"),
+    (["threads=0"], "threads=0: allowed values are auto or an integer >= 1"),
+    (["threads=two"], "threads=two: allowed values are auto or an integer >= 1"),
+    (["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
+    (["model.num_layers=0"], "model.num_layers=0: must be an integer >= 1"),
+    (["model.init_scale=0"], "model.init_scale=0.0: must be a number > 0"),
+    (["model.dropout=1"], "model.dropout=1.0: must be >= 0 and < 1"),
+    (["encoder.dim=0"], "encoder.dim=0: must be an integer >= 1"),
+    (["task=parity", "task.val_fraction=1.0"], "task.val_fraction=1.0: must be >= 0 and < 1"),
+    (["task=parity", "task.length=0"], "task.length=0: must be an integer >= 1"),
+    (["task=caesar", "task.size=0"], "task.size=0: must be an integer >= 1"),
+    (["task=copy", "task.symbols=1"], "task.symbols=1: must be between 2 and 26"),
+    (["task=reverse", "task.symbols=27"], "task.symbols=27: must be between 2 and 26"),
+    (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
+    (["task=text", "task.temperature=0"], "task.temperature=0.0: must be a number > 0"),
+    # Combinations.
+    (["task=inline"], "task.source, task.target: no value given; set it on the command line"),
+    (["task=pairs"], "task.path: no value given"),
+    (["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1"),
+    (["model=cell", "model.bidirectional=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),
+    (["model=rnn", "model.bidirectional=true"], "model.bidirectional=true: the two directions' states are concatenated"),
+    (["model=rnn", "model.cuda_graph=true"], "model.cuda_graph=true: only model=cell"),
+    (["encoder=embedding", "encoder.dim=null"], "encoder.dim=null: encoder=embedding needs its embedding size"),
+    (["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
+    (["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
+    (["task=inline", "task.source=abc", "task.target=''"], "task.target is empty"),
+    (["task=reverse", "task.min_length=9"], "task.min_length=9: must be between 1 and task.length=8"),
+    (["task=copy", "task.delay=12"], "task.delay=12: must be >= 0 and shorter than the shortest sequence"),
+    (["task=copy", "task.min_length=3", "task.delay=3"], "task.delay=3: must be >= 0 and shorter"),
+    (["task=copy", "task.delay=-1"], "task.delay=-1: must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", BAD_VALUES, ids=[" ".join(o) for o, _ in BAD_VALUES])
+def test_bad_values_are_refused_in_one_line_naming_the_key(make_cfg, overrides, message):
+    with pytest.raises(UserError) as info:
+        validate(with_values(make_cfg, overrides))
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(message), text
+
+
+def test_every_rule_has_a_bad_value_case():
+    refused = {message.split("=")[0] for _, message in BAD_VALUES}
+    assert {rule.key for rule in RULES} <= refused
+
+
 @pytest.mark.parametrize(
-    "override, message",
+    "overrides",
     [
-        ("lr=0", "lr=0.0: must be a number > 0"),
-        ("lr=-1", "lr=-1.0: must be a number > 0"),
-        ("epochs=0", "epochs=0: must be an integer >= 1"),
-        ("model.hidden_size=0", "model.hidden_size=0: must be an integer >= 1"),
-        ("model.num_layers=0", "model.num_layers=0: must be an integer >= 1"),
-        ("encoder.dim=0", "encoder.dim=0: must be an integer >= 1"),
-        ("model.init_scale=0", "model.init_scale=0.0: must be a number > 0"),
-        ("device=gpu", "device=gpu: allowed values are auto, cpu, cuda, cuda:N"),
-        ("task=inline", "task.source, task.target: no value given"),
+        ["clip=null", "patience=null", "model.hidden_size=null"],  # null switches these off
+        ["threads=auto"],
+        ["threads=4"],
+        ["model=cell", "model.cuda_graph=true"],  # refused later only without CUDA or with varying lengths
+        ["model=gru", "model.bidirectional=true"],
+        ["task=copy", "task.delay=0"],
+        ["task=reverse", "task.min_length=8"],
     ],
 )
-def test_out_of_range_values_are_refused(make_cfg, override, message):
-    with pytest.raises(UserError, match="^" + message.replace("(", r"\(").replace("+", r"\+")):
-        validate(make_cfg(override))
+def test_good_values_pass(make_cfg, overrides):
+    validate(with_values(make_cfg, overrides))
 
 
-def test_cell_refuses_stacked_layers(make_cfg):
-    with pytest.raises(UserError, match="model=cell unrolls one nn.RNNCell"):
-        validate(make_cfg("model=cell", "model.num_layers=2"))
+def test_values_set_on_a_composed_config_equal_the_command_lines(make_cfg):
+    overrides = ["task=inline", "task.source=''", "task.target=ab", "lr=0", "encoder.dim=null", "threads=two", "model.head=true"]
+    assert with_values(make_cfg, overrides) == make_cfg(*overrides)
 
 
+def test_validate_needs_no_torch():
+    # validate() answers a bad value before torch is imported: config.py pulls in
+    # nothing from rnnexp but the error type, and nothing of torch.
+    tree = ast.parse(Path(config.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not any(name == "torch" or name.startswith("torch.") for name in imported)
+    assert {name for name in imported if name.startswith("rnnexp")} == {"rnnexp.errors"}
+
+
+# --------------------------------------------------------------------------- older checkpoints
+def test_migrate_fills_the_keys_an_old_checkpoint_lacks(make_cfg):
+    current = OmegaConf.to_container(make_cfg("model=cell"), resolve=True)
+    old = OmegaConf.to_container(make_cfg("model=cell"), resolve=True)
+    del old["threads"], old["model"]["cuda_graph"]
+    assert migrate(old) == current  # the added keys come back at today's defaults
+    assert "threads" not in old, "the checkpoint's own dict is left as it was"
+    validate(OmegaConf.create(migrate(old)))
+
+
+def test_migrate_keeps_what_a_checkpoint_has(make_cfg):
+    saved = OmegaConf.to_container(make_cfg("model=cell", "threads=3", "model.cuda_graph=true"), resolve=True)
+    assert migrate(saved) == saved
+
+
+def test_every_added_key_is_a_schema_key():
+    assert set(ADDED_KEYS) <= set(schema_keys())
+
+
+def test_loading_an_old_checkpoint_migrates_its_config(make_cfg, tmp_path):
+    import torch
+
+    from rnnexp.checkpoint import load_checkpoint, restore_model
+
+    config = OmegaConf.to_container(make_cfg("model=cell"), resolve=True)
+    config["model"]["hidden_size"], config["encoder"]["dim"] = 4, 4  # sizes filled in from the data, as a run saves them
+    del config["threads"], config["model"]["cuda_graph"]
+    model_state = {"cell.weight_ih": torch.zeros(4, 4), "cell.weight_hh": torch.zeros(4, 4), "cell.bias_ih": torch.zeros(4), "cell.bias_hh": torch.zeros(4)}
+    torch.save({"state_dict": model_state, "config": config, "vocabulary": list("ehlo")}, tmp_path / "old.pt")
+    state = load_checkpoint(tmp_path / "old.pt")
+    assert (state["config"]["threads"], state["config"]["model"]["cuda_graph"]) == ("auto", False)
+    model, vocab = restore_model(state)
+    assert model.hidden_size == 4 and len(vocab) == 4
+
+
+# --------------------------------------------------------------------------- run directories
 def test_unique_dir_never_repeats(tmp_path):
     # Called in the same millisecond, the names still differ.
     names = {unique_dir(str(tmp_path)) for _ in range(20)}

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from rnnexp.encoders import EmbeddingEncoder, OneHotEncoder
-from rnnexp.models import MODELS, CellModel
+from rnnexp.errors import UserError
+from rnnexp.models import MODELS, CellModel, build_model
 
 VOCAB = 4
 IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "olleh"
@@ -105,3 +106,20 @@ def test_init_scale_shrinks_only_the_recurrent_weights():
     scaled = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=8, num_classes=VOCAB, head=True, init_scale=0.3)
     torch.testing.assert_close(scaled.rnn.weight_hh_l0, 0.3 * reference.rnn.weight_hh_l0)
     torch.testing.assert_close(scaled.head.weight, reference.head.weight)
+
+
+@pytest.mark.parametrize("name", ["cell", "rnn", "embedding", "lstm", "gru"])
+def test_every_model_option_builds_from_its_config(make_cfg, name):
+    cfg = make_cfg(f"model={name}")
+    model = build_model(cfg, VOCAB)
+    assert isinstance(model, CellModel) == (name == "cell")
+    assert model.hidden_size == (cfg.model.hidden_size or VOCAB)  # null: the number of classes
+    assert isinstance(model.head, torch.nn.Linear) == cfg.model.head
+    logits, _ = model(IDS)
+    assert logits.shape == (2, 5, VOCAB)
+
+
+def test_without_a_head_the_hidden_size_must_be_the_class_count(make_cfg):
+    # The one model check that needs the data (the number of classes); the rest are validate()'s.
+    with pytest.raises(UserError, match=r"^model.hidden_size=8: without a head .* set model.head=true or model.hidden_size=4"):
+        build_model(make_cfg("model=rnn", "model.hidden_size=8"), VOCAB)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Optional, TextIO
 
 
 class ProgressBar:
@@ -14,10 +14,10 @@ class ProgressBar:
     Redraws at most ten times a second: printing is slower than a small step.
     """
 
-    def __init__(self, enabled: bool, epochs: int, steps_per_epoch: int, stream: TextIO = sys.stderr):
+    def __init__(self, enabled: bool, epochs: int, steps_per_epoch: int, stream: Optional[TextIO] = None):
         self.enabled = enabled and steps_per_epoch > 1
         self.epochs, self.steps = epochs, steps_per_epoch
-        self.stream = stream
+        self.stream = stream if stream is not None else sys.stderr  # looked up now: a redirected stderr counts
         self._last_draw = 0.0
         self._epoch_start = time.perf_counter()
         self._chars = 0

@@ -17,11 +17,12 @@ from rnnexp.errors import USAGE_ERROR, UserError
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Summarize the sweep ``argv`` names (default: ``sys.argv[1:]``); return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sweep_dir", type=Path, help="a multirun directory: outputs/multirun/<date>/<time>")
     parser.add_argument("--no-plot", action="store_true", help="write the tables only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     try:
         if not args.sweep_dir.is_dir():
@@ -39,8 +40,9 @@ def main() -> None:
         print(f"Written into {args.sweep_dir}: {', '.join(written)}")
     except UserError as error:
         print(f"summarize.py: error: {error}", file=sys.stderr)
-        sys.exit(USAGE_ERROR)
+        return USAGE_ERROR
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

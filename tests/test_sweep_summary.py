@@ -367,21 +367,22 @@ def test_the_summarize_script_rebuilds_the_tables(tmp_path, monkeypatch, capsys)
     assert status == USAGE_ERROR and "no job directories in it" in err
 
 
-def test_the_plot_draws_the_jobs_that_logged_a_curve(tmp_path, monkeypatch):
+def test_the_plot_reads_each_jobs_curve_from_its_event_file(tmp_path):
     pytest.importorskip("matplotlib")
-    from rnnexp.sweep import plot
+    from torch.utils.tensorboard import SummaryWriter
+
+    from rnnexp.sweep.plot import loss_curve, plot_loss_curves
 
     small_sweep(tmp_path)
-    drawn = []
-
-    def curve(job_dir: Path) -> tuple[list[int], list[float]]:
-        drawn.append(job_dir.name)
-        return ([0, 1], [1.0, 0.5]) if not job_dir.name.startswith("3_") else ([], [])  # a failed job logged none
-
-    monkeypatch.setattr(plot, "loss_curve", curve)
-    path = plot.plot_loss_curves(Summary.read(tmp_path))
+    jobs = read_jobs(tmp_path)
+    for job in jobs[:3]:  # job 3 failed before training: no event file
+        with SummaryWriter(str(job.dir)) as writer:
+            for epoch, loss in enumerate([1.0, 0.5, 0.25 * job.num], start=1):
+                writer.add_scalar("loss/train", loss, epoch)
+    assert loss_curve(jobs[2].dir) == ([1, 2, 3], [1.0, 0.5, 0.5])
+    assert loss_curve(jobs[3].dir) == ([], [])
+    path = plot_loss_curves(Summary.read(tmp_path))
     assert path == tmp_path / "loss_curves.png" and path.read_bytes().startswith(b"\x89PNG")
-    assert [name.split("_")[0] for name in drawn] == ["0", "1", "2", "3"]  # in job order
 
 
 def test_one_torch_thread_per_job_under_a_parallel_launcher():

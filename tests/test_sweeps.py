@@ -1,18 +1,18 @@
-"""Sweeps as a user runs them (`python -m rnnexp -m ...` in a subprocess): the summary at the
-end, failed and diverged jobs, the parallel and cluster launchers, the Optuna search, and
-scripts/summarize.py."""
+"""Sweeps as a user runs them (`python -m rnnexp -m ...`, here through main(argv) in this process):
+the summary at the end, failed and diverged jobs, the parallel and cluster launchers (which start
+worker processes of their own), the Optuna search, and scripts/summarize.py."""
 
 import csv
 import json
 import math
-import subprocess
-import sys
+import runpy
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import SMALL_SWEEP, cli, sweep_dir_of
+from conftest import SMALL_SWEEP, sweep_dir_of
+from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -33,7 +33,6 @@ def ranked_results(sweep_dir: Path) -> list[tuple]:
             for r in summary_rows(sweep_dir)]
 
 
-@pytest.mark.slow
 def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
     done, sweep_dir = small_sweep
     rows = summary_rows(sweep_dir)
@@ -43,8 +42,9 @@ def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
     unsolved_losses = [float(r["final_loss"]) for r in rows[len(solved):]]
     assert unsolved_losses == sorted(unsolved_losses)
     for row in rows:  # the table holds what each job wrote
-        metrics = json.loads((sweep_dir / row["dir"] / "metrics.json").read_text())
-        assert float(row["final_loss"]) == metrics["final_loss"] and row["status"] == metrics["status"] == "ok"
+        result = RunResult.read(sweep_dir / row["dir"] / METRICS_NAME)
+        assert float(row["final_loss"]) == result.final_loss and row["status"] == result.status == Status.OK
+        assert result.epochs == 4
 
     out = done.stdout.splitlines()
     table = out[out.index(next(line for line in out if line.startswith("rank"))):]
@@ -55,11 +55,10 @@ def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
     assert (sweep_dir / SUMMARY_MD).read_text().count("\n| ") == 1 + 4  # header + one row per job
 
 
-@pytest.mark.slow
-def test_failed_and_diverged_jobs_do_not_sink_the_sweep(tmp_path):
-    # lr=-1 fails its check; lr=1e30 with SGD turns the embedding model's loss into NaN at epoch 2.
-    done = cli(["-m", "model=embedding", "optimizer=sgd", "lr=-1,1e30,0.1", "epochs=5", "device=cpu"], tmp_path)
-    assert done.returncode == 1
+def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
+    # lr=-1 fails its check; lr=inf makes SGD's first step leave non-finite weights, so epoch 2's loss is NaN.
+    done = run_main(["-m", "model=embedding", "optimizer=sgd", "lr=-1,inf,0.1", "epochs=5", "device=cpu"])
+    assert done.status == 1
     sweep_dir = sweep_dir_of(tmp_path)
     assert done.stderr.strip().splitlines()[-1] == (
         f"rnnexp: error: 1 of 3 jobs failed (job 0: lr=-1.0: must be a number > 0, for example lr=0.1); "
@@ -70,24 +69,25 @@ def test_failed_and_diverged_jobs_do_not_sink_the_sweep(tmp_path):
     assert [r["job"] for r in summary_rows(sweep_dir)] == ["2", "1", "0"]  # finished, diverged, failed
 
     failed_dir, diverged_dir, _ = (sweep_dir / rows[job]["dir"] for job in "012")
-    failed = json.loads((failed_dir / "metrics.json").read_text())
-    assert failed["status"] == "failed" and failed["error"].startswith("lr=-1.0: must be a number > 0")
+    failed = RunResult.read(failed_dir / METRICS_NAME)
+    assert failed.status is Status.FAILED and failed.error.startswith("lr=-1.0: must be a number > 0")
+    assert (failed.epochs, failed.losses, failed.final_loss) == (0, [], None)
     log = (failed_dir / "rnnexp.log").read_text()
     assert "Traceback (most recent call last)" in log and "UserError: lr=-1.0" in log
     assert "Traceback" not in done.stdout + done.stderr  # tracebacks stay in the job's log
 
-    diverged = json.loads((diverged_dir / "metrics.json").read_text())
-    assert diverged["status"] == "diverged" and diverged["final_loss"] is None
-    assert 1 <= len(diverged["losses"]) < 5 and all(math.isfinite(x) for x in diverged["losses"])
-    assert "the loss is not finite; stopping (status diverged)" in (diverged_dir / "rnnexp.log").read_text()
+    diverged = RunResult.read(diverged_dir / METRICS_NAME)
+    assert diverged.status is Status.DIVERGED and diverged.final_loss is None
+    assert diverged.epochs == 1 and len(diverged.losses) == 1 and math.isfinite(diverged.losses[0])
+    assert "Epoch [2/5]: the loss is not finite; stopping (status diverged)" in (diverged_dir / "rnnexp.log").read_text()
 
 
 @pytest.mark.slow
-def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, tmp_path):
+def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     _, basic_dir = small_sweep
-    done = cli([*SMALL_SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = run_main([*SMALL_SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])
+    assert done.status == 0, done.stderr
     sweep_dir = sweep_dir_of(tmp_path)  # one sweep directory: the workers did not make their own
     assert job_dirs(sweep_dir) == job_dirs(basic_dir)
     assert ranked_results(sweep_dir) == ranked_results(basic_dir)
@@ -95,10 +95,10 @@ def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, tmp_path):
 
 
 @pytest.mark.slow
-def test_submitit_local_launcher_runs_the_jobs_and_summarizes(tmp_path):
+def test_submitit_local_launcher_runs_the_jobs_and_summarizes(run_main, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    done = cli(["-m", "model=cell,rnn", "epochs=3", "device=cpu", "hydra/launcher=submitit_local"], tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = run_main(["-m", "model=cell,rnn", "epochs=3", "device=cpu", "hydra/launcher=submitit_local"])
+    assert done.status == 0, done.stderr
     sweep_dir = sweep_dir_of(tmp_path)
     rows = summary_rows(sweep_dir)
     assert sorted(r["overrides"] for r in rows) == ["model=cell epochs=3 device=cpu", "model=rnn epochs=3 device=cpu"]
@@ -106,12 +106,11 @@ def test_submitit_local_launcher_runs_the_jobs_and_summarizes(tmp_path):
     assert (sweep_dir / ".submitit").is_dir()  # the jobs ran through submitit
 
 
-@pytest.mark.slow
-def test_optuna_search_runs_trials_and_minimises_the_final_loss(tmp_path):
+def test_optuna_search_runs_trials_and_minimises_the_final_loss(run_main, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    done = cli(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.n_startup_trials=2",
-                "epochs=8", "device=cpu"], tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = run_main(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.n_startup_trials=2",
+                     "epochs=8", "device=cpu"])
+    assert done.status == 0, done.stderr
     sweep_dir = sweep_dir_of(tmp_path)
     rows = summary_rows(sweep_dir)
     assert len(rows) == 4
@@ -124,21 +123,20 @@ def test_optuna_search_runs_trials_and_minimises_the_final_loss(tmp_path):
     assert best.best_value == pytest.approx(min(float(r["final_loss"]) for r in rows))
 
 
-@pytest.mark.slow
-def test_summarize_script_rebuilds_the_summary_and_draws_the_curves(small_sweep, tmp_path):
+def test_summarize_script_rebuilds_the_summary_and_draws_the_curves(small_sweep, tmp_path, capsys):
     pytest.importorskip("matplotlib")
+    summarize = runpy.run_path(str(SCRIPTS / "summarize.py"))["main"]
     _, sweep_dir = small_sweep
     before = summary_rows(sweep_dir)
     (sweep_dir / SUMMARY_CSV).unlink()
-    done = subprocess.run([sys.executable, str(SCRIPTS / "summarize.py"), str(sweep_dir)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert summarize([str(sweep_dir)]) == 0
+    out = capsys.readouterr().out
     assert summary_rows(sweep_dir) == before
     png = sweep_dir / "loss_curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    assert "loss_curves.png" in done.stdout and "rank" in done.stdout
+    assert "loss_curves.png" in out and "rank" in out
 
-    empty = subprocess.run([sys.executable, str(SCRIPTS / "summarize.py"), str(tmp_path)],
-                           capture_output=True, text=True, timeout=60)
-    assert empty.returncode == 2
-    assert empty.stderr.strip() == f"summarize.py: error: {tmp_path}: no job directories in it (a job directory holds .hydra/overrides.yaml)"
+    assert summarize(["--no-plot", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"summarize.py: error: {tmp_path}: no job directories in it (a job directory holds .hydra/overrides.yaml)"
+    )

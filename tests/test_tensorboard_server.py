@@ -1,6 +1,9 @@
 """A real TensorBoard server over a finished sweep, asked through its HTTP API what a user sees:
 every job a run, its curves with one point per epoch, its prediction text, and one HParams
-session per job with the same hyperparameter keys and the final metrics."""
+session per job with the same hyperparameter keys and the final metrics.
+
+The sweep is run in this process (conftest's small_sweep); the server is a process of its own,
+started on a free loopback port and stopped by its pid."""
 
 import json
 import re
@@ -14,12 +17,14 @@ import urllib.request
 import pytest
 from omegaconf import OmegaConf
 
-from rnnexp.tracking import FINAL_METRICS
+from rnnexp.checkpoint import LAST, load_checkpoint
+from rnnexp.results import METRICS_NAME, RunResult
+from rnnexp.tracking import FINAL_METRICS, hparams_of
+
+# The server is a process of its own.
+pytestmark = pytest.mark.e2e
 
 EPOCHS = 4  # conftest.SMALL_SWEEP
-HPARAM_KEYS = {"model", "encoder", "optimizer", "scheduler", "task", "lr", "epochs", "batch_size", "seed", "device",
-               "clip", "model.hidden_size", "model.num_layers", "model.head", "model.bidirectional", "model.dropout",
-               "model.init_scale", "encoder.dim", "optimizer.weight_decay"}
 
 
 def free_port() -> int:
@@ -80,7 +85,6 @@ def server(small_sweep, tmp_path_factory):
             process.wait()
 
 
-@pytest.mark.slow
 def test_every_job_is_a_run_with_its_curves_one_point_per_epoch(server):
     tb, _, jobs = server
     tags = tb.get("/data/plugin/scalars/tags")
@@ -92,7 +96,6 @@ def test_every_job_is_a_run_with_its_curves_one_point_per_epoch(server):
             assert [step for _, step, _ in points] == list(range(1, EPOCHS + 1)), (run, tag)
 
 
-@pytest.mark.slow
 def test_every_run_shows_its_prediction_per_epoch(server):
     tb, sweep_dir, jobs = server
     for run in jobs:
@@ -106,7 +109,6 @@ def test_every_run_shows_its_prediction_per_epoch(server):
         assert f"<td><code>{logged[-1][0]}</code></td>\n<td><code>ohlol</code></td>" in last
 
 
-@pytest.mark.slow
 def test_hparams_lists_one_session_per_job_with_the_same_keys_and_final_metrics(server):
     tb, sweep_dir, jobs = server
     answer = tb.post(
@@ -123,12 +125,13 @@ def test_hparams_lists_one_session_per_job_with_the_same_keys_and_final_metrics(
     assert sorted(groups) == jobs and answer["totalSize"] == len(jobs)
     for run, group in groups.items():
         assert len(group["sessions"]) == 1 and group["sessions"][0]["name"] == run
-        hparams = group["hparams"]
-        assert set(hparams) == HPARAM_KEYS and None not in hparams.values()
+        # What the run logged: the hparams of its resolved config (the checkpoint's), every key set.
+        logged = hparams_of(load_checkpoint(sweep_dir / run / LAST)["config"])
+        assert group["hparams"] == logged and None not in group["hparams"].values()
         overrides = dict(o.split("=") for o in OmegaConf.load(sweep_dir / run / ".hydra" / "overrides.yaml"))
-        assert hparams["model"] == overrides["model"] and hparams["optimizer"] == overrides["optimizer"]
-        assert hparams["epochs"] == EPOCHS
+        assert logged["model"] == overrides["model"] and logged["optimizer"] == overrides["optimizer"]
+        assert logged["epochs"] == EPOCHS
         metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
         assert set(FINAL_METRICS) <= set(metrics)
-        final_loss = json.loads((sweep_dir / run / "metrics.json").read_text())["final_loss"]
-        assert metrics["final/loss"] == pytest.approx(final_loss)
+        final_loss = RunResult.read(sweep_dir / run / METRICS_NAME).final_loss
+        assert metrics["final/loss"] == pytest.approx(final_loss, rel=1e-6)  # stored as float32

@@ -65,12 +65,7 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
     # Imported here: this module sits at the bottom of the package and must not
     # pull Hydra in for callers that only raise UserError.
     from hydra.errors import MissingConfigException, OverrideParseException
-    from omegaconf.errors import (
-        ConfigAttributeError,
-        ConfigKeyError,
-        MissingMandatoryValue,
-        OmegaConfBaseException,
-    )
+    from omegaconf.errors import OmegaConfBaseException
 
     if isinstance(error, UserError):
         return str(error)
@@ -81,32 +76,37 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
             f"cannot write {os_error.filename}: {os_error.strerror}; choose a writable place "
             "with hydra.run.dir=... (hydra.sweep.dir=... for a sweep)"
         )
-
     if isinstance(error, MissingConfigException) and error.options is not None:
-        # "In 'config': Could not find 'model/foo'" -> group "model", option "foo"
-        missing = error.missing_cfg_file or ""
-        group, _, option = missing.rpartition("/")
-        options = sorted(error.options)
-        # The launchers and sweepers beyond Hydra's basic ones are plugins from the optional extra.
-        plugin = group in ("hydra/launcher", "hydra/sweeper") and "optuna" not in options and "joblib" not in options
-        return (
-            f"{group}={option}: no such option; choose one of {', '.join(options)}"
-            f"{_suggest(option, options)}"
-            + ("; the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'" if plugin else "")
-        )
-
+        return _unknown_option(error.missing_cfg_file or "", sorted(error.options))
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
-
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
-    if not isinstance(cause, OmegaConfBaseException):
-        return _first_line(str(error))
+    if isinstance(cause, OmegaConfBaseException):
+        return _bad_key_or_value(cause, known_keys or [])
+    return _first_line(str(error))
+
+
+def _unknown_option(missing_file: str, options: list[str]) -> str:
+    """``model/foo`` (Hydra's "Could not find 'model/foo'") -> the group, the option and the choices."""
+    group, _, option = missing_file.rpartition("/")
+    # The launchers and sweepers beyond Hydra's basic ones are plugins from the optional extra.
+    plugin = group in ("hydra/launcher", "hydra/sweeper") and "optuna" not in options and "joblib" not in options
+    return (
+        f"{group}={option}: no such option; choose one of {', '.join(options)}"
+        f"{_suggest(option, options)}"
+        + ("; the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'" if plugin else "")
+    )
+
+
+def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:
+    """OmegaConf's errors: a misspelled key, a missing value, a value of the wrong type."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
+
     key = getattr(cause, "full_key", None) or ""
     reason = _first_line(getattr(cause, "msg", None) or str(cause))
-
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         # A misspelled key: "Key 'lrr' not in 'Config'"
-        return f"{key}: no such config key{_suggest(key, known_keys or [])} (python -m rnnexp --cfg job lists the keys)"
+        return f"{key}: no such config key{_suggest(key, known_keys)} (python -m rnnexp --cfg job lists the keys)"
     if isinstance(cause, MissingMandatoryValue):
         return f"{key}: no value given; set it on the command line, for example {key}=..."
     converted = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", reason)

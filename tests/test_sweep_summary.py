@@ -413,8 +413,10 @@ def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
 
     monkeypatch.chdir(tmp_path)  # resolving the sweep dir creates it
+    GlobalHydra.instance().clear()  # another test's compositions may hold it (conftest re-opens it)
     with initialize_config_module("rnnexp.conf", version_base="1.3"):
         slurm = compose("config", ["hydra/launcher=slurm", "hydra.launcher.partition=cpu"], return_hydra_config=True)
         search = compose("config", ["hparams_search=optuna"], return_hydra_config=True)

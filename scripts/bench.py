@@ -1,6 +1,6 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
-    python scripts/bench.py                      # every section, 5 repetitions (about 3 minutes on 2 cores)
+    python scripts/bench.py                      # every section, 5 repetitions
     python scripts/bench.py --only startup       # one section: startup, sweep or throughput
     python scripts/bench.py --repeat 9           # more repetitions: tighter medians
     python scripts/bench.py --quick              # 1 repetition of shrunken work: checks the harness runs
@@ -9,8 +9,8 @@ Each section runs its two sides (A: rnnexp, B: the hand-written baseline)
 alternately, A B then B A, for ``--repeat`` rounds, so drifting load from
 other processes hits both alike; it reports the median and the min-max of
 each side and the ratio of the medians. Results go to the terminal as a table
-and to ``bench.json``. The targets (issue "Speed, measured") are read off
-here, never asserted in tests:
+and to ``bench.json``. The targets are read off here, never asserted in
+tests:
 
     startup     ``python -m rnnexp model=embedding`` vs scripts/plain_embedding.py:
                 wall time <= 1.10x and peak memory <= 1.10x (TensorBoard on)
@@ -46,7 +46,14 @@ SECTIONS = ("startup", "sweep", "throughput")
 
 # --------------------------------------------------------------------------- measuring
 def run_child(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``command``; return (wall seconds, peak resident memory in MiB) of that child alone."""
+    """Run ``command``; return (wall seconds, peak resident memory in MiB) of that child alone.
+
+    Linux counts in a child's ru_maxrss the copy of this process it was
+    forked from, so the peak is the child's own only while this process is
+    the smaller: before the children run, this process loads torch alone
+    (each child loads torch and more); rnnexp's training modules and the
+    baselines are loaded only by the throughput section, which runs last.
+    """
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
@@ -131,16 +138,16 @@ def bench_sweep(repeat: int, workdir: Path, quick: bool) -> dict:
 
 
 def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
-    """In one process: train() through the runner vs scripts/plain_text_loop.py, for rnn and cell."""
+    """In one process: rnnexp's train() vs the hand-written loop of scripts/plain_text_loop.py, for rnn and cell."""
     import torch
     from hydra import compose, initialize_config_module
 
-    import plain_text_loop  # scripts/, beside this file
+    import baselines
     from rnnexp.config import register_configs, register_resolvers
     from rnnexp.models import build_model
     from rnnexp.tasks import load_task
     from rnnexp.threads import choose_threads
-    from rnnexp.train import train
+    from rnnexp.trainer import train
 
     register_configs()
     register_resolvers()
@@ -161,7 +168,7 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
         def hand_written() -> dict:
             # The same thread count as train() chose: the ratio is then the framework's own cost.
             torch.set_num_threads(threads)
-            return plain_text_loop.train(model, epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size)
+            return baselines.train_text(model, epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size)
 
         if not quick:
             framework(), hand_written()  # first-use costs (lazy imports, allocator): not counted

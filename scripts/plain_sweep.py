@@ -16,67 +16,10 @@ import itertools
 from functools import partial
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-X_DATA = [[1, 0, 2, 2, 3]]  # hello, with e, h, l, o -> 0, 1, 2, 3
-Y_DATA = [[3, 1, 2, 3, 2]]  # ohlol
-CLASSES = 4
+from baselines import HELLO, OHLOL, loss_of, notebook_model, train_hello
 
-
-def scaled(module: nn.Module, scale: float) -> nn.Module:
-    # rnnexp's init_scale 0.3 for cell and rnn: a smaller start of the recurrent weights.
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.mul_(scale)
-    return module
-
-
-class Cell(nn.Module):
-    """One nn.RNNCell unrolled in Python; h_t is read as the class scores."""
-
-    def __init__(self):
-        super().__init__()
-        self.cell = scaled(nn.RNNCell(CLASSES, CLASSES), 0.3)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = F.one_hot(ids, CLASSES).float()  # (B, T, V)
-        h = x.new_zeros(x.shape[0], CLASSES)  # h_0: (B, H)
-        outputs = []
-        for t in range(x.shape[1]):
-            h = self.cell(x[:, t], h)  # (B, H)
-            outputs.append(h)
-        return torch.stack(outputs, dim=1)  # (B, T, H)
-
-
-class Rnn(nn.Module):
-    """nn.RNN, time-first; h_t is read as the class scores."""
-
-    def __init__(self):
-        super().__init__()
-        self.rnn = scaled(nn.RNN(CLASSES, CLASSES), 0.3)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = F.one_hot(ids, CLASSES).float().transpose(0, 1)  # (T, B, V)
-        out, _ = self.rnn(x)  # (T, B, H)
-        return out.transpose(0, 1)  # (B, T, H)
-
-
-class Embedding(nn.Module):
-    """nn.Embedding(4, 10) -> nn.RNN(10, 8, 2 layers, batch_first) -> nn.Linear(8, 4)."""
-
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(CLASSES, 10)
-        self.fc = nn.Linear(8, CLASSES)  # built before the RNN, as rnnexp does: same draws
-        self.rnn = nn.RNN(10, 8, num_layers=2, batch_first=True)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(self.emb(ids))  # (B, T, 8)
-        return self.fc(out)  # (B, T, C)
-
-
-MODELS = {"cell": Cell, "rnn": Rnn, "embedding": Embedding}
+MODELS = ("cell", "rnn", "embedding")
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "sgd": partial(torch.optim.SGD, momentum=0.9),
@@ -85,19 +28,14 @@ OPTIMIZERS = {
 
 
 def train_one(model_name: str, lr: float, optimizer_name: str, epochs: int = 15, seed: int = 0) -> float:
+    """Train one combination; return the loss after the last step."""
     torch.manual_seed(seed)
-    model = MODELS[model_name]()
+    model = notebook_model(model_name)
     optimizer = OPTIMIZERS[optimizer_name](model.parameters(), lr=lr)
-    inputs, labels = torch.tensor(X_DATA), torch.tensor(Y_DATA)  # (1, 5) each
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        logits = model(inputs)  # (1, 5, C)
-        loss = F.cross_entropy(logits.reshape(-1, CLASSES), labels.reshape(-1))
-        loss.backward()
-        optimizer.step()
+    for _ in train_hello(model, optimizer, epochs):
+        pass
     with torch.no_grad():
-        logits = model(inputs)
-        return float(F.cross_entropy(logits.reshape(-1, CLASSES), labels.reshape(-1)))
+        return float(loss_of(model(torch.tensor(HELLO)), torch.tensor(OHLOL)))
 
 
 def main() -> None:

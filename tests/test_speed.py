@@ -1,5 +1,16 @@
-"""Threads, device choice, the CUDA-graph switch and the benchmark harness (timings are never asserted)."""
+"""Where a run computes: threads, device, the CUDA-graph switch, and the benchmark harness.
 
+The thread and device choices depend on a model's size, so each rule is
+checked on both sides of its threshold. Where only the choice is under test,
+the number of threads and the presence of CUDA are stood in for, so that
+every check can fail on any machine. The benchmark's sections are run in this
+process where they can be, and through ``python scripts/bench.py`` once.
+Timings are never asserted.
+"""
+
+import contextlib
+import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -7,81 +18,178 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
+from rnnexp import threads
 from rnnexp.config import validate
 from rnnexp.cuda_graph import capture_cell
-from rnnexp.device import resolve_device
+from rnnexp.device import ACCELERATOR_WORK, resolve_device
 from rnnexp.errors import UserError
 from rnnexp.models import build_model
 from rnnexp.tasks import load_task
-from rnnexp.threads import AVAILABLE, choose_threads, step_work
+from rnnexp.threads import LARGE_WORK, choose_threads, step_work
+from rnnexp.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_CUDA = not torch.cuda.is_available()
+# The text task as the threads threshold was measured on: nn.RNN, a linear head, one-hot input.
+TEXT_RNN = ["task=text", "model=rnn", "model.head=true", "batch_size=32"]
 
 
-def model_and_rows(cfg):
+def load_script(name: str):
+    """A module of scripts/ (a folder of scripts, not a package), loaded from its path."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def model_and_rows(cfg) -> tuple[nn.Module, int]:
+    """The run's model and its sequences per step, as a run computes them."""
     data = load_task(cfg.task)
     return build_model(cfg, len(data.vocab)), min(cfg.batch_size, len(data.train))
 
 
+@pytest.fixture(autouse=True)
+def keep_torch_threads():
+    """Choosing threads sets them for the whole process: put the count back after each test."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def all_threads(monkeypatch) -> int:
+    """A count of "all threads" that differs from 1 on any machine, a one-core one included."""
+    monkeypatch.setattr(threads, "AVAILABLE", 7)
+    return 7
+
+
+def pretend_cuda(monkeypatch, present: bool = True, mps: bool = False) -> None:
+    """Let resolve_device see one CUDA device (or none) and MPS (or not), whatever this machine has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: present)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(present))
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+# --------------------------------------------------------------------------- threads
 @pytest.mark.parametrize("model", ["cell", "rnn", "embedding"])
-def test_auto_gives_the_notebook_models_one_thread(make_cfg, model):
+def test_auto_gives_the_notebook_models_one_thread(make_cfg, all_threads, model):
     cfg = make_cfg(f"model={model}")
     assert cfg.threads == "auto"
     assert choose_threads(cfg.threads, *model_and_rows(cfg)) == 1
 
 
-def test_auto_gives_a_large_model_every_thread(make_cfg):
-    cfg = make_cfg("task=text", "model=lstm", "model.hidden_size=512", "batch_size=64")
-    assert choose_threads("auto", *model_and_rows(cfg)) == AVAILABLE
+def test_auto_switches_to_all_threads_at_large_work(all_threads):
+    model = nn.Linear(1, 1, bias=False)  # one weight: the work is the number of rows
+    assert choose_threads("auto", model, LARGE_WORK - 1) == 1
+    assert choose_threads("auto", model, LARGE_WORK) == all_threads
 
 
-def test_a_number_is_taken_as_given(make_cfg):
-    cfg = make_cfg("threads=3")
-    assert choose_threads(cfg.threads, *model_and_rows(cfg)) == 3
+@pytest.mark.parametrize("hidden, expected", [(256, "one"), (512, "all")])
+def test_auto_threads_for_the_text_task_follow_the_measured_sizes(make_cfg, all_threads, hidden, expected):
+    """The sizes the threshold was set between: one thread up to hidden 256 at batch 32, all from hidden 512."""
+    cfg = make_cfg(*TEXT_RNN, f"model.hidden_size={hidden}")
+    assert choose_threads(cfg.threads, *model_and_rows(cfg)) == (1 if expected == "one" else all_threads)
 
 
-def test_train_applies_the_thread_count(make_cfg, tmp_path):
-    from rnnexp.train import train
-
-    before = torch.get_num_threads()
-    try:
-        train(make_cfg("threads=1", "epochs=1"), tmp_path)
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+def test_a_number_is_taken_as_given(make_cfg, all_threads):
+    model, _ = model_and_rows(make_cfg())
+    assert choose_threads(3, model, 1) == 3  # more than auto would give this small model
+    assert choose_threads(1, model, LARGE_WORK) == 1  # fewer than auto would give this much work
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "true"])
-def test_bad_thread_counts_are_refused(make_cfg, value):
-    with pytest.raises(UserError, match=r"^threads=\S+: allowed values are auto or an integer >= 1"):
+def test_train_sets_the_thread_count(make_cfg, tmp_path):
+    torch.set_num_threads(1)
+    train(make_cfg("threads=3", "epochs=1"), tmp_path)
+    assert torch.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("value, shown", [("0", "0"), ("-2", "-2"), ("two", "two"), ("1.5", "1.5"), ("true", "True")])
+def test_bad_thread_counts_are_refused(make_cfg, value, shown):
+    with pytest.raises(UserError) as refused:
         validate(make_cfg(f"threads={value}"))
+    assert str(refused.value) == (
+        f"threads={shown}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1"
+    )
 
 
-def test_auto_device_keeps_small_models_on_the_cpu(make_cfg):
-    model, rows = model_and_rows(make_cfg())
-    assert resolve_device("auto", step_work(model, rows)) == torch.device("cpu")
+# --------------------------------------------------------------------------- device
+def test_auto_device_leaves_the_cpu_at_accelerator_work(monkeypatch):
+    pretend_cuda(monkeypatch)
+    assert resolve_device("auto", ACCELERATOR_WORK - 1) == torch.device("cpu")
+    assert resolve_device("auto", ACCELERATOR_WORK) == torch.device("cuda")
+    assert resolve_device("auto") == torch.device("cuda")  # size unknown: the accelerator
 
 
+@pytest.mark.parametrize("overrides, expected", [
+    (["model=cell"], "cpu"),
+    (["model=rnn"], "cpu"),
+    (["model=embedding"], "cpu"),
+    ([*TEXT_RNN, "model.hidden_size=32"], "cuda"),
+])
+def test_auto_device_for_real_models(make_cfg, monkeypatch, overrides, expected):
+    """Every notebook model stays on the CPU; the text task at hidden 32, batch 32 is worth a GPU."""
+    model, rows = model_and_rows(make_cfg(*overrides))
+    pretend_cuda(monkeypatch)
+    assert resolve_device("auto", step_work(model, rows)) == torch.device(expected)
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_auto_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    pretend_cuda(monkeypatch, present=cuda, mps=mps)
+    assert resolve_device("auto", ACCELERATOR_WORK) == torch.device(expected)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("cuda", "device=cuda: CUDA is not available on this machine; use device=cpu or device=auto"),
+    ("cuda:0", "device=cuda:0: CUDA is not available on this machine; use device=cpu or device=auto"),
+    ("mps", "device=mps: Apple's MPS backend is not available on this machine; use device=cpu or device=auto"),
+])
+def test_an_absent_device_is_refused(monkeypatch, spec, message):
+    pretend_cuda(monkeypatch, present=False, mps=False)
+    with pytest.raises(UserError) as refused:
+        resolve_device(spec)
+    assert str(refused.value) == message
+
+
+def test_a_cuda_index_past_the_last_device_is_refused(monkeypatch):
+    pretend_cuda(monkeypatch)  # one device: cuda:0
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(UserError) as refused:
+        resolve_device("cuda:1")
+    assert str(refused.value) == "device=cuda:1: this machine has 1 CUDA device(s), cuda:0 to cuda:0"
+
+
+@pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device")
+def test_auto_device_on_a_real_gpu():
+    assert resolve_device("auto", ACCELERATOR_WORK) == torch.device("cuda")
+    assert resolve_device("auto", ACCELERATOR_WORK - 1) == torch.device("cpu")
+    with pytest.raises(UserError, match=r"^device=cuda:\d+: this machine has \d+ CUDA device"):
+        resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+# --------------------------------------------------------------------------- CUDA graphs
 def test_cuda_graph_is_only_for_the_cell_model(make_cfg):
     with pytest.raises(UserError, match=r"^model.cuda_graph=true: only model=cell"):
         validate(make_cfg("model=rnn", "model.cuda_graph=true"))
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
 @pytest.mark.parametrize("device", ["cpu", "auto"])
-def test_cuda_graph_is_refused_without_cuda(run_cli, device):
-    done = run_cli(["model=cell", "model.cuda_graph=true", f"device={device}"])
-    assert done.returncode == 2
-    assert done.stderr.splitlines() == [done.stderr.strip()], "exactly one line"
-    assert done.stderr.startswith("rnnexp: error: model.cuda_graph=true: CUDA graphs need device=cuda")
-    assert "set model.cuda_graph=false" in done.stderr
+def test_cuda_graph_is_refused_off_cuda(make_cfg, tmp_path, device):
+    """device=auto keeps the notebook's cell model on the CPU, so it is refused there too, GPU or not."""
+    cfg = make_cfg("model=cell", "model.cuda_graph=true", f"device={device}")
+    with pytest.raises(UserError) as refused:
+        train(cfg, tmp_path)
+    absent = "; CUDA is not available on this machine" if NO_CUDA else ""
+    assert str(refused.value) == (
+        f"model.cuda_graph=true: CUDA graphs need device=cuda, and this run is on cpu{absent}; set model.cuda_graph=false"
+    )
 
 
 def test_captured_cell_replays_per_shape_in_training_and_runs_eagerly_otherwise(make_cfg):
     """The routing around torch.cuda.make_graphed_callables, with a stand-in that records its calls."""
-    cfg = make_cfg("model=cell")
-    model, _ = model_and_rows(cfg)
+    model, _ = model_and_rows(make_cfg("model=cell"))
     ids = torch.tensor([[1, 0, 2, 2, 3]])
     expected, _ = model(ids)
     captured = []
@@ -100,27 +208,108 @@ def test_captured_cell_replays_per_shape_in_training_and_runs_eagerly_otherwise(
     torch.testing.assert_close(logits, expected)
 
 
+@pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device")
+def test_cuda_graph_training_matches_the_eager_loop(make_cfg, tmp_path):
+    losses = {
+        graph: train(make_cfg("model=cell", "device=cuda", "epochs=5", f"model.cuda_graph={graph}"), tmp_path / graph).losses
+        for graph in ("false", "true")
+    }
+    assert losses["true"] == pytest.approx(losses["false"], rel=1e-5)
+
+
+# --------------------------------------------------------------------------- benchmark harness
+@pytest.fixture(scope="module")
+def bench():
+    return load_script("bench")
+
+
+def test_the_start_up_baseline_computes_rnnexps_losses_to_the_bit(make_cfg, tmp_path):
+    """scripts/plain_embedding.py at its defaults (15 epochs, seed 0, lr 0.1) against ``rnnexp model=embedding``."""
+    baselines = load_script("baselines")  # torch only: it imports nothing else from scripts/
+    plain = [loss.item() for _, loss in baselines.embedding_example(epochs=15, seed=0, lr=0.1)]
+    assert train(make_cfg("model=embedding"), tmp_path).losses == plain
+
+
+@pytest.mark.e2e
+def test_run_child_reports_each_childs_own_peak_in_mib(bench, tmp_path):
+    """From a parent as small as bench.py's when its children run (see run_child): a 256 MiB child, then an empty one."""
+    probe = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'scripts')!r}); from bench import run_child; "
+        "print(run_child([sys.executable, '-c', 'data = bytes(range(256)) * (1 << 20)'], '.')[1], "
+        "run_child([sys.executable, '-c', 'pass'], '.')[1])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    large, small = map(float, done.stdout.split())
+    assert 256 <= large < 256 + 64
+    assert small < 64, "the empty child's own peak, not the largest of all children"
+    with pytest.raises(SystemExit, match=r"failed \(1\):\nno luck$"):
+        bench.run_child([sys.executable, "-c", "import sys; sys.exit('no luck')"], tmp_path)
+
+
+def test_rounds_alternate_the_two_sides(bench):
+    order = []
+    bench.alternate(3, lambda: order.append("A") or {}, lambda: order.append("B") or {})
+    assert "".join(order) == "ABBAAB"
+
+
+def test_start_up_and_sweep_sections_start_their_commands_and_report(bench, monkeypatch, tmp_path, run_main):
+    """Every command of the two sections run here, in-process, with set times and memory in place of measured ones."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # where a script run as a file finds its sibling modules
+    started, lines = [], []
+
+    def run_here(command: list[str], cwd: Path) -> tuple[float, float]:
+        started.append(command[1:])
+        if command[1:3] == ["-m", "rnnexp"]:
+            done = run_main(command[3:], cwd)
+            assert done.status == 0, done.stderr
+            return 2.0, 320.0
+        monkeypatch.setattr(sys, "argv", command[1:])
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            load_script(Path(command[1]).stem).main()
+        lines.append(len(printed.getvalue().splitlines()))
+        return 1.5, 300.0
+
+    monkeypatch.setattr(bench, "run_child", run_here)
+    report = {
+        "machine": bench.machine(), "repeat": 1, "load_average_end": (0.0, 0.0, 0.0),
+        "startup": bench.bench_startup(1, tmp_path, quick=True),
+        "sweep": bench.bench_sweep(1, tmp_path, quick=True),
+    }
+    scripts = ROOT / "scripts"
+    assert started == [
+        ["-m", "rnnexp", "model=embedding", "epochs=3"], [str(scripts / "plain_embedding.py"), "--epochs", "3"],
+        ["-m", "rnnexp", "-m", "model=cell,rnn", "lr=0.1", "optimizer=adam"], [str(scripts / "plain_sweep.py"), "--quick"],
+    ]
+    assert lines == [3, 2]  # a line per epoch of plain_embedding.py, a line per job of plain_sweep.py
+    assert report["sweep"]["jobs"] == 2
+    assert report["sweep"]["overhead_per_job_ms"] == {"median": 250.0, "min": 250.0, "max": 250.0}  # (2.0 - 1.5) s / 2 jobs
+    table = bench.table(report)
+    assert "| start-to-finish wall, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | <= 1.10x | no |" in table
+    assert "| start-to-finish peak memory, MiB | 320 (320-320) | 300 (300-300) | 1.07x | <= 1.10x | yes |" in table
+    assert "| sweep of 2 jobs, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | | |" in table
+    assert "| sweep overhead per job, ms | 250 (250-250) | | | <= 40 ms | no |" in table
+
+
+@pytest.mark.e2e
 @pytest.mark.slow
-def test_bench_runs_end_to_end_and_writes_its_json(tmp_path):
+def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
+    """``python scripts/bench.py --quick``, its in-process section only (the others start four interpreters)."""
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "throughput", "--json", str(out)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
-    assert {"machine", "startup", "sweep", "throughput", "repeat"} <= set(report)
-    assert {"ratio", "rnnexp", "plain"} <= set(report["startup"]["wall"])
-    assert {"ratio", "rnnexp", "plain"} <= set(report["startup"]["peak_memory"])
-    assert "median" in report["sweep"]["overhead_per_job_ms"]
-    assert set(report["throughput"]["models"]) == {"rnn", "cell"}
-    assert all(m["same_losses"] for m in report["throughput"]["models"].values())
+    assert {"machine", "repeat", "quick", "throughput", "load_average_end"} <= set(report)
     assert {"cpu", "cores", "torch", "gpu"} <= set(report["machine"])
-    assert "| start-to-finish wall, s |" in done.stdout
-
-
-@pytest.mark.parametrize("value", ["0", "many"])
-def test_bad_threads_on_the_command_line_give_one_line_and_exit_2(run_cli, value):
-    done = run_cli([f"threads={value}"])
-    assert done.returncode == 2
-    assert done.stderr.strip() == f"rnnexp: error: threads={value}: allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1"
+    assert report["repeat"] == 1 and report["quick"] is True
+    models = report["throughput"]["models"]
+    assert set(models) == {"rnn", "cell"}
+    for m in models.values():
+        assert {"ratio", "rnnexp", "plain"} <= set(m["chars_per_s"])
+        assert m["epochs"] == 1 and m["chars_per_epoch"] > 0
+    # rnnexp's train() and the hand-written loop: the same last-epoch loss to the bit.
+    assert {model: m["same_losses"] for model, m in models.items()} == {"rnn": True, "cell": True}
+    assert "| throughput model=rnn (" in done.stdout and "| throughput model=cell (" in done.stdout

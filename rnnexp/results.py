@@ -25,7 +25,7 @@ class Status(str, Enum):
     """How a run ended. A ``str``, so ``metrics.json`` holds the plain word."""
 
     OK = "ok"  # trained every epoch, or stopped early on patience
-    DIVERGED = "diverged"  # a non-finite loss stopped it; the weights are the last finite ones
+    DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step
     INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it
     FAILED = "failed"  # raised before or while training (a sweep job records it and goes on)
     MISSING = "missing"  # a sweep job directory without metrics.json: the job never finished

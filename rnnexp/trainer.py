@@ -145,8 +145,8 @@ class Trainer:
         """One pass over the training set in shuffled mini-batches, one optimizer step each.
 
         Returns after the current step when ``stop`` is requested, and before
-        the step when the loss is not finite (so the weights stay the last
-        finite ones). An epoch a signal cut short resumes after its last step:
+        the step when the loss is not finite (a step on a non-finite loss
+        would carry it into every weight). An epoch a signal cut short resumes after its last step:
         the batch order is drawn again from the same generator state.
         """
         stats = EpochStats()

@@ -1,40 +1,36 @@
 """Predict and sample from a finished run; resume a stopped run to the same result."""
 
-import subprocess
-import sys
-
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import rnnexp.predict
+from conftest import compose_config
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.predict import predict
-from rnnexp.train import train
+from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.trainer import train
 
 
 @pytest.fixture(scope="module")
 def hello_run(tmp_path_factory):
-    from hydra import compose, initialize_config_module
-
     run_dir = tmp_path_factory.mktemp("hello")
-    with initialize_config_module("rnnexp.conf", version_base="1.3"):
-        train(compose("config", overrides=["device=cpu", "model=embedding"]), run_dir)
+    assert train(compose_config("model=embedding"), run_dir).prediction == "ohlol"
     return run_dir
 
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
-    from hydra import compose, initialize_config_module
-
     run_dir = tmp_path_factory.mktemp("text")
-    with initialize_config_module("rnnexp.conf", version_base="1.3"):
-        train(compose("config", overrides=["device=cpu", "task=text", "model=gru", "epochs=1", "task.sample_every=0"]), run_dir)
+    train(compose_config("task=text", "model=gru", "epochs=1", "task.sample_every=0"), run_dir)
     return run_dir
 
 
 def test_predict_decodes_the_input(hello_run):
     assert predict([f"run={hello_run}", "input=hello"]) == "ohlol"
-    assert len(predict([f"run={hello_run}", "input=hellohello", "checkpoint=last"])) == 10
+    # One output per input character; a left-to-right model maps the first five as it did alone.
+    longer = predict([f"run={hello_run}", "input=hellohello", "checkpoint=last"])
+    assert len(longer) == 10 and longer[:5] == "ohlol"
 
 
 def test_predict_refuses_characters_outside_the_vocabulary(hello_run):
@@ -64,11 +60,14 @@ def test_sampling_continues_the_prime_reproducibly(text_run):
     assert text == predict(args) != predict(args[:-1] + ["seed=4"])
 
 
-def test_predict_command_line(hello_run):
-    done = subprocess.run([sys.executable, "-m", "rnnexp.predict", f"run={hello_run}", "input=hello"], capture_output=True, text=True)
-    assert (done.returncode, done.stdout) == (0, "ohlol\n")
-    done = subprocess.run([sys.executable, "-m", "rnnexp.predict", f"run={hello_run}", "input=xyz"], capture_output=True, text=True)
-    assert done.returncode == 2 and done.stderr.startswith("rnnexp.predict: error: input='xyz'")
+def test_predict_command_line(hello_run, capsys):
+    assert rnnexp.predict.main([f"run={hello_run}", "input=hello"]) == 0
+    assert capsys.readouterr() == ("ohlol\n", "")  # the answer alone on stdout, to pipe
+    assert rnnexp.predict.main([f"run={hello_run}", "input=xyz"]) == 2
+    assert capsys.readouterr() == (
+        "",
+        "rnnexp.predict: error: input='xyz': characters not in the run's vocabulary: 'x', 'y', 'z' (the vocabulary: 'ehlo')\n",
+    )
 
 
 @pytest.mark.parametrize("overrides", [["task=copy", "task.size=64", "model=gru", "model.dropout=0.2"], ["model=cell", "scheduler=step", "scheduler.step_size=2"]])
@@ -93,14 +92,17 @@ def test_resume_refuses_a_finished_run(make_cfg, tmp_path):
         load_resume(str(tmp_path / ".."), epochs=None)
 
 
-@pytest.mark.slow
-def test_resume_from_the_command_line(run_cli, tmp_path):
-    first = run_cli(["model=rnn", "epochs=4", "device=cpu"])
-    assert first.returncode == 0, first.stderr
-    (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*")
-    resumed = run_cli([f"resume={run_dir}", "epochs=7"])
-    assert resumed.returncode == 0, resumed.stderr
-    assert "Epoch [5/7]" in resumed.stdout and "Epoch [4/7]" not in resumed.stdout
-    assert "model=rnn" not in resumed.stdout  # the run's own config came back: check its effect instead
-    whole = run_cli(["model=rnn", "epochs=7", "device=cpu"])
+def test_resume_from_the_command_line(run_main, tmp_path):
+    first = run_main(["model=rnn", "epochs=4", "device=cpu", "hydra.run.dir=first"])
+    assert first.status == 0, first.stderr
+    # The run's own config comes back from its checkpoint: model=rnn is not repeated.
+    resumed = run_main(["resume=first", "epochs=7", "hydra.run.dir=resumed"])
+    assert resumed.status == 0, resumed.stderr
+    epochs = [line.split("Epoch [")[1].split("]")[0] for line in resumed.stdout.splitlines() if "Epoch [" in line]
+    assert epochs == ["5/7", "6/7", "7/7"]
+    whole = run_main(["model=rnn", "epochs=7", "device=cpu", "hydra.run.dir=whole"])
+    assert whole.status == 0, whole.stderr
     assert whole.stdout.splitlines()[-2] == resumed.stdout.splitlines()[-2]  # the same epoch-7 line
+    finished, reference = RunResult.read(tmp_path / "resumed" / METRICS_NAME), RunResult.read(tmp_path / "whole" / METRICS_NAME)
+    assert finished.status is Status.OK and finished.epochs == 7
+    assert finished.losses == reference.losses and finished.prediction == reference.prediction

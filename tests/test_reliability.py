@@ -1,37 +1,70 @@
-"""Divergence, interruption, atomic files, safe loading, and a wheel that works anywhere."""
+"""Divergence, interruption, atomic files, safe loading, and a wheel that works anywhere.
 
+Interruptions are deterministic: a global forward hook sends a real signal
+to this process at a chosen forward pass of the model, so the signal lands
+at a known training step instead of after a guessed delay.
+"""
+
+import contextlib
 import json
+import logging
+import math
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rnnexp.checkpoint import LAST, load_checkpoint
+from conftest import compose_config
+from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
-from rnnexp.train import train
+from rnnexp.models import RecurrentTagger
+from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.tasks import load_task
+from rnnexp.trainer import train
 
 REPO = Path(__file__).parent.parent
 
 
-def test_a_non_finite_loss_stops_the_run_as_diverged(make_cfg, tmp_path):
-    result = train(make_cfg("model=embedding", "optimizer=sgd", "lr=1e30"), tmp_path)
-    assert result.status == "diverged" and result.epochs == 2 and result.final_loss is None
-    metrics = json.loads((tmp_path / "metrics.json").read_text())  # valid JSON: no NaN in it
-    assert metrics["status"] == "diverged" and metrics["losses"] == result.losses and len(metrics["losses"]) == 1
-    assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the last good epoch is kept
-    events = EventAccumulator(str(tmp_path))
+def train_steps(run_dir):
+    """The steps of loss/train in a run's event files: one per finished epoch that reached them."""
+    events = EventAccumulator(str(run_dir))
     events.Reload()
-    assert [e.step for e in events.Scalars("loss/train")] == [1]  # flushed
+    if "loss/train" not in events.Tags()["scalars"]:
+        return []
+    return [e.step for e in events.Scalars("loss/train")]
 
 
+# --------------------------------------------------------------------------- divergence
+# lr=inf turns every weight non-finite in the first SGD step, so the second
+# epoch's first loss is not finite: one finished epoch, then divergence.
+DIVERGES_IN_EPOCH_2 = ("model=embedding", "optimizer=sgd", "lr=inf", "epochs=5")
+
+
+def test_a_non_finite_loss_stops_the_run_as_diverged(make_cfg, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="rnnexp"):
+        result = train(make_cfg(*DIVERGES_IN_EPOCH_2), tmp_path)
+    assert result.status is Status.DIVERGED and result.epochs == 1 and result.final_loss is None
+    assert len(result.losses) == 1 and math.isfinite(result.losses[0])
+    summary = caplog.records[-1].getMessage()
+    assert summary.startswith("Diverged at epoch 2: the loss became non-finite (try a lower lr or clip=1.0)."), summary
+    metrics = json.loads((tmp_path / METRICS_NAME).read_text())  # valid JSON: no NaN in it
+    assert metrics["status"] == "diverged" and metrics["epochs"] == 1 and metrics["losses"] == result.losses
+    assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the last epoch with a finite loss is kept
+    assert train_steps(tmp_path) == [1]  # flushed
+
+
+# --------------------------------------------------------------------------- files
 def test_an_atomic_write_that_fails_leaves_the_old_file(tmp_path):
     path = tmp_path / "metrics.json"
     write_json(path, {"status": "ok"})
@@ -40,7 +73,7 @@ def test_an_atomic_write_that_fails_leaves_the_old_file(tmp_path):
         Path(tmp).write_text('{"status": "half')
         raise RuntimeError("disk full")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         write_atomically(path, crash)
     assert json.loads(path.read_text()) == {"status": "ok"}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left behind
@@ -69,72 +102,230 @@ def test_a_checkpoint_with_pickled_code_is_refused_and_nothing_runs(tmp_path):
         torch.load(path, weights_only=True)  # the guarantee we rely on
 
 
-def start(args, cwd):
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    return subprocess.Popen([sys.executable, "-m", "rnnexp", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+# --------------------------------------------------------------------------- interruption, in-process
+# Several steps per epoch, a validation split, and dropout in a two-layer GRU:
+# resuming mid-epoch must restore the batch order and the dropout draws.
+INTERRUPTED = ("task=copy", "task.size=96", "model=gru", "model.hidden_size=16", "model.num_layers=2", "model.dropout=0.1", "batch_size=16", "epochs=3")
 
 
-def wait_for(path, text, timeout=120):
+@pytest.fixture(scope="module")
+def layout():
+    """(training steps, validation batches) of one INTERRUPTED epoch: the model's forward passes per epoch."""
+    cfg = compose_config(*INTERRUPTED)
+    data = load_task(cfg.task)
+    steps, val_batches = math.ceil(len(data.train) / cfg.batch_size), math.ceil(len(data.val) / cfg.batch_size)
+    assert steps >= 4 and val_batches >= 1, "the interruption cases below need several steps per epoch and a validation pass"
+    return steps, val_batches
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return train(compose_config(*INTERRUPTED), tmp_path_factory.mktemp("uninterrupted"))
+
+
+@contextlib.contextmanager
+def signals_at_forward(*plan):
+    """Send ``signum`` to this process during the model's ``n``-th forward pass, for each (n, signum) in ``plan``.
+
+    Yields the list of forward numbers at which a signal was sent, so a test
+    can tell that its signal really went out.
+    """
+    sent, calls = [], [0]
+
+    def hook(module, args, output):
+        if not isinstance(module, RecurrentTagger):
+            return  # the whole model, not each of its layers
+        calls[0] += 1
+        for n, signum in plan:
+            if n == calls[0]:
+                sent.append(n)
+                os.kill(os.getpid(), signum)  # CPython runs the handler before os.kill returns
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        yield sent
+    finally:
+        handle.remove()
+
+
+LAST_STEP, VALIDATION = "last step", "validation"
+
+
+def forward_number(layout, epoch, step):
+    """Which forward pass of the model is training ``step`` of ``epoch`` (or its LAST_STEP, or its first VALIDATION batch)."""
+    steps, val_batches = layout
+    within = {LAST_STEP: steps, VALIDATION: steps + 1}.get(step, step)
+    return (epoch - 1) * (steps + val_batches) + within
+
+
+@pytest.mark.parametrize(
+    "signum, epoch, step",
+    [
+        pytest.param(signal.SIGINT, 2, 3, id="SIGINT mid-epoch"),
+        pytest.param(signal.SIGTERM, 2, 3, id="SIGTERM mid-epoch"),
+        pytest.param(signal.SIGINT, 1, LAST_STEP, id="in the first epoch's last step"),
+        pytest.param(signal.SIGINT, 1, VALIDATION, id="in the first epoch's validation"),
+    ],
+)
+def test_a_signal_stops_after_the_step_and_resume_reproduces_the_run(tmp_path, layout, uninterrupted, signum, epoch, step):
+    with signals_at_forward((forward_number(layout, epoch, step), signum)) as sent:
+        stopped = train(compose_config(*INTERRUPTED), tmp_path / "stopped")
+    assert sent, "the signal was never sent: the run made fewer forward passes than planned"
+    # A signal in a training step stops the run after that step, inside its
+    # epoch; one in the validation pass lets the epoch finish first.
+    finished = epoch if step == VALIDATION else epoch - 1
+    assert stopped.status is Status.INTERRUPTED
+    assert stopped.signal == signal.Signals(signum).name and stopped.exit_status == 128 + signum
+    assert stopped.epochs == finished and stopped.final_loss is None
+    assert RunResult.read(tmp_path / "stopped" / METRICS_NAME) == stopped
+
+    last = load_checkpoint(tmp_path / "stopped" / LAST)
+    assert last["epoch"] == finished
+    if step == VALIDATION:
+        assert "partial" not in last  # nothing of the next epoch ran
+    else:
+        steps, _ = layout
+        assert (last["partial"]["epoch"], last["partial"]["steps"]) == (epoch, steps if step == LAST_STEP else step)
+    assert train_steps(tmp_path / "stopped") == list(range(1, finished + 1))  # flushed up to the last whole epoch
+
+    cfg, resume = load_resume(str(tmp_path / "stopped"), epochs=None)
+    resumed = train(cfg, tmp_path / "resumed", resume=resume)
+    assert resumed.status is Status.OK and resumed.epochs == 3
+    # Bit for bit: the batch order, the dropout draws and the optimizer state all came back.
+    assert resumed.losses == uninterrupted.losses and resumed.val_losses == uninterrupted.val_losses
+    assert (resumed.final_loss, resumed.accuracy) == (uninterrupted.final_loss, uninterrupted.accuracy)
+
+
+def test_a_second_signal_aborts_at_once(tmp_path, layout):
+    before = signal.getsignal(signal.SIGINT)
+    # Both within one step: after the first, the run would stop at the end of the step.
+    at = forward_number(layout, 2, 2)
+    with signals_at_forward((at, signal.SIGINT), (at, signal.SIGINT)) as sent:
+        with pytest.raises(KeyboardInterrupt):
+            train(compose_config(*INTERRUPTED), tmp_path)
+    assert sent == [at, at]
+    assert signal.getsignal(signal.SIGINT) is before  # the run's handlers are gone
+    assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the finished epoch still reached the disk
+    assert not (tmp_path / METRICS_NAME).exists()
+
+
+def test_an_interrupted_command_exits_130_and_names_the_resume_command(run_main, tmp_path, layout):
+    with signals_at_forward((forward_number(layout, 2, 3), signal.SIGINT)) as sent:
+        done = run_main([*INTERRUPTED, "device=cpu", "hydra.run.dir=stopped"])
+    assert sent and done.status == 130, done.stderr
+    lines = done.stdout.splitlines()
+    assert "Interrupted in epoch 2; saved stopped/last.pt. Continue with: python -m rnnexp resume=stopped" in lines
+    assert lines[-1] == "Interrupted (SIGINT) after 1 complete epochs. Run directory: stopped"
+    assert done.stderr == ""
+    assert RunResult.read(tmp_path / "stopped" / METRICS_NAME).status is Status.INTERRUPTED
+
+
+# --------------------------------------------------------------------------- the process itself
+def wait_for(path, text, process, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and text in path.read_text():
             return
-        time.sleep(0.05)
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended (status {process.returncode}) before {text!r} appeared in {path}")
+        time.sleep(0.02)
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
-# A run of a few seconds whose epochs have many steps, so the signal lands mid-epoch.
-LONG_RUN = ["task=copy", "task.size=2048", "model=gru", "model.hidden_size=32", "model.dropout=0.1", "model.num_layers=2", "epochs=4", "device=cpu"]
-
-
+@pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_stops_cleanly_and_resume_finishes_the_same_run(tmp_path, signum, status):
-    process = start([*LONG_RUN, "hydra.run.dir=stopped"], tmp_path)
-    wait_for(tmp_path / "stopped" / "rnnexp.log", "Epoch [1/4]")
-    time.sleep(0.2)  # into the second epoch's steps
-    process.send_signal(signum)
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == status, output
-    assert "Traceback" not in output and "resume=stopped" in output
-    metrics = json.loads((tmp_path / "stopped" / "metrics.json").read_text())
-    assert metrics["status"] == "interrupted" and metrics["signal"] == signal.Signals(signum).name
-    last = load_checkpoint(tmp_path / "stopped" / LAST)
-    if "partial" in last:  # stopped inside an epoch (the usual case), after a whole step
-        assert last["partial"]["epoch"] == last["epoch"] + 1 and last["partial"]["steps"] >= 1
-    assert 1 <= last["epoch"] < 4 and metrics["epochs"] == last["epoch"]
-    events = EventAccumulator(str(tmp_path / "stopped"))
-    events.Reload()
-    assert len(events.Scalars("loss/train")) == last["epoch"]  # flushed up to the last whole epoch
+def test_sigterm_to_a_real_process_exits_143_and_resume_finishes(run_main, tmp_path):
+    # More epochs than the run can reach before the signal: it is always stopped while training.
+    args = ["model=embedding", "device=cpu", "epochs=100000"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnexp", *args, "hydra.run.dir=stopped"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(tmp_path / "stopped" / "rnnexp.log", "Epoch [1/100000]", process)  # the handlers are installed
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143, output
+    assert "Traceback" not in output and "Continue with: python -m rnnexp resume=stopped" in output
+    stopped = RunResult.read(tmp_path / "stopped" / METRICS_NAME)
+    assert stopped.status is Status.INTERRUPTED and stopped.signal == "SIGTERM"
+    assert output.splitlines()[-1] == f"Interrupted (SIGTERM) after {stopped.epochs} complete epochs. Run directory: stopped"
+    assert stopped.epochs >= 1 and load_checkpoint(tmp_path / "stopped" / LAST)["epoch"] == stopped.epochs
 
-    if signum != signal.SIGINT:
-        return  # one resume comparison is enough
-    resumed = start(["resume=stopped", "hydra.run.dir=resumed"], tmp_path)
-    whole = start([*LONG_RUN, "hydra.run.dir=whole"], tmp_path)
-    assert resumed.wait(timeout=300) == 0 and whole.wait(timeout=300) == 0
-    finished = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
-    reference = json.loads((tmp_path / "whole" / "metrics.json").read_text())
-    assert finished["status"] == "ok"
-    assert finished["losses"] == reference["losses"] and finished["val_losses"] == reference["val_losses"]
-    assert finished["final_loss"] == reference["final_loss"]
+    epochs = stopped.epochs + 2
+    resumed = run_main(["resume=stopped", f"epochs={epochs}", "hydra.run.dir=resumed"])
+    assert resumed.status == 0, resumed.stderr
+    whole = run_main([*args[:-1], f"epochs={epochs}", "hydra.run.dir=whole"])
+    assert whole.status == 0, whole.stderr
+    finished, reference = RunResult.read(tmp_path / "resumed" / METRICS_NAME), RunResult.read(tmp_path / "whole" / METRICS_NAME)
+    assert finished.status is Status.OK and finished.epochs == epochs
+    assert finished.losses == reference.losses and finished.final_loss == reference.final_loss
 
 
+# --------------------------------------------------------------------------- the wheel
+def _copy_sources(destination):
+    """What the wheel is built from, copied so that no stale build/ directory in the repository can leak into it."""
+    destination.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, destination / name)
+    for name in ("rnnexp", "conf"):
+        shutil.copytree(REPO / name, destination / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_wheel_works_from_an_empty_directory_outside_the_repository(tmp_path):
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)], check=True, capture_output=True)
-    (wheel,) = wheels.glob("rnnexp-*.whl")
+    checked = {"check": True, "capture_output": True, "text": True}
+    _copy_sources(tmp_path / "src")
+    # The PEP 517 hook that pip wheel --no-build-isolation calls, without pip's
+    # start-up; where this environment's setuptools cannot build it, pip builds
+    # in an isolated environment as usual.
+    build = "import sys; from setuptools import build_meta; build_meta.build_wheel(sys.argv[1])"
+    built = subprocess.run([sys.executable, "-c", build, str(tmp_path / "wheels")], cwd=tmp_path / "src", capture_output=True)
+    if built.returncode != 0:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheels"), str(tmp_path / "src")], **checked)
+    (wheel,) = (tmp_path / "wheels").glob("rnnexp-*.whl")
+    # Every module, config file and corpus of the source tree is in the wheel (a
+    # subpackage missing from pyproject.toml's list would be left out).
+    sources = {f"rnnexp/{p.relative_to(REPO / 'rnnexp').as_posix()}" for p in (REPO / "rnnexp").rglob("*") if p.suffix in (".py", ".txt")}
+    sources |= {f"rnnexp/conf/{p.relative_to(REPO / 'conf').as_posix()}" for p in (REPO / "conf").rglob("*.yaml")}
+    with zipfile.ZipFile(wheel) as archive:
+        assert sources - set(archive.namelist()) == set()
+
+    # A fresh environment that sees this one's packages as plain directories:
+    # torch and the other dependencies without reinstalling them, but not this
+    # environment's editable rnnexp (its import hook is a .pth file, which a
+    # plain directory on the path does not run).
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    # The torch already installed here: the wheel must bring everything else itself.
-    subprocess.run([*pip, f"torch=={torch.__version__.split('+')[0]}"], check=True, capture_output=True)
-    subprocess.run([*pip, str(wheel)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], **checked)
+    python, script = venv / "bin" / "python", venv / "bin" / "rnnexp"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], **checked).stdout.strip())
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
+    # --no-index: the wheel's declared requirements must be met by the versions already here.
+    subprocess.run([str(python), "-m", "pip", "install", "--no-index", "-q", str(wheel)], **checked)
+
     empty = tmp_path / "elsewhere"
     empty.mkdir()
-    done = subprocess.run([str(venv / "bin" / "rnnexp"), "model=embedding", "device=cpu"], cwd=empty, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "Final prediction: ohlol (target ohlol)" in done.stdout
-    assert list((empty / "outputs" / "runs").glob("*/*/metrics.json"))
-    text = subprocess.run([str(venv / "bin" / "python"), "-m", "rnnexp", "task=text", "epochs=1", "task.sample_every=0", "model=gru"], cwd=empty, capture_output=True, text=True, timeout=300)
-    assert text.returncode == 0 and "Final validation loss" in text.stdout  # the shipped corpus came along
+    env = {k: v for k, v in os.environ.items() if k not in ("HYDRA_FULL_ERROR", "PYTHONPATH")}
+    # Neither the repository (not on the path) nor the editable install (its hook
+    # does not run here) can provide rnnexp: these runs import the wheel's copy.
+    commands = {
+        "hello": [str(script), "model=embedding", "device=cpu"],  # the console script
+        "text": [str(python), "-m", "rnnexp", "task=text", "epochs=1", "task.sample_every=0", "model=gru", "model.hidden_size=8", "device=cpu", "hydra.run.dir=text"],
+    }
+    # Side by side: the start-ups overlap.
+    running = {k: subprocess.Popen(c, cwd=empty, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k, c in commands.items()}
+    out = {}
+    for key, process in running.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{key}: {stderr}"
+        out[key] = stdout.splitlines()
+
+    assert out["hello"][-1].startswith("Final prediction: ohlol (target ohlol), solved at epoch "), out["hello"][-1]
+    assert len(list((empty / "outputs" / "runs").glob("*/*/metrics.json"))) == 1
+    assert out["text"][-1].startswith("Final validation loss: "), out["text"][-1]  # the shipped corpus came along
+    assert RunResult.read(empty / "text" / METRICS_NAME).status is Status.OK

@@ -1,8 +1,9 @@
-"""The README against the code: its test command is the command CI runs, word for word, and its
-metrics.json example names the fields RunResult writes."""
+"""The docs against the code: the README's test command is the command CI runs, word for word;
+the metrics.json example names the fields RunResult writes; every sample output is what the code prints."""
 
 import dataclasses
 import re
+import runpy
 from pathlib import Path
 
 from rnnexp.results import RunResult
@@ -20,11 +21,35 @@ def test_ci_runs_the_readme_test_command():
     assert readme.count(command) == 2  # "Set up and run" gives the same command
 
 
-def test_readmes_metrics_json_example_names_only_real_fields():
-    readme = (ROOT / "README.md").read_text()
-    example = re.search(r"`metrics.json`:\n\n```json\n(.+?)\n```", readme, re.S).group(1)
+def test_the_metrics_json_example_names_only_real_fields():
+    page = (ROOT / "docs" / "outputs.md").read_text()
+    example = re.search(r"`metrics.json`:\n\n```json\n(.+?)\n```", page, re.S).group(1)
     keys = re.findall(r'"(\w+)":', example)
     fields = {f.name for f in dataclasses.fields(RunResult)}
     assert keys and set(keys) <= fields, sorted(set(keys) - fields)
     # The fields it leaves out are the ones set only for an interrupted or failed run.
     assert fields - set(keys) == {"signal", "error"}
+
+
+def test_the_sample_outputs_in_the_docs_are_what_the_code_prints():
+    docs_outputs = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))
+    checked = 0
+    for path in docs_outputs["DOCUMENTS"]:
+        for block in docs_outputs["blocks"](path):
+            output = docs_outputs["run"](block.command)
+            assert docs_outputs["matches"](block.lines, output), (
+                f"{path.name}: `{block.command}` prints something else now; "
+                "python scripts/docs_outputs.py writes the samples anew:\n" + "\n".join(output)
+            )
+            checked += 1
+    assert checked >= 4  # the README's run and sweep, the sweep page's tables
+
+
+def test_a_sample_with_elided_lines_matches_only_its_own_output():
+    matches = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))["matches"]
+    output = ["a", "b", "Run directory: outputs/runs/2026-11-26/22-25-50.474", "c"]
+    assert matches(["a", "...", "Run directory: outputs/runs/2000-01-01/00-00-00.000", "c"], output)
+    assert matches(["...", "b", "..."], output)
+    assert not matches(["a", "...", "b"], output)  # b is not the last line
+    assert not matches(["...", "x", "..."], output)
+    assert not matches(["a", "b"], output)

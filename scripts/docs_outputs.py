@@ -1,0 +1,193 @@
+"""The sample outputs in README.md and docs/, produced by the code: check them, or write them anew.
+
+    python scripts/docs_outputs.py            # rewrite every marked block from a fresh run
+    python scripts/docs_outputs.py --check    # exit 1 and show the difference if a block drifted
+
+A block is the fenced code block right after a marker line naming the command:
+
+    <!-- output: python -m rnnexp model=embedding -->
+    ```
+    Predicted string: ...
+    ```
+
+The command runs in-process, in a temporary directory. A line ``...`` in a
+block stands for any number of lines, so a sample can show the head and the
+tail of a long output (rewriting keeps their lengths) or a part from its
+middle (between two ``...``, edited by hand).
+What changes from run to run is masked before comparing: the date and time in
+run directories and the seconds column of a sweep's table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MARKER = re.compile(r"^<!-- output: (.+) -->$")
+ELLIPSIS = "..."
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}\.\d{3}(-\d+)?")
+_CLOCK = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}\]")
+_SECONDS = re.compile(r"(\s)\d+\.\d{2}$")  # the last column of a sweep table's row
+
+
+@dataclass
+class Block:
+    path: Path
+    command: str
+    start: int  # index of the block's first line inside the fence
+    end: int  # index of the closing fence
+    lines: list[str]
+
+
+def blocks(path: Path) -> list[Block]:
+    """Every marked block of ``path``."""
+    text = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for i, line in enumerate(text):
+        marker = MARKER.match(line.strip())
+        if marker and i + 1 < len(text) and text[i + 1].startswith("```"):
+            end = next(j for j in range(i + 2, len(text)) if text[j].startswith("```"))
+            found.append(Block(path, marker.group(1), i + 2, end, text[i + 2 : end]))
+    return found
+
+
+def run(command: str) -> list[str]:
+    """What ``command`` prints (stdout, then stderr), run in-process in an empty directory."""
+    words = shlex.split(command)
+    if words[:2] != ["python", "-m"]:
+        raise ValueError(f"{command}: only python -m commands are run")
+    entry = _entry_point(words[2])
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()  # each command initialises Hydra itself
+    out, err = io.StringIO(), io.StringIO()
+    with tempfile.TemporaryDirectory() as empty, _working_directory(Path(empty)), _logging_restored():
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            entry(words[3:])
+    return (out.getvalue() + err.getvalue()).splitlines()
+
+
+def masked(line: str) -> str:
+    line = _STAMP.sub("<date>/<time>", line)
+    line = _CLOCK.sub("[<clock>]", line)
+    return _SECONDS.sub(r"\1<s>", line)
+
+
+def matches(sample: list[str], output: list[str]) -> bool:
+    """``output`` agrees with ``sample``, where a ``...`` line in the sample stands for any lines."""
+    sample, output = [masked(line) for line in sample], [masked(line) for line in output]
+    parts = _split(sample)
+    if len(parts) == 1:
+        return sample == output
+    head, *middle, tail = parts
+    if output[: len(head)] != head or (tail and output[-len(tail) :] != tail):
+        return False
+    rest = output[len(head) : len(output) - len(tail)]
+    for part in middle:  # each in order, anywhere in between
+        found = next((i for i in range(len(rest) - len(part) + 1) if rest[i : i + len(part)] == part), None)
+        if found is None:
+            return False
+        rest = rest[found + len(part) :]
+    return True
+
+
+def rewritten(sample: list[str], output: list[str]) -> list[str] | None:
+    """``output`` cut as ``sample`` is: the same number of lines before and after its ``...``.
+
+    None for a sample with more than one ``...``: where its middle parts
+    belong is a reader's choice, so it is edited by hand.
+    """
+    parts = _split(sample)
+    if len(parts) == 1:
+        return output
+    if len(parts) > 2:
+        return None
+    head, tail = len(parts[0]), len(parts[-1])
+    return output[:head] + [ELLIPSIS] + (output[-tail:] if tail else [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")
+    args = parser.parse_args(argv)
+    drifted = 0
+    for path in DOCUMENTS:
+        text = path.read_text(encoding="utf-8").splitlines()
+        for block in reversed(blocks(path)):  # from the end, so earlier line numbers stay valid
+            output = run(block.command)
+            if matches(block.lines, output):
+                continue
+            drifted += 1
+            where = f"{path.relative_to(ROOT)}:{block.start}"
+            if args.check:
+                print(f"{where}: `{block.command}` now prints:", *output, sep="\n", file=sys.stderr)
+            elif (new := rewritten(block.lines, output)) is None:
+                print(f"{where}: more than one ... in the sample: edit it by hand; `{block.command}` now prints:", *output, sep="\n")
+            else:
+                text[block.start : block.end] = new
+                print(f"{where}: rewritten")
+        if drifted and not args.check:
+            path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    return 1 if drifted and args.check else 0
+
+
+def _split(lines: list[str]) -> list[list[str]]:
+    parts: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip() == ELLIPSIS:
+            parts.append([])
+        else:
+            parts[-1].append(line)
+    return parts
+
+
+def _entry_point(module: str) -> Callable[[list[str]], int]:
+    if module == "rnnexp":
+        from rnnexp.cli import main as entry
+    elif module == "rnnexp.shapes":
+        from rnnexp.shapes import main as entry
+    else:
+        raise ValueError(f"python -m {module}: no in-process entry point for it here")
+    return entry
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Hydra points the root logger at the job's log file: undo it, the directory is about to go."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,8 +3,10 @@
     python scripts/summarize.py outputs/multirun/2026-11-26/14-28-53.338
 
 Writes summary.csv, summary.md and loss_curves.png into the sweep directory
-and prints the ranked table, as the multirun itself did at its end. The plot
-needs matplotlib (pip install -e '.[sweep]'); --no-plot skips it.
+and prints the ranked table, as the multirun itself did at its end: ranked as
+the sweep's ranking.yaml says (by the search's objective after an Optuna
+search). The plot needs matplotlib (pip install -e '.[sweep]'); --no-plot
+skips it.
 """
 
 from __future__ import annotations

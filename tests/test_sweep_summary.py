@@ -5,6 +5,8 @@ import json
 import math
 import runpy
 import sys
+from dataclasses import fields, replace
+from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,8 @@ from omegaconf import OmegaConf
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
-from rnnexp.sweep.jobs import Job, group_by_setting, read_jobs
-from rnnexp.sweep.report import markdown_table, text_table
+from rnnexp.sweep.jobs import RANKING_NAME, Job, Ranking, group_by_setting, rank, read_jobs
+from rnnexp.sweep.report import markdown_table, shorten, text_table
 
 SUMMARIZE = Path(__file__).resolve().parents[1] / "scripts" / "summarize.py"
 
@@ -190,6 +192,7 @@ def test_the_terminal_table_whole(tmp_path):
     small_sweep(tmp_path)
     assert Summary.read(tmp_path).text() == "\n".join([
         f"Sweep {tmp_path} (4 jobs: 1 solved, 1 diverged, 1 failed)",
+        "Ranked: solved first by solved epoch, then by final loss",
         "Every job: task=copy",
         "",
         "rank  job  overrides       status    final loss  accuracy  solved epoch  seconds",
@@ -273,7 +276,7 @@ def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
     with open(tmp_path / SUMMARY_CSV, newline="") as f:
         rows = {r["job"]: r for r in csv.DictReader(f)}
     assert list(rows["0"]) == ["rank", "job", "dir", "overrides", "status", "solved", "final_loss", "accuracy",
-                               "solved_epoch", "seconds", "prediction", "error"]
+                               "sequences_right", "sequences", "solved_epoch", "seconds", "prediction", "error"]
     assert rows["0"]["overrides"] == "task=copy lr=0.1 seed=0"  # the common override too
     assert rows["4"]["final_loss"] == "1.23456789" and rows["5"]["final_loss"] == "nan"
     assert rows["2"]["final_loss"] == "" and rows["2"]["seconds"] == "12.5"
@@ -306,7 +309,7 @@ def test_a_job_with_only_the_shared_overrides_shows_defaults(tmp_path):
     make_job(tmp_path, 2, ["task=copy", "lr=0.5"], final_loss=0.3)
     jobs_table, seed_table = Summary.read(tmp_path).text().split("By setting, over seeds:")
     assert "Every job: task=copy" in jobs_table
-    assert jobs_table.splitlines()[5].split()[:3] == ["1", "0", "(defaults)"]
+    assert jobs_table.splitlines()[6].split()[:3] == ["1", "0", "(defaults)"]
     assert [row.split()[0] for row in seed_table.strip().splitlines()[2:]] == ["(defaults)", "lr=0.5"]
 
 
@@ -365,6 +368,197 @@ def test_the_summarize_script_rebuilds_the_tables(tmp_path, monkeypatch, capsys)
     (tmp_path / "empty").mkdir()
     status, _, err = summarize_script(monkeypatch, capsys, str(tmp_path / "empty"))
     assert status == USAGE_ERROR and "no job directories in it" in err
+
+
+# --------------------------------------------------------------------------- a search's objective
+OPTUNA = {"_target_": "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper", "direction": "minimize"}
+BASIC = {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "max_batch_size": None}
+
+
+def search_sweep(sweep_dir: Path) -> None:
+    """Trials of a search on the hello task: the lowest loss solved late, one unsolved with a low loss, one diverged."""
+    make_job(sweep_dir, 0, ["lr=0.014135935551752304", "optimizer=rmsprop"], solved_epoch=2,
+             final_loss=0.0008324150112457573)
+    make_job(sweep_dir, 1, ["lr=0.7932305377159535", "optimizer=sgd"], solved_epoch=3, final_loss=0.0)
+    make_job(sweep_dir, 2, ["lr=0.615065071790268", "optimizer=sgd"], solved_epoch=5, final_loss=1.2874593267042655e-06)
+    make_job(sweep_dir, 3, ["lr=0.0015070262608728228", "optimizer=adamw"], **unsolved(0.0004685132298618555))
+    make_job(sweep_dir, 4, ["lr=0.9", "optimizer=adam"], **DIVERGED)
+
+
+def test_a_search_ranks_by_its_objective_and_says_so(tmp_path):
+    search_sweep(tmp_path)
+    minimised = Summary.read(tmp_path, Ranking.of_sweeper(OPTUNA))
+    assert [j.num for j in minimised.ranked] == [1, 2, 3, 0, 4]  # the search's best trial first, solved or not
+    assert minimised.text() == "\n".join([
+        f"Sweep {tmp_path} (5 jobs: 3 solved, 1 diverged, 0 failed)",
+        "Ranked by final loss, the search's objective (minimize: lowest first)",
+        "",
+        "rank  job  overrides                     status    final loss  accuracy  solved epoch  seconds",
+        "----  ---  ----------------------------  --------  ----------  --------  ------------  -------",
+        "   1    1  lr=0.7932 optimizer=sgd       ok            0.0000      1.00             3     0.30",
+        "   2    2  lr=0.6151 optimizer=sgd       ok         1.287e-06      1.00             5     0.30",  # not 0.0000
+        "   3    3  lr=0.001507 optimizer=adamw   ok         0.0004685      0.80             -     0.30",
+        "   4    0  lr=0.01414 optimizer=rmsprop  ok         0.0008324      1.00             2     0.30",
+        "   5    4  lr=0.9 optimizer=adam         diverged           -      0.00             -     0.30",
+    ])
+    assert "0 failed. Ranked by final loss, the search's objective (minimize: lowest first).\n" in minimised.markdown()
+
+    maximised = Summary.read(tmp_path, Ranking.of_sweeper(OPTUNA | {"direction": "maximize"}))
+    assert [j.num for j in maximised.ranked] == [0, 3, 2, 1, 4]  # no finite loss stays last either way
+    assert "(maximize: highest first)" in maximised.text()
+    basic = Summary.read(tmp_path, Ranking.of_sweeper(BASIC))
+    assert [j.num for j in basic.ranked] == [0, 1, 2, 3, 4]  # solved first, by solved epoch
+    assert basic.text().splitlines()[1] == "Ranked: solved first by solved epoch, then by final loss"
+
+
+class Direction(Enum):  # as the Optuna plugin's schema holds its default
+    minimize = 1
+    maximize = 2
+
+
+@pytest.mark.parametrize("sweeper, direction", [
+    (OPTUNA, "minimize"),
+    (OPTUNA | {"direction": Direction.maximize}, "maximize"),
+    ({"_target_": OPTUNA["_target_"]}, "minimize"),  # Optuna's default
+    (OPTUNA | {"direction": ["minimize", "maximize"]}, None),  # several objectives: a job returns one number
+    (BASIC, None),
+    (None, None),  # a config without hydra.sweeper
+])
+def test_the_ranking_follows_the_sweepers_config(sweeper, direction):
+    config = OmegaConf.create({"sweeper": sweeper})  # as the callback receives it
+    assert Ranking.of_sweeper(config.sweeper) == Ranking(direction)
+
+
+def test_the_ranking_is_recorded_as_the_multirun_starts_and_a_rebuilt_summary_follows_it(tmp_path, monkeypatch, capsys):
+    sweep_dir = tmp_path / "sweep"
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}, "sweeper": OPTUNA}})
+    SweepSummary().on_multirun_start(config)
+    assert OmegaConf.load(sweep_dir / RANKING_NAME) == {"objective": "final loss", "direction": "minimize"}
+    search_sweep(sweep_dir)
+    SweepSummary().on_multirun_end(config)
+    at_the_end = capsys.readouterr().out
+    assert "Ranked by final loss, the search's objective" in at_the_end
+
+    (sweep_dir / SUMMARY_CSV).unlink()
+    status, rebuilt, _ = summarize_script(monkeypatch, capsys, str(sweep_dir), "--no-plot")
+    assert status == 0 and rebuilt.splitlines()[:-1] == at_the_end.splitlines()[:-1]  # all but the files line
+    with open(sweep_dir / SUMMARY_CSV, newline="") as f:
+        assert [r["job"] for r in csv.DictReader(f)] == ["1", "2", "3", "0", "4"]
+
+    basic_dir = tmp_path / "basic"
+    SweepSummary().on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(basic_dir)}, "sweeper": BASIC}}))
+    assert OmegaConf.load(basic_dir / RANKING_NAME) == {"objective": None, "direction": None}
+    search_sweep(basic_dir)
+    assert [j.num for j in Summary.read(basic_dir).ranked] == [0, 1, 2, 3, 4]
+    (basic_dir / RANKING_NAME).unlink()  # a sweep from before the record: the default ranking
+    assert Summary.read(basic_dir).ranking == Ranking()
+
+
+def test_seed_groups_of_a_search_rank_by_mean_loss(tmp_path):
+    make_job(tmp_path, 0, ["lr=0.1", "seed=0"], solved_epoch=2, final_loss=0.3)
+    make_job(tmp_path, 1, ["lr=0.1", "seed=1"], solved_epoch=2, final_loss=0.5)
+    make_job(tmp_path, 2, ["lr=0.2", "seed=0"], **unsolved(0.1))
+    make_job(tmp_path, 3, ["lr=0.2", "seed=1"], **unsolved(0.2))
+    make_job(tmp_path, 4, ["lr=0.3", "seed=0"], **DIVERGED)
+    make_job(tmp_path, 5, ["lr=0.3", "seed=1"], **DIVERGED)
+    by_objective = [g.setting for g in Summary.read(tmp_path, Ranking("minimize")).groups]
+    assert by_objective == [("lr=0.2",), ("lr=0.1",), ("lr=0.3",)]
+    assert [g.setting for g in Summary.read(tmp_path).groups] == [("lr=0.1",), ("lr=0.2",), ("lr=0.3",)]
+
+
+# --------------------------------------------------------------------------- short numbers
+@pytest.mark.parametrize("override, shown", [
+    ("lr=0.014135935551752304", "lr=0.01414"),
+    ("+lr=0.7932305377159535", "+lr=0.7932"),
+    ("lr=0.0015070262608728228", "lr=0.001507"),
+    ("lr=1.2874593267042655e-06", "lr=1.287e-06"),
+    ("lr=0.1", "lr=0.1"),
+    ("lr=1e30", "lr=1e30"),  # as typed: 1e+30 is no shorter
+    ("lr=-1", "lr=-1"),
+    ("epochs=100000", "epochs=100000"),  # an integer stays whole
+    ("model.hidden_size=32", "model.hidden_size=32"),
+    ("task.path=data/poem.txt", "task.path=data/poem.txt"),
+    ("model=gru", "model=gru"),
+    ("~clip", "~clip"),
+])
+def test_overrides_show_four_significant_digits(override, shown):
+    assert shorten(override) == shown
+
+
+def test_the_tables_shorten_numbers_and_the_csv_keeps_them_whole(tmp_path):
+    make_job(tmp_path, 0, ["clip=0.123456789", "lr=0.014135935551752304", "seed=0"], final_loss=2.5e-05)
+    make_job(tmp_path, 1, ["clip=0.123456789", "lr=0.014135935551752304", "seed=1"], **unsolved(0.123456789))
+    make_job(tmp_path, 2, ["clip=0.123456789", "lr=0.7932305377159535", "seed=0"], final_loss=0.0)
+    summary = Summary.read(tmp_path)
+    summary.write()
+    text = summary.text()
+    assert "Every job: clip=0.1235" in text and "`clip=0.1235`" in (tmp_path / SUMMARY_MD).read_text()
+    assert "| 2 | 0 | lr=0.01414 seed=0 | ok | 2.5e-05 | 1.00 | 5 | 0.30 |" in (tmp_path / SUMMARY_MD).read_text()
+    groups = text.split("By setting, over seeds:")[1].strip().splitlines()[2:]
+    assert groups[0].split() == ["lr=0.7932", "1", "1/1", "0.0000", "-", "5.0"]
+    assert groups[1].split() == ["lr=0.01414", "2", "1/2", "0.0617", "0.0873", "5.0"]  # four decimals above 0.001
+    with open(tmp_path / SUMMARY_CSV, newline="") as f:
+        rows = {r["job"]: r for r in csv.DictReader(f)}
+    assert rows["0"]["overrides"] == "clip=0.123456789 lr=0.014135935551752304 seed=0"
+    assert rows["0"]["final_loss"] == "2.5e-05" and rows["1"]["final_loss"] == "0.123456789"
+
+
+# --------------------------------------------------------------------------- tasks of many sequences
+def counted_job(num: int, overrides: list[str], right: int, sequences: int, **fields) -> Job:
+    """A job whose record counts its evaluation sequences (its first one right, as in a task=reverse run)."""
+    values = dict(final_loss=0.05, accuracy=0.98, solved_epoch=None, seconds=1.5, prediction="cfbccfdg",
+                  target="cfbccfdg", sequences_right=right, sequences=sequences) | fields
+    return Job(num, Path(f"{num}_{','.join(overrides)}"), overrides, Status.OK, **values)
+
+
+def test_solved_means_every_evaluation_sequence_right():
+    almost = counted_job(0, ["lr=0.01"], 402, 410)
+    assert not almost.solved  # the first sequence right is not enough
+    assert counted_job(1, ["lr=0.02"], 410, 410, solved_epoch=12).solved
+    assert not counted_job(2, ["lr=0.03"], 405, 410, solved_epoch=9).solved  # right once, lost again by the end
+    # A record without the counts: the first sequence right but no solved epoch is not solved either.
+    older = counted_job(3, ["lr=0.04"], None, None)
+    assert not older.counted and not older.solved
+    assert counted_job(4, ["lr=0.05"], None, None, solved_epoch=7).solved
+    ranked = rank([almost, older, counted_job(1, ["lr=0.02"], 410, 410, solved_epoch=12)])
+    assert [j.num for j in ranked] == [1, 0, 3]
+
+
+def test_a_task_of_many_sequences_counts_the_right_ones_in_its_tables(tmp_path):
+    jobs = [
+        counted_job(0, ["task=reverse", "lr=0.01"], 402, 410, final_loss=0.0712),
+        counted_job(1, ["task=reverse", "lr=0.05"], 410, 410, solved_epoch=12, final_loss=0.0031, accuracy=1.0),
+        replace(counted_job(2, ["task=reverse", "lr=-1"], None, None), status=Status.FAILED, final_loss=None,
+                accuracy=None, prediction=None, error="lr=-1.0: must be a number > 0"),
+    ]
+    summary = Summary(tmp_path, rank(jobs), [], ["task=reverse"])
+    assert summary.text().splitlines()[4:] == [
+        "rank  job  overrides  status  final loss  accuracy  sequences right  solved epoch  seconds",
+        "----  ---  ---------  ------  ----------  --------  ---------------  ------------  -------",
+        "   1    1  lr=0.05    ok          0.0031      1.00          410/410            12     1.50",
+        "   2    0  lr=0.01    ok          0.0712      0.98          402/410             -     1.50",
+        "   3    2  lr=-1      failed           -         -                -             -     1.50",
+        "Job 2 failed: lr=-1.0: must be a number > 0",
+    ]
+    markdown = summary.markdown()
+    assert ('3 jobs: 1 solved, 0 diverged, 1 failed. Ranked: solved first by solved epoch, then by final loss. '
+            'Solved: every evaluation sequence right at the end ("sequences right" counts them).') in markdown
+    assert "| 2 | 0 | lr=0.01 | ok | 0.0712 | 0.98 | 402/410 | - | 1.50 |" in markdown
+    counts = [(r["sequences_right"], r["sequences"]) for r in summary.csv_rows()]
+    assert counts == [(410, 410), (402, 410), (None, None)]
+
+    one_each = Summary(tmp_path, rank([counted_job(0, ["lr=0.1"], 1, 1, solved_epoch=5)]), [], [])
+    assert "sequences right" not in one_each.text() + one_each.markdown()  # hello: solved says it all
+
+
+@pytest.mark.skipif(not {"sequences", "sequences_right"} <= {f.name for f in fields(RunResult)},
+                    reason="RunResult does not record the sequence counts yet")
+def test_the_sequence_counts_are_read_from_metrics_json(tmp_path):
+    job_dir = make_job(tmp_path, 0, ["task=reverse"], **unsolved(0.07) | {"sequences_right": 402, "sequences": 410})
+    job = Job.read(job_dir)
+    assert (job.sequences_right, job.sequences, job.solved) == (402, 410, False)
+    older = make_job(tmp_path, 1, ["task=hello"], final_loss=0.1)
+    assert Job.read(older).counted is False  # written before the counts: read as None
 
 
 def test_the_plot_reads_each_jobs_curve_from_its_event_file(tmp_path):

@@ -108,12 +108,14 @@ def test_submitit_local_launcher_runs_the_jobs_and_summarizes(run_main, tmp_path
 
 def test_optuna_search_runs_trials_and_minimises_the_final_loss(run_main, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
-    done = run_main(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "hydra.sweeper.sampler.n_startup_trials=2",
-                     "epochs=8", "device=cpu"])
+    # Four random trials, then one of TPE's. With the sampler's seed, the best trial solves at epoch 6 and
+    # another at epoch 2: ranked solved first, the search's best would not be first.
+    done = run_main(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=5",
+                     "hydra.sweeper.sampler.n_startup_trials=4", "epochs=8", "device=cpu"])
     assert done.status == 0, done.stderr
     sweep_dir = sweep_dir_of(tmp_path)
     rows = summary_rows(sweep_dir)
-    assert len(rows) == 4
+    assert len(rows) == 5
     for row in rows:  # each trial drew the three searched keys
         keys = {o.split("=")[0] for o in row["overrides"].split()}
         assert {"lr", "model.hidden_size", "optimizer"} <= keys
@@ -121,6 +123,21 @@ def test_optuna_search_runs_trials_and_minimises_the_final_loss(run_main, tmp_pa
         assert config.model.head is True and 0.001 <= config.lr <= 1.0
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
     assert best.best_value == pytest.approx(min(float(r["final_loss"]) for r in rows))
+    # The summary ranks by the search's objective: Optuna's best trial is its first row.
+    assert float(rows[0]["final_loss"]) == best.best_value
+    assert int(rows[0]["solved_epoch"]) > min(int(r["solved_epoch"]) for r in rows if r["solved"] == "True")
+    assert set(rows[0]["overrides"].split()) >= {f"{key}={value}" for key, value in best.best_params.items()}
+    assert [float(r["final_loss"]) for r in rows] == sorted(float(r["final_loss"]) for r in rows)
+    assert "Ranked by final loss, the search's objective (minimize: lowest first)" in done.stdout
+    assert OmegaConf.load(sweep_dir / "ranking.yaml").direction == "minimize"
+    table = done.stdout.splitlines()
+    first = table[table.index(next(line for line in table if line.startswith("rank"))) + 2].split()
+    lr = next(o for o in rows[0]["overrides"].split() if o.startswith("lr="))  # the CSV's, whole
+    assert first[1] == rows[0]["job"] and f"lr={float(lr[3:]):.4g}" in first  # four significant digits
+
+    summarize = runpy.run_path(str(SCRIPTS / "summarize.py"))["main"]
+    assert summarize(["--no-plot", str(sweep_dir)]) == 0  # rebuilt from files: the same ranking
+    assert summary_rows(sweep_dir) == rows
 
 
 def test_summarize_script_rebuilds_the_summary_and_draws_the_curves(small_sweep, tmp_path, capsys):

@@ -5,12 +5,14 @@ and with out-of-process launchers (joblib, submitit) the jobs ran in other
 processes, so every job leaves a :class:`rnnexp.results.RunResult` in its
 own directory and the summary reads what it finds there. The same sweep
 gives the same table whichever launcher ran it, and ``scripts/summarize.py``
-rebuilds it later.
+rebuilds it later. How the jobs are ranked (by the search's objective, when
+a sweeper optimised one) is recorded in ``ranking.yaml`` as the multirun
+starts, so a rebuilt summary ranks them the same way.
 
     jobs      a job as its directory records it; the ranking; seed groups
     report    the tables (terminal, markdown, CSV) and summary.csv/summary.md
     plot      the loss curves as a PNG (needs matplotlib)
-    callback  the Hydra callback that writes the summary after every multirun
+    callback  the Hydra callback that records the ranking and writes the summary after every multirun
 """
 
 from rnnexp.sweep.callback import SweepSummary

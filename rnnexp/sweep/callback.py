@@ -8,11 +8,16 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
 from rnnexp.errors import JOBS_FAILED, ExitWith
+from rnnexp.sweep.jobs import Ranking
 from rnnexp.sweep.report import SUMMARY_CSV, SUMMARY_MD, Summary
 
 
 class SweepSummary(Callback):
-    """Write summary.csv and summary.md, print the ranked table, and fail the multirun for failed jobs."""
+    """Record the ranking as the multirun starts; at its end write the summary and fail the multirun for failed jobs.
+
+    The summary: summary.csv and summary.md in the sweep directory, and the
+    ranked table in the terminal.
+    """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Resolve the sweep directory once, here in the launching process, and
@@ -22,9 +27,12 @@ class SweepSummary(Callback):
         # create a second directory (or fail, the resolver not being registered there).
         with read_write(config.hydra), open_dict(config.hydra):
             config.hydra.sweep.dir = str(config.hydra.sweep.dir)
+        # Recorded before any job runs, so that a sweep stopped half-way and
+        # summarized later still ranks by the search's objective.
+        Ranking.of_sweeper(config.hydra.get("sweeper")).write(config.hydra.sweep.dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        summary = Summary.read(config.hydra.sweep.dir)
+        summary = Summary.read(config.hydra.sweep.dir, Ranking.of_sweeper(config.hydra.get("sweeper")))
         summary.write()  # before any exit, so a failed sweep still has its tables
         print(summary.text(), flush=True)
         print(f"Summary: {summary.sweep_dir / SUMMARY_MD}, {summary.sweep_dir / SUMMARY_CSV}", flush=True)

@@ -1,7 +1,9 @@
 """The jobs of a sweep as their directories record them, their ranking, and their seed groups.
 
-Ranking: solved jobs first (final prediction equal to the target), by solved
-epoch, then by final loss; diverged and failed jobs last.
+Ranking: solved jobs first (every evaluation sequence right at the end), by
+solved epoch, then by final loss; diverged and failed jobs last. A search
+that optimises an objective (Optuna) ranks by that instead, the final loss,
+so that its best trial is the summary's first row.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from omegaconf import OmegaConf
 
+from rnnexp.files import write_atomically
 from rnnexp.results import METRICS_NAME, RunResult, Status
 
 # Statuses that fail the multirun: the job raised, or it never wrote its result.
@@ -22,6 +25,10 @@ FAILED = frozenset({Status.FAILED, Status.MISSING})
 # Ties in the ranking (equal losses, none at all) go to the job that got further.
 _STATUS_ORDER = {Status.OK: 0, Status.DIVERGED: 1, Status.FAILED: 2, Status.MISSING: 3}
 _JOB_NUM = re.compile(r"^(\d+)_")  # Hydra's sweep subdir: <job num>_<overrides>
+# Written into the sweep directory when the multirun starts. Hydra's own
+# multirun.yaml cannot serve: the Optuna sweeper does not write one.
+RANKING_NAME = "ranking.yaml"
+_DIRECTIONS = ("minimize", "maximize")
 
 
 @dataclass
@@ -38,6 +45,8 @@ class Job:
     seconds: Optional[float] = None
     prediction: Optional[str] = None
     target: Optional[str] = None
+    sequences_right: Optional[int] = None  # evaluation sequences right at the end; None in older records
+    sequences: Optional[int] = None  # evaluation sequences
     error: str = ""
 
     @classmethod
@@ -62,13 +71,30 @@ class Job:
             seconds=result.seconds,
             prediction=result.prediction,
             target=result.target,
+            # getattr: a RunResult without the counts reads as an older record.
+            sequences_right=getattr(result, "sequences_right", None),
+            sequences=getattr(result, "sequences", None),
             error=result.error or "",
         )
 
     @property
+    def counted(self) -> bool:
+        """The record says how many evaluation sequences were right (older ones hold only the first's prediction)."""
+        return self.sequences is not None and self.sequences_right is not None
+
+    @property
     def solved(self) -> bool:
-        """Ended right: the final prediction equals the target (a run that lost it again is not solved)."""
-        return self.status is Status.OK and self.prediction is not None and self.prediction == self.target
+        """Ended right: every evaluation sequence right after the last step (a run that lost it again is not).
+
+        A record without the sequence counts shows only the first sequence's
+        prediction; the solved epoch, which the trainer sets only when every
+        sequence is right, tells a task of many sequences apart.
+        """
+        if self.status is not Status.OK or self.solved_epoch is None:
+            return False
+        if self.counted:
+            return self.sequences_right == self.sequences
+        return self.prediction is not None and self.prediction == self.target
 
     @property
     def failed(self) -> bool:
@@ -89,12 +115,75 @@ def read_jobs(sweep_dir: str | Path) -> list[Job]:
     return sorted((Job.read(d) for d in job_dirs), key=lambda j: (j.num, j.dir.name))
 
 
-def rank(jobs: Iterable[Job]) -> list[Job]:
-    """Solved first, by solved epoch; then by final loss; ties by status, then job number."""
-    return sorted(
-        jobs,
-        key=lambda j: (not j.solved, j.solved_epoch if j.solved else 0, j.loss, _STATUS_ORDER.get(j.status, 9), j.num),
-    )
+@dataclass(frozen=True)
+class Ranking:
+    """How the summary orders a sweep's jobs: by the search's objective when it has one.
+
+    An optimising sweeper (Optuna) minimises or maximises what each job
+    returns, its final loss (rnnexp.cli.run_job); ranking by anything else
+    would put the search's best trial anywhere in the table. Other sweeps
+    rank solved jobs first, by solved epoch, then by final loss.
+    """
+
+    direction: Optional[str] = None  # "minimize" or "maximize" the final loss; None: no objective
+
+    @classmethod
+    def of_sweeper(cls, sweeper: Optional[Mapping[str, Any]]) -> Ranking:
+        """The ranking for the multirun's ``hydra.sweeper`` config."""
+        if not sweeper or not str(sweeper.get("_target_", "")).endswith("OptunaSweeper"):
+            return cls()
+        direction = sweeper.get("direction", "minimize")  # Optuna's default
+        direction = getattr(direction, "name", direction)  # the plugin's schema holds an enum
+        # A list is a multi-objective study; a job returns one number, so it cannot run here.
+        return cls(str(direction)) if str(direction) in _DIRECTIONS else cls()
+
+    @classmethod
+    def read(cls, sweep_dir: str | Path) -> Ranking:
+        """The ranking recorded in ``sweep_dir``; the default for a sweep that recorded none."""
+        path = Path(sweep_dir) / RANKING_NAME
+        if not path.is_file():
+            return cls()
+        direction = OmegaConf.load(path).get("direction")
+        return cls(direction) if direction in _DIRECTIONS else cls()
+
+    def write(self, sweep_dir: str | Path) -> None:
+        """Record the ranking, so that scripts/summarize.py ranks a finished sweep the same way."""
+        header = "# How summary.md and summary.csv rank this sweep's jobs; scripts/summarize.py reads it back.\n"
+        body = OmegaConf.to_yaml({"objective": "final loss" if self.direction else None, "direction": self.direction})
+        path = Path(sweep_dir) / RANKING_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda tmp: Path(tmp).write_text(header + body, encoding="utf-8"))
+
+    def describe(self) -> str:
+        """What the ranking follows, for the summary's intro."""
+        if self.direction is None:
+            return "Ranked: solved first by solved epoch, then by final loss"
+        best = "lowest" if self.direction == "minimize" else "highest"
+        return f"Ranked by final loss, the search's objective ({self.direction}: {best} first)"
+
+    def key(self, job: Job) -> tuple:
+        """Sort key of one job; ties by status (the job that got further), then job number."""
+        ties = (_STATUS_ORDER.get(job.status, 9), job.num)
+        if self.direction is None:
+            return (not job.solved, job.solved_epoch if job.solved else 0, job.loss, *ties)
+        return (*self._by_objective(job.loss), *ties)
+
+    def group_key(self, group: Group) -> tuple:
+        """Sort key of a seed group: by mean final loss under an objective, else by share solved."""
+        mean_loss = group.mean_loss if group.mean_loss is not None else math.inf
+        if self.direction is None:
+            mean_epoch = group.mean_solved_epoch if group.mean_solved_epoch is not None else math.inf
+            return (-group.solved_share, mean_epoch, mean_loss)
+        return self._by_objective(mean_loss)
+
+    def _by_objective(self, loss: float) -> tuple[bool, float]:
+        # No finite loss (diverged, failed) goes last in either direction, as the sweeper's inf does when minimising.
+        return (not math.isfinite(loss), -loss if self.direction == "maximize" else loss)
+
+
+def rank(jobs: Iterable[Job], ranking: Ranking = Ranking()) -> list[Job]:
+    """The jobs in the order of ``ranking`` (by default: solved first, by solved epoch, then by final loss)."""
+    return sorted(jobs, key=ranking.key)
 
 
 def override_key(override: str) -> str:
@@ -142,19 +231,12 @@ class Group:
         return statistics.fmean(epochs) if epochs else None
 
 
-def group_by_setting(jobs: list[Job]) -> list[Group]:
-    """Groups of jobs that differ only in ``seed``, best first; [] when no setting repeats."""
+def group_by_setting(jobs: list[Job], ranking: Ranking = Ranking()) -> list[Group]:
+    """Groups of jobs that differ only in ``seed``, best first by ``ranking``; [] when no setting repeats."""
     groups: dict[tuple[str, ...], Group] = {}
     for job in jobs:
         setting = tuple(o for o in job.overrides if override_key(o) != "seed")
         groups.setdefault(setting, Group(setting)).jobs.append(job)
     if all(len(g.jobs) == 1 for g in groups.values()):
         return []
-    return sorted(
-        groups.values(),
-        key=lambda g: (
-            -g.solved_share,
-            g.mean_solved_epoch if g.mean_solved_epoch is not None else math.inf,
-            g.mean_loss if g.mean_loss is not None else math.inf,
-        ),
-    )
+    return sorted(groups.values(), key=ranking.group_key)

@@ -13,7 +13,7 @@ from pathlib import Path
 from rnnexp.errors import UserError
 from rnnexp.results import Status
 from rnnexp.sweep.jobs import varying_overrides
-from rnnexp.sweep.report import Summary
+from rnnexp.sweep.report import Summary, shorten
 
 LOSS_CURVES_PNG = "loss_curves.png"
 
@@ -48,7 +48,7 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     for i, job in enumerate(jobs):
         epochs, losses = loss_curve(job.dir)
         if epochs:  # a failed job has no curve
-            label = f"{job.num}: {' '.join(varying[job.num]) or '(defaults)'}"
+            label = f"{job.num}: {' '.join(shorten(o) for o in varying[job.num]) or '(defaults)'}"
             if job.status is not Status.OK:
                 label += f" ({job.status})"
             style = ("-", "--", ":", "-.")[(i // len(colours)) % 4]

@@ -2,27 +2,35 @@
 
 Two tables: every job in rank order, with the overrides that tell the jobs
 apart; and, when a setting was run over several seeds, one row per setting.
-Jobs that failed are listed last with their one-line reason.
+Jobs that failed are listed last with their one-line reason. The tables
+round numbers to what a reader compares (``lr=0.01414``); summary.csv keeps
+them whole, for other tools to read.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from rnnexp.files import write_atomically
 from rnnexp.results import Status
-from rnnexp.sweep.jobs import Group, Job, group_by_setting, rank, read_jobs, varying_overrides
+from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, varying_overrides
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 
 JOB_COLUMNS = ["rank", "job", "overrides", "status", "final loss", "accuracy", "solved epoch", "seconds"]
+# Shown after "accuracy" (of characters) when a task has many evaluation sequences:
+# "402/410" says how near a job came where "solved" says only all or not.
+SEQUENCES_COLUMN = "sequences right"
 GROUP_COLUMNS = ["setting", "seeds", "solved", "mean loss", "std loss", "mean solved epoch"]
 # Columns of numbers, right-aligned in the terminal.
-_NUMERIC = {"rank", "job", "final loss", "accuracy", "solved epoch", "seconds", "seeds", "solved", "mean loss", "std loss", "mean solved epoch"}
+_NUMERIC = {"rank", "job", "final loss", "accuracy", SEQUENCES_COLUMN, "solved epoch", "seconds", "seeds", "solved",
+            "mean loss", "std loss", "mean solved epoch"}
+SIGNIFICANT = 4  # digits of an override's float value in the tables: lr=0.01414
 
 
 @dataclass
@@ -33,13 +41,19 @@ class Summary:
     ranked: list[Job]
     groups: list[Group]  # [] when no setting ran over several seeds
     common: list[str]  # the overrides every job shares, shown once above the tables
+    ranking: Ranking = Ranking()
 
     @classmethod
-    def read(cls, sweep_dir: str | Path) -> Summary:
-        """Read the jobs of ``sweep_dir`` and rank them (writes nothing)."""
+    def read(cls, sweep_dir: str | Path, ranking: Optional[Ranking] = None) -> Summary:
+        """Read the jobs of ``sweep_dir`` and rank them (writes nothing).
+
+        ``ranking`` defaults to the one the multirun recorded in the sweep
+        directory, so a summary rebuilt later ranks as the multirun did.
+        """
+        ranking = ranking if ranking is not None else Ranking.read(sweep_dir)
         jobs = read_jobs(sweep_dir)
         common, _ = varying_overrides(jobs)
-        return cls(sweep_dir=Path(sweep_dir), ranked=rank(jobs), groups=group_by_setting(jobs), common=common)
+        return cls(Path(sweep_dir), rank(jobs, ranking), group_by_setting(jobs, ranking), common, ranking)
 
     @property
     def failed(self) -> list[Job]:
@@ -50,12 +64,24 @@ class Summary:
         diverged = sum(j.status is Status.DIVERGED for j in self.ranked)
         return f"{len(self.ranked)} jobs: {solved} solved, {diverged} diverged, {len(self.failed)} failed"
 
+    @property
+    def counts_sequences(self) -> bool:
+        """Whether the jobs' records count many evaluation sequences: then the table shows how many were right."""
+        return any(j.counted and j.sequences > 1 for j in self.ranked)
+
+    def job_table(self) -> tuple[list[str], list[list[str]]]:
+        """The ranked table's header and cells."""
+        if not self.counts_sequences:
+            return JOB_COLUMNS, job_rows(self.ranked)
+        after = JOB_COLUMNS.index("accuracy") + 1
+        return JOB_COLUMNS[:after] + [SEQUENCES_COLUMN] + JOB_COLUMNS[after:], job_rows(self.ranked, sequences=True)
+
     def text(self) -> str:
         """What the terminal shows at the end of a multirun."""
-        parts = [f"Sweep {self.sweep_dir} ({self.counts()})"]
+        parts = [f"Sweep {self.sweep_dir} ({self.counts()})", self.ranking.describe()]
         if self.common:
-            parts.append(f"Every job: {' '.join(self.common)}")
-        parts += ["", text_table(JOB_COLUMNS, job_rows(self.ranked))]
+            parts.append(f"Every job: {' '.join(shorten(o) for o in self.common)}")
+        parts += ["", text_table(*self.job_table())]
         if self.groups:
             parts += ["", "By setting, over seeds:", text_table(GROUP_COLUMNS, group_rows(self.groups, self.common))]
         parts += [f"Job {job.num} failed: {job.error}" for job in self.failed]
@@ -63,10 +89,13 @@ class Summary:
 
     def markdown(self) -> str:
         """The content of ``summary.md``."""
-        parts = [f"# Sweep `{self.sweep_dir.name}`", "", f"{self.counts()}. Ranked: solved first by solved epoch, then by final loss."]
+        intro = f"{self.counts()}. {self.ranking.describe()}."
+        if self.counts_sequences:
+            intro += f' Solved: every evaluation sequence right at the end ("{SEQUENCES_COLUMN}" counts them).'
+        parts = [f"# Sweep `{self.sweep_dir.name}`", "", intro]
         if self.common:
-            parts += ["", f"Every job: `{' '.join(self.common)}`"]
-        parts += ["", markdown_table(JOB_COLUMNS, job_rows(self.ranked))]
+            parts += ["", f"Every job: `{' '.join(shorten(o) for o in self.common)}`"]
+        parts += ["", markdown_table(*self.job_table())]
         if self.groups:
             parts += [
                 "",
@@ -92,6 +121,8 @@ class Summary:
                 "solved": job.solved,
                 "final_loss": job.final_loss,
                 "accuracy": job.accuracy,
+                "sequences_right": job.sequences_right,
+                "sequences": job.sequences,
                 "solved_epoch": job.solved_epoch,
                 "seconds": job.seconds,
                 "prediction": job.prediction,
@@ -117,36 +148,67 @@ class Summary:
         write_atomically(self.sweep_dir / SUMMARY_MD, write_md)
 
 
-def job_rows(ranked: list[Job]) -> list[list[str]]:
-    """The ranked table's cells: the overrides shown are those that tell the jobs apart."""
+def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
+    """The ranked table's cells: the overrides shown are those that tell the jobs apart.
+
+    ``sequences`` adds the count of evaluation sequences right, after the accuracy.
+    """
     _, varying = varying_overrides(ranked)
-    return [
-        [
+    rows = []
+    for place, job in enumerate(ranked, start=1):
+        row = [
             str(place),
             str(job.num),
-            " ".join(varying[job.num]) or "(defaults)",
+            " ".join(shorten(o) for o in varying[job.num]) or "(defaults)",
             str(job.status),
-            _number(job.final_loss, 4),
+            _loss(job.final_loss),
             _number(job.accuracy, 2),
-            str(job.solved_epoch) if job.solved else "-",
-            _number(job.seconds, 2),
         ]
-        for place, job in enumerate(ranked, start=1)
-    ]
+        if sequences:
+            row.append(f"{job.sequences_right}/{job.sequences}" if job.counted else "-")
+        rows.append(row + [str(job.solved_epoch) if job.solved else "-", _number(job.seconds, 2)])
+    return rows
 
 
 def group_rows(groups: list[Group], common: list[str]) -> list[list[str]]:
     return [
         [
-            " ".join(o for o in g.setting if o not in common) or "(defaults)",
+            " ".join(shorten(o) for o in g.setting if o not in common) or "(defaults)",
             str(len(g.jobs)),
             f"{sum(j.solved for j in g.jobs)}/{len(g.jobs)}",
-            _number(g.mean_loss, 4),
-            _number(g.std_loss, 4),
+            _loss(g.mean_loss),
+            _loss(g.std_loss),
             _number(g.mean_solved_epoch, 1),
         ]
         for g in groups
     ]
+
+
+def shorten(override: str, digits: int = SIGNIFICANT) -> str:
+    """``lr=0.014135935551752304`` -> ``lr=0.01414``: a decimal value to ``digits`` significant digits.
+
+    Only where that is shorter, so ``lr=1e30`` stays as typed; integers
+    (``model.hidden_size=32``, ``epochs=100000``) and words stay whole.
+    """
+    key, sep, value = override.partition("=")
+    if not sep or not any(c in value for c in ".eE"):
+        return override
+    try:
+        number = float(value)
+    except ValueError:
+        return override  # a path or a word: hello.txt, model=gru
+    short = f"{number:.{digits}g}"
+    return f"{key}={short}" if len(short) < len(value) else override
+
+
+def _loss(value: Optional[float]) -> str:
+    """Four decimals; below 0.001, where those would leave one digit or none, four significant digits.
+
+    A search drives losses towards 0: 1.287e-06 and 0.0 must not both read 0.0000.
+    """
+    if value is not None and math.isfinite(value) and value != 0 and abs(value) < 0.001:
+        return f"{value:.{SIGNIFICANT}g}"
+    return _number(value, 4)
 
 
 def _number(value: Optional[float], digits: int) -> str:

@@ -36,6 +36,7 @@ from rnnexp.config import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
 from rnnexp.vocab import Vocabulary
 
 LAST = "last.pt"
@@ -156,8 +157,36 @@ def find_checkpoint(run_dir: str | os.PathLike, name: str, key: str) -> Path:
         raise UserError(f"{key}={run_dir}: no such run directory")
     path = run_dir / name
     if not path.is_file():
-        raise UserError(f"{key}={run_dir}: holds no {name} (is it an rnnexp run directory?)")
+        raise UserError(f"{key}={run_dir}: {_why_no_checkpoint(run_dir, name, key)}")
     return path
+
+
+def _why_no_checkpoint(run_dir: Path, name: str, key: str) -> str:
+    """What the run's metrics.json says about a missing checkpoint, and what to do.
+
+    A run writes its checkpoints from the end of its first epoch on (last.pt
+    also when a signal stops it inside that epoch): one that failed, diverged
+    or was stopped before has only its metrics.json.
+    """
+    if not (run_dir / METRICS_NAME).is_file():
+        return f"holds no {name} (is it an rnnexp run directory?)"
+    record = RunResult.read(run_dir / METRICS_NAME)
+    nothing = "there is nothing to resume" if key == "resume" else f"it has no {name}"
+    if record.status is Status.INTERRUPTED:
+        return f"the run was interrupted ({record.signal}) before its first epoch finished, so {nothing}; {_start_again(run_dir)}"
+    if record.status is Status.FAILED:
+        return f"the run failed ({record.error}), so {nothing}"
+    if record.status is Status.DIVERGED:
+        return f"the run diverged in its first epoch, so {nothing}; try a lower lr or clip=1.0"
+    return f"holds no {name} (metrics.json says the run ended {record.status} after {record.epochs} epochs)"
+
+
+def _start_again(run_dir: Path) -> str:
+    """The command that started the run, from the overrides Hydra saved beside it."""
+    overrides = run_dir / ".hydra" / "overrides.yaml"
+    if not overrides.is_file():  # a run trained by calling train() directly
+        return "start it again"
+    return f"start it again: {start_command(OmegaConf.to_container(OmegaConf.load(overrides)))}"
 
 
 def restore_model(state: dict[str, Any], path: str | os.PathLike = "(checkpoint)") -> tuple[RecurrentTagger, Vocabulary]:

@@ -6,9 +6,15 @@ the user is rendered here, as one line on stderr and an exit status:
 2 for bad input, 1 for a sweep with failed jobs, 130/143 for SIGINT/SIGTERM.
 ``HYDRA_FULL_ERROR=1`` shows the traceback instead.
 
-In a sweep a job that raises is recorded as failed in its own directory
-(its ``metrics.json``) and the sweep goes on; after the summary
-(rnnexp.sweep) the multirun exits with status 1 if any job failed.
+Every job leaves a ``metrics.json`` in its directory, however it ended: the
+trainer's for a run that trained (ok, diverged, interrupted), else the job's
+own for one that failed or was stopped before training began. A failed single
+run then exits as above; in a sweep the job returns and the sweep goes on, and
+after the summary (rnnexp.sweep) the multirun exits with status 1 if any job
+failed.
+
+A signal is caught from the first moment of :func:`main`: before Hydra and
+torch are imported, so this module imports neither at its top.
 """
 
 from __future__ import annotations
@@ -19,24 +25,38 @@ import math
 import os
 import sys
 import time
-from typing import Iterator, Optional, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException
-from hydra.types import RunMode
-from omegaconf import DictConfig
-from omegaconf.errors import OmegaConfBaseException
-
-from rnnexp.config import register_configs, register_resolvers, schema_keys, validate
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
-from rnnexp.results import RunResult, Status
+from rnnexp.interrupt import Interrupted, StopRequest
+from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 log = logging.getLogger("rnnexp")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit status."""
+    # First of all: a signal from here on only sets the flag, and the job
+    # reads it (see run_job), even when it arrived while Hydra loaded.
+    with StopRequest():
+        try:
+            return _command(argv)
+        except Interrupted as stopped:  # a second signal, outside any job
+            print(f"rnnexp: aborted by a second {stopped.signal_name}", file=sys.stderr)
+            return stopped.exit_status
+
+
+def _command(argv: Optional[Sequence[str]]) -> int:
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rnnexp.config import register_configs, register_resolvers
+
     show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     register_configs()
     register_resolvers()
@@ -67,29 +87,60 @@ def run_job(cfg: DictConfig) -> float:
     sweeper can compare (Optuna rejects NaN, and a raised error would end
     the basic sweeper before the summary).
     """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from rnnexp.config import schema_keys
+
     hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     started = time.perf_counter()
-    try:
-        result = _train(cfg, hydra_cfg)
-    except Exception as error:
-        logging.getLogger("rnnexp.failures").exception("run failed")  # the traceback, into the job's log file
-        if hydra_cfg.mode == RunMode.RUN:
-            if isinstance(error, UserError):
-                raise ExitWith(USAGE_ERROR, error) from error
-            raise
-        # In a sweep the job records its failure and returns, so the other jobs
-        # run and the summary lists this one; the exit status comes after it.
-        reason = one_line(error, schema_keys())
-        RunResult.failed(hydra_cfg.runtime.output_dir, reason, time.perf_counter() - started).write(hydra_cfg.runtime.output_dir)
-        log.error(f"Job failed: {reason} (traceback in {hydra_cfg.runtime.output_dir}/{hydra_cfg.job.name}.log)")
-        return math.inf
+    # The command's StopRequest, over start-up and training alike (a launcher's
+    # worker process opens its own).
+    with StopRequest.shared() as stop:
+        try:
+            result = _train(cfg, hydra_cfg, stop)
+        except Interrupted as stopped:
+            status = _record_stop(stopped, run_dir, hydra_cfg.overrides.task, time.perf_counter() - started)
+            raise ExitWith(status) from None
+        except Exception as error:
+            logging.getLogger("rnnexp.failures").exception("run failed")  # the traceback, into the job's log file
+            reason = one_line(error, schema_keys())
+            RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
+            if hydra_cfg.mode == RunMode.RUN:
+                if isinstance(error, UserError):
+                    raise ExitWith(USAGE_ERROR, error) from error
+                raise
+            # In a sweep the job returns, so the other jobs run and the summary
+            # lists this one; the exit status comes after it.
+            log.error(f"Job failed: {reason} (traceback in {run_dir}/{hydra_cfg.job.name}.log)")
+            return math.inf
     if result.status is Status.INTERRUPTED:
         raise ExitWith(result.exit_status)
     return result.final_loss if result.final_loss is not None and math.isfinite(result.final_loss) else math.inf
 
 
-def _train(cfg: DictConfig, hydra_cfg: DictConfig) -> RunResult:
+def _record_stop(stopped: Interrupted, run_dir: Path, overrides: Sequence[str], seconds: float) -> int:
+    """A job stopped before training began, or aborted: its record, its line, its exit status."""
+    record = RunResult.interrupted(run_dir, stopped.signal_name, seconds)
+    if not (run_dir / METRICS_NAME).exists():  # the trainer writes its own once it has started
+        record.write(run_dir)
+    if stopped.aborted:
+        log.warning(f"Aborted by a second {stopped.signal_name}.")
+    else:
+        log.warning(
+            f"Interrupted ({stopped.signal_name}) before training began: nothing to resume; "
+            f"start it again: {start_command(overrides)}"
+        )
+    return record.exit_status
+
+
+def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResult:
     """The job's config (a checkpoint's when resuming), checked, then trained."""
+    from hydra.types import RunMode
+
+    from rnnexp.config import validate
+
     resume = None
     if cfg.resume is not None:
         from rnnexp.checkpoint import load_resume
@@ -99,10 +150,11 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig) -> RunResult:
     validate(cfg)  # a bad value is answered in well under a second: before torch is imported
     from rnnexp.trainer import train
 
+    stop.check()  # a signal while torch was imported (or before): stop before building anything
     show_progress = cfg.progress == "always" or (
         cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
     )
-    return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress)
+    return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop)
 
 
 def job_threads(setting: str | int, launcher_target: str) -> str | int:
@@ -127,6 +179,8 @@ def explicit_epochs(task_overrides: Sequence[str]) -> int | None:
 
 
 def _print_error(error: BaseException | str) -> None:
+    from rnnexp.config import schema_keys
+
     message = error if isinstance(error, str) else one_line(error, schema_keys())
     print(f"rnnexp: error: {message}", file=sys.stderr)
 

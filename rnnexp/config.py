@@ -361,6 +361,16 @@ def _positive(value: Any) -> bool:
     return value > 0
 
 
+# The largest float32. The weights are float32, and torch converts each step's
+# size (lr times a factor) to their type: a larger one fails with "value cannot
+# be converted to type float without overflow".
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _fits_float32(value: Any) -> bool:
+    return value <= FLOAT32_MAX  # inf does not
+
+
 def _at_least(low: int) -> Callable[[Any], bool]:
     return lambda value: value >= low
 
@@ -374,6 +384,7 @@ _ABSENT = object()
 
 RULES = (
     Rule("lr", _positive, "must be a number > 0, for example lr=0.1"),
+    Rule("lr", _fits_float32, f"must be at most {FLOAT32_MAX:.2g} (the largest float32, the weights' type), for example lr=0.1"),
     Rule("epochs", _at_least(1), "must be an integer >= 1, for example epochs=15"),
     Rule("seed", _at_least(0), "must be an integer >= 0"),
     Rule(
@@ -416,6 +427,7 @@ def validate(cfg: DictConfig) -> None:
             continue
         if not rule.ok(value):
             raise UserError(f"{rule.key}={value}: {rule.allowed}")
+    _check_first_step(cfg)
     _check_model(cfg.model)
     _check_encoder(cfg.encoder)
     _check_task(cfg.task)
@@ -427,6 +439,19 @@ def _check_missing(cfg: DictConfig) -> None:
     if missing:
         example = " ".join(f"{key}=..." for key in missing)
         raise UserError(f"{', '.join(missing)}: no value given; set it on the command line: {example}")
+
+
+def _check_first_step(cfg: DictConfig) -> None:
+    """Adam's family divides lr by 1 - betas[0] in its first step: that step must fit a float32 too."""
+    betas = OmegaConf.select(cfg, "optimizer.betas")
+    if not betas or not 0 <= betas[0] < 1:
+        return
+    largest = FLOAT32_MAX * (1 - betas[0])
+    if cfg.lr > largest:
+        raise UserError(
+            f"lr={cfg.lr}: must be at most {largest:.2g} with optimizer.betas[0]={betas[0]}, since the first step "
+            f"is lr / (1 - betas[0]) and a float32 holds at most {FLOAT32_MAX:.2g}; for example lr=0.1"
+        )
 
 
 def _check_model(model: DictConfig) -> None:

@@ -18,6 +18,11 @@ from typing import Iterable, Optional
 JOBS_FAILED = 1  # a sweep finished, but some of its jobs failed
 USAGE_ERROR = 2  # bad input: a config value, a file, an option
 
+# How to get the launcher and sweeper plugins, worded for a user who installed
+# the package and for one working in a clone.
+SWEEP_EXTRA = "pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
+_PLUGIN_GROUPS = ("hydra/launcher", "hydra/sweeper")  # Hydra's groups whose options beyond basic are plugins
+
 
 class UserError(Exception):
     """Bad input: the message is one line that names the key and what is allowed."""
@@ -78,6 +83,8 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         )
     if isinstance(error, MissingConfigException) and error.options is not None:
         return _unknown_option(error.missing_cfg_file or "", sorted(error.options))
+    if isinstance(error, MissingConfigException) and (error.missing_cfg_file or "").startswith(_PLUGIN_GROUPS):
+        return _missing_plugin(error)
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
@@ -90,12 +97,26 @@ def _unknown_option(missing_file: str, options: list[str]) -> str:
     """``model/foo`` (Hydra's "Could not find 'model/foo'") -> the group, the option and the choices."""
     group, _, option = missing_file.rpartition("/")
     # The launchers and sweepers beyond Hydra's basic ones are plugins from the optional extra.
-    plugin = group in ("hydra/launcher", "hydra/sweeper") and "optuna" not in options and "joblib" not in options
+    plugin = group in _PLUGIN_GROUPS and "optuna" not in options and "joblib" not in options
     return (
         f"{group}={option}: no such option; choose one of {', '.join(options)}"
         f"{_suggest(option, options)}"
-        + ("; the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'" if plugin else "")
+        + (f"; the joblib, submitit and optuna plugins come with {SWEEP_EXTRA}" if plugin else "")
     )
+
+
+def _missing_plugin(error: BaseException) -> str:
+    """An option of ours that extends a plugin's config (``slurm`` extends ``submitit_slurm``), run without the plugin.
+
+    Hydra says "In 'hydra/launcher/slurm': Could not load
+    'hydra/launcher/submitit_slurm'", which names neither the plugin nor the
+    extra that brings it.
+    """
+    missing = error.missing_cfg_file  # hydra/launcher/submitit_slurm
+    parent = re.match(r"In '([^']+)'", str(error))  # hydra/launcher/slurm: the option given
+    group, _, option = (parent.group(1) if parent else missing).rpartition("/")
+    plugin = missing.rpartition("/")[2].split("_")[0]  # submitit
+    return f"{group}={option}: needs Hydra's {plugin} plugin, which comes with the sweep extra: {SWEEP_EXTRA}"
 
 
 def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:

@@ -14,7 +14,7 @@ Arguments are key=value, as on the rnnexp command line:
     checkpoint   best (default) or last
 
 The answer goes to stdout alone, so it can be piped; errors are one line on
-stderr with exit status 2.
+stderr with exit status 2. --help prints this text.
 """
 
 from __future__ import annotations
@@ -94,8 +94,12 @@ def predict(argv: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Answer the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if any(token in ("-h", "--help") for token in argv):
+        print(__doc__.strip())
+        return 0
     try:
-        print(predict(sys.argv[1:] if argv is None else argv))
+        print(predict(argv))
     except UserError as error:
         print(f"rnnexp.predict: error: {error}", file=sys.stderr)
         return USAGE_ERROR

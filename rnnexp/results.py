@@ -1,20 +1,22 @@
 """What a run reports: its status, its loss history, and ``metrics.json``.
 
 One shape for every writer: a run that finished, diverged or was
-interrupted (rnnexp.trainer) and a sweep job that failed before it could
-train (rnnexp.__main__) all write a :class:`RunResult`; the sweep summary
-and scripts read it back with :meth:`RunResult.read`.
+interrupted (rnnexp.trainer), and a job that failed or was stopped before it
+could train (rnnexp.cli), all write a :class:`RunResult`, so every run
+directory says how its run ended; the sweep summary and scripts read it
+back with :meth:`RunResult.read`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shlex
 import signal
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rnnexp.files import write_json
 
@@ -26,8 +28,8 @@ class Status(str, Enum):
 
     OK = "ok"  # trained every epoch, or stopped early on patience
     DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step
-    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it
-    FAILED = "failed"  # raised before or while training (a sweep job records it and goes on)
+    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it from its last checkpoint, if it saved one
+    FAILED = "failed"  # raised before or while training (its record written all the same; a sweep goes on)
     MISSING = "missing"  # a sweep job directory without metrics.json: the job never finished
 
     def __str__(self) -> str:
@@ -76,6 +78,8 @@ class RunResult:
     target: Optional[str] = None
     final_loss: Optional[float] = None  # on the evaluation set (validation if any); None unless ok
     accuracy: Optional[float] = None  # characters right / characters, on the evaluation set
+    sequences: Optional[int] = None  # evaluation sequences (None for task=text, which is never solved)
+    sequences_right: Optional[int] = None  # of those, how many had every character right at the end
     solved_epoch: Optional[int] = None
     epochs: int = 0  # epochs finished (fewer than configured after early stopping, divergence or a signal)
     seconds: float
@@ -91,6 +95,11 @@ class RunResult:
     @classmethod
     def failed(cls, run_dir: str | Path, error: str, seconds: float) -> "RunResult":
         return cls(status=Status.FAILED, run_dir=str(run_dir), seconds=round(seconds, 4), error=error)
+
+    @classmethod
+    def interrupted(cls, run_dir: str | Path, signal_name: str, seconds: float) -> "RunResult":
+        """A run stopped by a signal before training began: no epoch, no checkpoint."""
+        return cls(status=Status.INTERRUPTED, run_dir=str(run_dir), seconds=round(seconds, 4), signal=signal_name)
 
     @property
     def exit_status(self) -> int:
@@ -108,3 +117,8 @@ class RunResult:
         result = cls(**{key: value for key, value in record.items() if key in known})
         result.status = Status(result.status)
         return result
+
+
+def start_command(overrides: Sequence[str]) -> str:
+    """The command that starts a run with ``overrides`` (a job's, from .hydra/overrides.yaml), quoted for the shell."""
+    return shlex.join(["python", "-m", "rnnexp", *overrides])

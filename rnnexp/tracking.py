@@ -8,10 +8,19 @@ from the curves), so the HParams dashboard links each session to its curves.
 
 from __future__ import annotations
 
-from typing import Mapping, Union
+import logging
+import warnings
+from typing import TYPE_CHECKING, Mapping, Optional, Union
 
+import torch
+from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+if TYPE_CHECKING:
+    from rnnexp.tasks import TaskData
+
+log = logging.getLogger(__name__)
 
 HParamValue = Union[int, float, str, bool]
 
@@ -55,6 +64,57 @@ def hparams_of(resolved: dict) -> dict[str, HParamValue]:
     }
 
 
+def graph_example(data: TaskData, device: torch.device) -> torch.Tensor:
+    """The first training sequence as a batch of one, on ``device``: (1, T) int64, the graph's example input."""
+    return data.train.batch(torch.arange(1)).source.to(device)
+
+
+class Logits(nn.Module):
+    """The model with the logits as its one output: the tracer takes only tensors (forward returns (logits, None))."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(ids)[0]  # (1, T) -> (1, T, C)
+
+
+# Traced graphs by (model structure, input shape, device): see RunTracker.log_graph.
+_graphs: dict[tuple, Optional[tuple]] = {}
+
+
+def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]:
+    """TensorBoard's graph of ``model`` (a GraphDef and its run metadata), or None when it cannot be traced.
+
+    Traced in eval mode, so dropout draws no random numbers and the run's
+    random stream is untouched. torch.jit.trace's check is left out: it runs
+    the traced graph once more, the costliest part of a trace (figures in
+    docs/performance.md).
+    """
+    from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
+
+    was_training = model.training
+    model.eval()
+    try:
+        with warnings.catch_warnings():
+            # These concern running the trace again, and it is only drawn:
+            # TracerWarnings (Python values read from tensors) and the
+            # notices that torch.jit.trace is deprecated and that tracing a
+            # traced module does nothing.
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=DeprecationWarning)
+            warnings.filterwarnings("ignore", message="The input to trace is already a ScriptModule")
+            traced = torch.jit.trace(Logits(model), (example_ids,), check_trace=False)
+            return graph(traced, (example_ids,))  # tracing a traced module returns it as it is
+    except Exception as error:  # any failure of the tracer: the graph is a view, never worth a run
+        reason = next(iter(str(error).splitlines()), "") or type(error).__name__
+        log.info(f"No graph in TensorBoard's Graphs tab: the tracer cannot follow this model ({reason})")
+        return None
+    finally:
+        model.train(was_training)
+
+
 class RunTracker:
     def __init__(self, run_dir: str):
         self.writer = SummaryWriter(log_dir=run_dir)
@@ -63,6 +123,21 @@ class RunTracker:
         # add_text renders Markdown; indenting by four spaces keeps the YAML a code block.
         block = "\n".join("    " + line for line in config_yaml.splitlines())
         self.writer.add_text("config", block, 0)
+
+    def log_graph(self, model: nn.Module, example_ids: torch.Tensor) -> None:
+        """Draw ``model`` in the Graphs tab, traced on ``example_ids`` (1, T) and written into this run's event file.
+
+        The graph holds the model's structure and shapes, not its weights, so
+        it is traced once per structure in a process and written again for
+        every run of that structure: the jobs of a sweep over lr, seed or
+        optimizer share one trace. A model the tracer cannot follow is
+        skipped with one log line.
+        """
+        key = (repr(model), tuple(example_ids.shape), str(example_ids.device))
+        if key not in _graphs:
+            _graphs[key] = _trace_graph(model, example_ids)
+        if _graphs[key] is not None:
+            self.writer.file_writer.add_graph(_graphs[key])
 
     def log_epoch(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float, lr: float) -> None:
         self.writer.add_scalar("loss/train", loss, epoch)

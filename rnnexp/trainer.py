@@ -8,6 +8,7 @@ runs from tests and scripts with a config composed any way.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import math
@@ -27,34 +28,46 @@ from rnnexp.compute import place
 from rnnexp.config import validate
 from rnnexp.data import SequenceSet
 from rnnexp.errors import UserError
-from rnnexp.interrupt import StopRequest
+from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models import RecurrentTagger, build_model
 from rnnexp.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status
 from rnnexp.sampling import sample_text
 from rnnexp.stats import EpochStats
-from rnnexp.tasks import load_task, unigram_entropy
-from rnnexp.tracking import RunTracker, hparams_of
+from rnnexp.tasks import TaskData, load_task, unigram_entropy
+from rnnexp.tracking import RunTracker, graph_example, hparams_of
 
 log = logging.getLogger(__name__)
 
 
-def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None, show_progress: bool = False) -> RunResult:
+def train(
+    cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None, show_progress: bool = False,
+    stop: Optional[StopRequest] = None,
+) -> RunResult:
     """Train ``cfg``'s model on its task; write TensorBoard, checkpoints, metrics.json into ``run_dir``.
 
     With ``resume``, ``cfg`` is the checkpoint's config (see rnnexp.checkpoint)
     and training continues after its last epoch with the same random state, so
     the losses match a run that never stopped.
+
+    ``stop`` is the caller's StopRequest, already listening through the
+    caller's own start-up (the command line's); without one, train() listens
+    from its start. A first signal during training stops the run after the
+    current step, with a checkpoint to resume from. One that arrives before the
+    first step, and any second signal, raise Interrupted once metrics.json
+    says interrupted.
     """
-    started = time.perf_counter()
-    trainer = Trainer(cfg, run_dir, show_progress)
-    if resume is not None:
-        trainer.restore(resume)
-    trainer.open_records(resumed=resume is not None)
-    status = Status.OK
-    # Until the run is wound down, a first SIGINT/SIGTERM asks it to stop after the current step.
-    with StopRequest() as stop:
+    with StopRequest() if stop is None else contextlib.nullcontext(stop) as stop:
+        started = time.perf_counter()
+        trainer = Trainer(cfg, run_dir, show_progress)
+        if resume is not None:
+            trainer.restore(resume)
+        status = Status.OK
         try:
+            stop.check()  # stopped while starting: no step taken, so no records to open and nothing to save
+            trainer.open_records(resumed=resume is not None)
+            stop.check()  # the same, while they opened
+            stop.training = True
             for epoch in range(trainer.history.epochs + 1, cfg.epochs + 1):
                 if stop.requested:
                     status = Status.INTERRUPTED  # between epochs: last.pt already holds this point
@@ -70,11 +83,17 @@ def train(cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None,
                 if trainer.end_epoch(epoch, stats):
                     break  # early stop: the validation loss stopped improving
             final = trainer.finish(status)
+        except Interrupted as stopped:
+            # No final evaluation; the epochs finished so far still reach the disk (close).
+            seconds = time.perf_counter() - started
+            trainer.result(Status.INTERRUPTED, EpochStats(), stopped.signal_name, seconds).write(trainer.run_dir)
+            raise
         finally:
+            stop.training = False
             trainer.close()
     result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
     result.write(trainer.run_dir)
-    log.info(summary_line(result, trainer.data.language_model))
+    log.info(summary_line(result, trainer.data))
     return result
 
 
@@ -134,8 +153,9 @@ class Trainer:
 
     def open_records(self, resumed: bool) -> None:
         self.tracker = RunTracker(str(self.run_dir))
-        if not resumed:
+        if not resumed:  # a resumed run's copied event files already hold these
             self.tracker.log_config(OmegaConf.to_yaml(self.resolved))
+            self.tracker.log_graph(self.model, graph_example(self.data, self.device))
         if self.data.language_model:
             baseline = unigram_entropy(self.data.train, len(self.data.vocab))
             log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
@@ -273,11 +293,14 @@ class Trainer:
 
     def result(self, status: Status, final: EpochStats, signal_name: Optional[str], seconds: float) -> RunResult:
         ok = status is Status.OK and final.finite
+        counted = final.sequences > 0 and not self.data.language_model  # a text run is never "solved"
         return RunResult(
             prediction=final.first_prediction or "",
             target=self.data.vocab.decode(self.data.eval_set.targets[0]),
             final_loss=final.loss if ok else None,
             accuracy=final.char_accuracy,
+            sequences=final.sequences if counted else None,
+            sequences_right=final.correct_sequences if counted else None,
             solved_epoch=self.history.solved_epoch,
             epochs=self.history.epochs,
             seconds=round(seconds, 4),
@@ -381,23 +404,32 @@ def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.devic
 
 
 # --------------------------------------------------------------------------- reporting
-def summary_line(result: RunResult, language_model: bool) -> str:
+def summary_line(result: RunResult, data: TaskData) -> str:
     """The run's last line in the terminal."""
     where = f"Run directory: {shown(Path(result.run_dir))}"
     if result.status is Status.INTERRUPTED:
         return f"Interrupted ({result.signal}) after {result.epochs} complete epochs. {where}"
     if result.status is Status.DIVERGED:
         return f"Diverged at epoch {result.epochs + 1}: the loss became non-finite (try a lower lr or clip=1.0). {where}"
-    if language_model:
+    if data.language_model:
         return f"Final validation loss: {result.final_loss:.3f}, character accuracy {result.accuracy:.3f}. {where}"
-    solved = result.solved_epoch
-    if solved is None:
-        verdict = "not solved"
-    elif result.prediction == result.target:
-        verdict = f"solved at epoch {solved}"
-    else:
-        verdict = f"solved at epoch {solved} but lost again by the end"
-    return f"Final prediction: {result.prediction} (target {result.target}), {verdict}. {where}"
+    solved, first = result.solved_epoch, f"{result.prediction} (target {result.target})"
+    if not result.sequences or result.sequences == 1:  # hello, inline: the notebook's one sequence
+        if solved is None:
+            verdict = "not solved"
+        elif result.prediction == result.target:
+            verdict = f"solved at epoch {solved}"
+        else:
+            verdict = f"solved at epoch {solved} but lost again by the end"
+        return f"Final prediction: {first}, {verdict}. {where}"
+    # Many sequences: say how many were right, since one wrong character makes a run "not solved".
+    split = "validation" if data.val is not None else "training"
+    right = f"{result.sequences_right} of {result.sequences} {split} sequences right"
+    if result.sequences_right == result.sequences:
+        return f"Solved at epoch {solved}: all {result.sequences} {split} sequences right (first: {result.prediction}). {where}"
+    if solved is not None:
+        return f"Solved at epoch {solved} but lost again by the end: {right}; first: {first}. {where}"
+    return f"Not solved: {right}, {result.accuracy:.1%} of characters; first: {first}. {where}"
 
 
 def shown(path: Path) -> str:

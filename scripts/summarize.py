@@ -5,7 +5,7 @@
 Writes summary.csv, summary.md and loss_curves.png into the sweep directory
 and prints the ranked table, as the multirun itself did at its end: ranked as
 the sweep's ranking.yaml says (by the search's objective after an Optuna
-search). The plot needs matplotlib (pip install -e '.[sweep]'); --no-plot
+search). The plot needs matplotlib (pip install 'rnnexp[sweep]', or pip install -e '.[sweep]' in a clone); --no-plot
 skips it.
 """
 

@@ -1,5 +1,5 @@
 """Every bad input is answered with one line naming the key or value and what is
-allowed, exit status 2 and no traceback. The README lists this table.
+allowed, exit status 2 and no traceback. docs/errors.md lists this table.
 
 The commands run in-process (rnnexp.cli.main, rnnexp.predict.main) with their
 output captured: the same lines and statuses as ``python -m``, without a
@@ -49,6 +49,8 @@ TABLE = [
     ("wrong type", MAIN, ["lr=fast"], "lr=fast: expected a number"),
     ("wrong type (integer)", MAIN, ["epochs=2.5"], "epochs=2.5: expected an integer"),
     ("out of range: lr", MAIN, ["lr=0"], "lr=0.0: must be a number > 0"),
+    ("lr beyond a float32", MAIN, ["lr=1e39"], "lr=1e+39: must be at most 3.4e+38 (the largest float32, the weights' type)"),
+    ("lr whose first Adam step is beyond a float32", MAIN, ["lr=1e38"], "lr=1e+38: must be at most 3.4e+37 with optimizer.betas[0]=0.9"),
     ("out of range: epochs", MAIN, ["epochs=0"], "epochs=0: must be an integer >= 1"),
     ("out of range: size", MAIN, ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
     ("hidden size without a head", MAIN, ["model=rnn", "model.hidden_size=8"], "model.hidden_size=8: without a head h_t is read as the class scores"),
@@ -115,8 +117,8 @@ def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
         load_task(make_cfg("task=text", f"task.path={path}").task)
 
 
-def test_readme_lists_the_table():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+def test_the_errors_page_lists_the_table():
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
     for what, module, args, message in TABLE + [row for row, _ in ABSENT_DEVICES]:
         row = f"| {what} | `python -m {module} {' '.join(args)}` | `{module}: error: {message}` |"
-        assert row in readme, row
+        assert row in page, row

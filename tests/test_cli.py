@@ -127,10 +127,49 @@ def test_hydra_full_error_raises_the_error_itself(hydra_cleared, tmp_path, monke
     assert os.environ["HYDRA_FULL_ERROR"] == "1"  # main() leaves the caller's setting as it found it
 
 
-def test_a_bad_run_keeps_its_reason_in_the_log(run_main, tmp_path):
+def test_a_bad_run_keeps_its_reason_in_the_log_and_its_record(run_main, tmp_path):
     done = run_main(["epochs=0"])
     assert done.status == 2
     assert done.stderr.startswith("rnnexp: error: epochs=0: must be an integer >= 1") and len(done.stderr.splitlines()) == 1
     (log,) = (tmp_path / "outputs" / "runs").glob("*/*/rnnexp.log")
     text = log.read_text()
     assert "run failed" in text and "Traceback" in text and "epochs=0: must be an integer >= 1" in text
+    failed = RunResult.read(log.parent / METRICS_NAME)  # the run directory says what happened, as a sweep job's does
+    assert failed.status is Status.FAILED and failed.error == done.stderr.strip().removeprefix("rnnexp: error: ")
+    assert (failed.epochs, failed.losses, failed.final_loss) == (0, [], None)
+
+
+def test_an_unexpected_error_keeps_its_traceback_and_leaves_a_record(run_main, tmp_path):
+    # torch refuses a negative momentum when it builds the optimizer: not a check of ours.
+    with pytest.raises(ValueError, match="Invalid momentum value"):
+        run_main(["optimizer=sgd", "optimizer.momentum=-1", "device=cpu", "hydra.run.dir=run"])
+    failed = RunResult.read(tmp_path / "run" / METRICS_NAME)
+    assert failed.status is Status.FAILED and failed.error == "Invalid momentum value: -1.0"
+
+
+@pytest.fixture
+def without_plugin_configs(monkeypatch):
+    """Hydra's config store as an installation without the sweep extra has it: no joblib, submitit or optuna."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # the installed plugins register their configs when first discovered
+    repo = ConfigStore.instance().repo["hydra"]
+    for group, name in [("launcher", "joblib.yaml"), ("launcher", "submitit_local.yaml"), ("launcher", "submitit_slurm.yaml"), ("sweeper", "optuna.yaml")]:
+        monkeypatch.delitem(repo[group], name, raising=False)
+
+
+EXTRA = "pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        # conf/hydra/launcher/slurm.yaml extends the plugin's submitit_slurm.
+        (["-m", "hydra/launcher=slurm"], f"hydra/launcher=slurm: needs Hydra's submitit plugin, which comes with the sweep extra: {EXTRA}"),
+        (["-m", "hydra/launcher=joblib"], f"hydra/launcher=joblib: no such option; choose one of basic, slurm; the joblib, submitit and optuna plugins come with {EXTRA}"),
+    ],
+)
+def test_a_launcher_without_the_sweep_extra_names_the_extra(run_main, without_plugin_configs, args, message):
+    done = run_main([*args, "device=cpu"])
+    assert (done.status, done.stdout, done.stderr) == (2, "", f"rnnexp: error: {message}\n")

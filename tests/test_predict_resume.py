@@ -70,6 +70,32 @@ def test_predict_command_line(hello_run, capsys):
     )
 
 
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["run=x", "--help"]])
+def test_predict_help_prints_the_usage(capsys, args):
+    assert rnnexp.predict.main(args) == 0
+    assert capsys.readouterr() == (rnnexp.predict.__doc__.strip() + "\n", "")
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        (RunResult.failed("r", "epochs=0: must be an integer >= 1", 0.1),
+         "the run failed (epochs=0: must be an integer >= 1), so there is nothing to resume"),
+        (RunResult(status=Status.DIVERGED, run_dir="r", seconds=0.1),
+         "the run diverged in its first epoch, so there is nothing to resume; try a lower lr or clip=1.0"),
+        # Trained by calling train() directly: no .hydra/overrides.yaml to rebuild the command from.
+        (RunResult.interrupted("r", "SIGTERM", 0.1),
+         "the run was interrupted (SIGTERM) before its first epoch finished, so there is nothing to resume; start it again"),
+    ],
+    ids=["failed", "diverged", "interrupted"],
+)
+def test_resume_of_a_run_without_a_checkpoint_says_why(tmp_path, record, message):
+    record.write(tmp_path)
+    with pytest.raises(UserError) as refused:
+        load_resume(str(tmp_path), epochs=None)
+    assert str(refused.value) == f"resume={tmp_path}: {message}"
+
+
 @pytest.mark.parametrize("overrides", [["task=copy", "task.size=64", "model=gru", "model.dropout=0.2"], ["model=cell", "scheduler=step", "scheduler.step_size=2"]])
 def test_resume_ends_with_the_losses_of_an_uninterrupted_run(make_cfg, tmp_path, overrides):
     whole = train(make_cfg(*overrides, "epochs=6"), tmp_path / "whole")

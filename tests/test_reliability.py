@@ -28,6 +28,7 @@ from conftest import compose_config
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
+from rnnexp.interrupt import Interrupted
 from rnnexp.models import RecurrentTagger
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.tasks import load_task
@@ -46,9 +47,11 @@ def train_steps(run_dir):
 
 
 # --------------------------------------------------------------------------- divergence
-# lr=inf turns every weight non-finite in the first SGD step, so the second
-# epoch's first loss is not finite: one finished epoch, then divergence.
-DIVERGES_IN_EPOCH_2 = ("model=embedding", "optimizer=sgd", "lr=inf", "epochs=5")
+# An lr near the largest a float32 step allows, on a wider model whose recurrent
+# weights start ten times larger: the first SGD step leaves weights so large that the
+# second epoch's forward pass overflows (for every seed from 0 to 99), so one
+# finished epoch, then divergence.
+DIVERGES_IN_EPOCH_2 = ("model=embedding", "optimizer=sgd", "lr=3e38", "model.init_scale=10", "model.hidden_size=32", "epochs=5")
 
 
 def test_a_non_finite_loss_stops_the_run_as_diverged(make_cfg, tmp_path, caplog):
@@ -133,8 +136,8 @@ def signals_at_forward(*plan):
     sent, calls = [], [0]
 
     def hook(module, args, output):
-        if not isinstance(module, RecurrentTagger):
-            return  # the whole model, not each of its layers
+        if not isinstance(module, RecurrentTagger) or torch.jit.is_tracing():
+            return  # the whole model, not each of its layers; and not the Graphs tab's trace
         calls[0] += 1
         for n, signum in plan:
             if n == calls[0]:
@@ -201,12 +204,14 @@ def test_a_second_signal_aborts_at_once(tmp_path, layout):
     # Both within one step: after the first, the run would stop at the end of the step.
     at = forward_number(layout, 2, 2)
     with signals_at_forward((at, signal.SIGINT), (at, signal.SIGINT)) as sent:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as raised:  # what Ctrl-C raises in any script
             train(compose_config(*INTERRUPTED), tmp_path)
     assert sent == [at, at]
+    assert isinstance(raised.value, Interrupted) and raised.value.aborted
     assert signal.getsignal(signal.SIGINT) is before  # the run's handlers are gone
     assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the finished epoch still reached the disk
-    assert not (tmp_path / METRICS_NAME).exists()
+    aborted = RunResult.read(tmp_path / METRICS_NAME)  # and the record says so
+    assert (aborted.status, aborted.signal, aborted.epochs, aborted.final_loss) == (Status.INTERRUPTED, "SIGINT", 1, None)
 
 
 def test_an_interrupted_command_exits_130_and_names_the_resume_command(run_main, tmp_path, layout):
@@ -220,6 +225,73 @@ def test_an_interrupted_command_exits_130_and_names_the_resume_command(run_main,
     assert RunResult.read(tmp_path / "stopped" / METRICS_NAME).status is Status.INTERRUPTED
 
 
+# --------------------------------------------------------------------------- interruption during start-up
+def send_during(monkeypatch, target, *signums):
+    """Send ``signums`` to this process when ``target`` (module.function) is called, then run it."""
+    module_name, _, name = target.rpartition(".")
+    module = sys.modules[module_name]
+    original = getattr(module, name)
+
+    def sending(*args, **kwargs):
+        for signum in signums:
+            os.kill(os.getpid(), signum)  # CPython runs the handler before os.kill returns
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, sending)
+
+
+STARTING = ["model=embedding", "epochs=3", "device=cpu"]
+START_AGAIN = "start it again: python -m rnnexp model=embedding epochs=3 device=cpu"
+
+
+@pytest.mark.parametrize(
+    "signum, target",
+    [
+        pytest.param(signal.SIGINT, "rnnexp.config.register_configs", id="SIGINT before Hydra composes"),
+        pytest.param(signal.SIGTERM, "rnnexp.config.validate", id="SIGTERM while the config is checked"),
+        pytest.param(signal.SIGINT, "rnnexp.trainer.build_optimizer", id="SIGINT while the optimizer is built"),
+    ],
+)
+def test_a_signal_during_start_up_ends_the_job_as_interrupted(run_main, tmp_path, monkeypatch, signum, target):
+    send_during(monkeypatch, target, signum)
+    done = run_main([*STARTING, "hydra.run.dir=stopped"])
+    name = signal.Signals(signum).name
+    assert done.status == 128 + signum, done.stderr
+    assert done.stdout == f"Interrupted ({name}) before training began: nothing to resume; {START_AGAIN}\n"
+    assert done.stderr == ""
+    record = RunResult.read(tmp_path / "stopped" / METRICS_NAME)
+    assert (record.status, record.signal, record.epochs, record.losses) == (Status.INTERRUPTED, name, 0, [])
+    assert not (tmp_path / "stopped" / LAST).exists()
+    assert "Interrupted" in (tmp_path / "stopped" / "rnnexp.log").read_text()
+
+    monkeypatch.undo()
+    resumed = run_main(["resume=stopped", "hydra.run.dir=resumed"])
+    assert resumed.status == 2
+    assert resumed.stderr == (
+        f"rnnexp: error: resume=stopped: the run was interrupted ({name}) before its first epoch finished, "
+        f"so there is nothing to resume; {START_AGAIN}\n"
+    )
+
+
+def test_a_second_signal_during_start_up_aborts_with_a_record(run_main, tmp_path, monkeypatch):
+    send_during(monkeypatch, "rnnexp.trainer.build_optimizer", signal.SIGINT, signal.SIGINT)
+    done = run_main([*STARTING, "hydra.run.dir=stopped"])
+    assert (done.status, done.stdout, done.stderr) == (130, "Aborted by a second SIGINT.\n", "")
+    record = RunResult.read(tmp_path / "stopped" / METRICS_NAME)
+    assert (record.status, record.signal, record.epochs) == (Status.INTERRUPTED, "SIGINT", 0)
+
+
+def test_train_called_directly_listens_through_its_own_start_up(tmp_path, monkeypatch):
+    before = signal.getsignal(signal.SIGTERM)
+    send_during(monkeypatch, "rnnexp.trainer.build_optimizer", signal.SIGTERM)
+    with pytest.raises(Interrupted) as raised:
+        train(compose_config(*STARTING), tmp_path)
+    assert raised.value.signal_name == "SIGTERM" and not raised.value.aborted
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert RunResult.read(tmp_path / METRICS_NAME).status is Status.INTERRUPTED
+    assert not (tmp_path / LAST).exists()
+
+
 # --------------------------------------------------------------------------- the process itself
 def wait_for(path, text, process, timeout=60):
     deadline = time.monotonic() + timeout
@@ -230,6 +302,34 @@ def wait_for(path, text, process, timeout=60):
             raise AssertionError(f"the run ended (status {process.returncode}) before {text!r} appeared in {path}")
         time.sleep(0.02)
     raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+@pytest.mark.e2e
+def test_sigint_while_a_real_process_starts_gives_one_line_and_exit_130(tmp_path):
+    # The log file appears when Hydra hands over to the job, which then imports
+    # torch and builds the model: the signal lands in that start-up.
+    args = ["task=text", "model=lstm", "epochs=50", "device=cpu", "hydra.run.dir=stopped"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnexp", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for(tmp_path / "stopped" / "rnnexp.log", "", process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stdout + stderr
+    assert stderr == ""
+    *before, last = stdout.splitlines()
+    assert last == (
+        "Interrupted (SIGINT) before training began: nothing to resume; "
+        "start it again: python -m rnnexp task=text model=lstm epochs=50 device=cpu"
+    ), stdout
+    # Only a signal as late as the opening of the run's records lets the unigram baseline out before it.
+    assert all(line.startswith("Unigram baseline: ") for line in before), stdout
+    record = RunResult.read(tmp_path / "stopped" / METRICS_NAME)
+    assert (record.status, record.signal, record.epochs) == (Status.INTERRUPTED, "SIGINT", 0)
 
 
 @pytest.mark.e2e

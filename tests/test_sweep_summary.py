@@ -597,7 +597,7 @@ def test_a_missing_launcher_or_sweeper_points_to_the_extra():
     missing = MissingConfigException("", missing_cfg_file="hydra/sweeper/optuna", options=["basic"])
     assert one_line(missing) == (
         "hydra/sweeper=optuna: no such option; choose one of basic; "
-        "the joblib, submitit and optuna plugins come with pip install -e '.[sweep]'"
+        "the joblib, submitit and optuna plugins come with pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
     )
     typo = MissingConfigException("", missing_cfg_file="hydra/launcher/joblb", options=["basic", "joblib"])
     assert one_line(typo) == "hydra/launcher=joblb: no such option; choose one of basic, joblib; did you mean joblib?"

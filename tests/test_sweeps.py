@@ -56,8 +56,10 @@ def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
 
 
 def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
-    # lr=-1 fails its check; lr=inf makes SGD's first step leave non-finite weights, so epoch 2's loss is NaN.
-    done = run_main(["-m", "model=embedding", "optimizer=sgd", "lr=-1,inf,0.1", "epochs=5", "device=cpu"])
+    # lr=-1 fails its check; lr=3e38 on recurrent weights started ten times larger makes SGD's first step
+    # leave weights so large that epoch 2's forward pass overflows, so its loss is not finite.
+    done = run_main(["-m", "model=embedding", "optimizer=sgd", "model.init_scale=10", "model.hidden_size=32",
+                     "lr=-1,3e38,0.1", "epochs=5", "device=cpu"])
     assert done.status == 1
     sweep_dir = sweep_dir_of(tmp_path)
     assert done.stderr.strip().splitlines()[-1] == (

@@ -2,7 +2,7 @@
 
 For a report without TensorBoard: one line per job (``loss/train`` per epoch,
 log scale), labelled with the overrides that tell the jobs apart. matplotlib
-comes with the optional extra (``pip install -e '.[sweep]'``) and is
+comes with the optional extra (see ``rnnexp.errors.SWEEP_EXTRA``) and is
 imported only here.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnexp.errors import UserError
+from rnnexp.errors import SWEEP_EXTRA, UserError
 from rnnexp.results import Status
 from rnnexp.sweep.jobs import varying_overrides
 from rnnexp.sweep.report import Summary, shorten
@@ -35,7 +35,7 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     try:
         import matplotlib
     except ImportError:
-        raise UserError("the loss-curve plot needs matplotlib: pip install -e '.[sweep]' (or --no-plot)") from None
+        raise UserError(f"the loss-curve plot needs matplotlib: {SWEEP_EXTRA}, or --no-plot") from None
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 

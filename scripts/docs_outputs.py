@@ -21,16 +21,15 @@ run directories and the seconds column of a sweep's table.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import os
 import re
 import shlex
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
+
+from rnnexp.testing import run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -67,15 +66,9 @@ def run(command: str) -> list[str]:
     words = shlex.split(command)
     if words[:2] != ["python", "-m"]:
         raise ValueError(f"{command}: only python -m commands are run")
-    entry = _entry_point(words[2])
-    from hydra.core.global_hydra import GlobalHydra
-
-    GlobalHydra.instance().clear()  # each command initialises Hydra itself
-    out, err = io.StringIO(), io.StringIO()
-    with tempfile.TemporaryDirectory() as empty, _working_directory(Path(empty)), _logging_restored():
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            entry(words[3:])
-    return (out.getvalue() + err.getvalue()).splitlines()
+    with tempfile.TemporaryDirectory() as empty:
+        done = run_command(_entry_point(words[2]), words[3:], Path(empty))
+    return (done.stdout + done.stderr).splitlines()
 
 
 def masked(line: str) -> str:
@@ -160,33 +153,6 @@ def _entry_point(module: str) -> Callable[[list[str]], int]:
     else:
         raise ValueError(f"python -m {module}: no in-process entry point for it here")
     return entry
-
-
-@contextlib.contextmanager
-def _working_directory(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-@contextlib.contextmanager
-def _logging_restored() -> Iterator[None]:
-    """Hydra points the root logger at the job's log file: undo it, the directory is about to go."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,12 @@ the installed wheel, runs started at the same moment).
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
-import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import pytest
 from hydra import compose, initialize_config_module
@@ -27,6 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from rnnexp.cli import main
+from rnnexp.testing import Done, run_command
 from rnnexp.config import register_configs, register_resolvers
 
 register_configs()
@@ -54,54 +51,9 @@ def make_cfg() -> Callable[..., DictConfig]:
     return compose_config
 
 
-@dataclass
-class Done:
-    """What one command printed and its exit status."""
-
-    status: int
-    stdout: str
-    stderr: str
-
-
-@contextlib.contextmanager
-def _working_directory(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-@contextlib.contextmanager
-def _logging_restored() -> Iterator[None]:
-    """Hydra points the root logger at the job's log file and the captured stdout: undo it after the command."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
 def run_in_process(args: Sequence[str], cwd: Path) -> Done:
     """``python -m rnnexp ARGS`` in ``cwd``, in this process: its exit status and output."""
-    out, err = io.StringIO(), io.StringIO()
-    GlobalHydra.instance().clear()  # main() initialises Hydra itself (compose_config re-opens it after)
-    environment = {k: os.environ.pop(k) for k in ("HYDRA_FULL_ERROR",) if k in os.environ}
-    try:
-        with _working_directory(cwd), _logging_restored(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                status = main(list(args))
-            except SystemExit as exit:  # --help and --cfg end with sys.exit(0)
-                status = exit.code if isinstance(exit.code, int) else 1
-    finally:
-        os.environ.update(environment)
-    return Done(status, out.getvalue(), err.getvalue())
+    return run_command(main, args, cwd)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ the summary at the end, failed and diverged jobs, the parallel and cluster launc
 worker processes of their own), the Optuna search, and scripts/summarize.py."""
 
 import csv
-import json
 import math
 import runpy
 from pathlib import Path

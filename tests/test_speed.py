@@ -12,6 +12,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -253,8 +254,14 @@ def test_rounds_alternate_the_two_sides(bench):
     assert "".join(order) == "ABBAAB"
 
 
-def test_start_up_and_sweep_sections_start_their_commands_and_report(bench, monkeypatch, tmp_path, run_main):
-    """Every command of the two sections run here, in-process, with set times and memory in place of measured ones."""
+def verdicts(table: str) -> dict[str, str]:
+    """Each row's verdict cell, by its measure."""
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| ") and not line.startswith("| measure")]
+    return {cells[1].strip(): cells[6].strip() for cells in rows}
+
+
+def test_quick_runs_every_command_says_it_is_a_smoke_run_and_gives_no_verdicts(bench, monkeypatch, tmp_path, run_main, capsys):
+    """``bench.py --quick`` for the two sections that start processes, in-process, with set times, memory and load."""
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # where a script run as a file finds its sibling modules
     started, lines = [], []
 
@@ -271,24 +278,100 @@ def test_start_up_and_sweep_sections_start_their_commands_and_report(bench, monk
         return 1.5, 300.0
 
     monkeypatch.setattr(bench, "run_child", run_here)
-    report = {
-        "machine": bench.machine(), "repeat": 1, "load_average_end": (0.0, 0.0, 0.0),
-        "startup": bench.bench_startup(1, tmp_path, quick=True),
-        "sweep": bench.bench_sweep(1, tmp_path, quick=True),
-    }
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.5, 0.75))
+    out = tmp_path / "bench.json"
+    bench.main(["--quick", "--only", "startup", "--only", "sweep", "--json", str(out)])
     scripts = ROOT / "scripts"
     assert started == [
         ["-m", "rnnexp", "model=embedding", "epochs=3"], [str(scripts / "plain_embedding.py"), "--epochs", "3"],
         ["-m", "rnnexp", "-m", "model=cell,rnn", "lr=0.1", "optimizer=adam"], [str(scripts / "plain_sweep.py"), "--quick"],
     ]
     assert lines == [3, 2]  # a line per epoch of plain_embedding.py, a line per job of plain_sweep.py
-    assert report["sweep"]["jobs"] == 2
-    assert report["sweep"]["overhead_per_job_ms"] == {"median": 250.0, "min": 250.0, "max": 250.0}  # (2.0 - 1.5) s / 2 jobs
-    table = bench.table(report)
-    assert "| start-to-finish wall, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | <= 1.10x | no |" in table
-    assert "| start-to-finish peak memory, MiB | 320 (320-320) | 300 (300-300) | 1.07x | <= 1.10x | yes |" in table
-    assert "| sweep of 2 jobs, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | | |" in table
-    assert "| sweep overhead per job, ms | 250 (250-250) | | | <= 40 ms | no |" in table
+
+    printed = capsys.readouterr()
+    table = printed.out.strip().splitlines()
+    assert table[0] == table[-1] == bench.SMOKE
+    assert printed.err.startswith(bench.SMOKE)
+    assert verdicts(printed.out) == {
+        "start-to-finish wall, s": "",
+        "start-to-finish peak memory, MiB": "",
+        "sweep of 2 jobs, s": "",
+        "sweep overhead per job, ms": "",
+        **({} if torch.cuda.is_available() else {"throughput on a GPU": ""}),
+    }
+    assert "| sweep overhead per job, ms | 250 (250-250) | | | <= 150 ms | |" in printed.out  # (2.0 - 1.5) s / 2 jobs
+
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["repeat"] == 1
+    assert {"date", "cpu", "cores", "torch", "torch_build", "python", "gpu"} <= set(report["machine"])
+    assert {"git", "cuda", "debug"} <= set(report["machine"]["torch_build"])
+    assert report["machine"]["date"] in table[2]  # the header names the date and the machine
+    assert report["machine"]["cpu"] in table[2]
+    for reading in [report["load_start"], report["load_end"]] + [
+        report[name]["load"][edge] for name in ("startup", "sweep") for edge in ("start", "end")
+    ]:
+        assert reading["load_average"] == [0.25, 0.5, 0.75]
+        assert reading["others"] == pytest.approx(max(0.0, 0.25 - reading["harness_share"]))
+    assert report["sweep"]["pairs"] == 1 and report["sweep"]["jobs"] == 2
+
+
+def fixed_report(bench, others: tuple[float, float], quick: bool = False) -> dict:
+    """A report of the start-up and sweep sections with set figures, measured at the given load of other processes."""
+    def side(value: float) -> dict:
+        return {"median": value, "min": value, "max": value, "n": 5}
+
+    def reading(load: float) -> dict:
+        return {"load_average": [load + 0.4, 1.0, 1.0], "harness_share": 0.4, "others": load}
+
+    load = {"load": {"start": reading(others[0]), "end": reading(others[1])}}
+    return {
+        "machine": {**bench.machine(), "gpu": "a GPU"}, "repeat": 5, "quick": quick,
+        "startup": {
+            "wall": {"rnnexp": side(2.0), "plain": side(1.5), "ratio": 2.0 / 1.5},
+            "peak_memory": {"rnnexp": side(320.0), "plain": side(300.0), "ratio": 320.0 / 300.0}, **load,
+        },
+        "sweep": {
+            "jobs": 27, "wall": {"rnnexp": side(20.0), "plain": side(15.0), "ratio": 20.0 / 15.0},
+            "overhead_per_job_ms": side(30.0), **load,
+        },
+    }
+
+
+@pytest.mark.parametrize("others, expected", [
+    ((0.1, 0.5), None),  # at the limit: still comparable
+    ((0.0, 0.51), "not comparable (load 0.00-0.51)"),
+    ((0.73, 0.2), "not comparable (load 0.73-0.20)"),
+])
+def test_verdicts_hold_only_below_the_load_limit(bench, others, expected):
+    table = bench.table(fixed_report(bench, others))
+    assert verdicts(table) == {
+        "start-to-finish wall, s": expected or "missed",  # 1.33x against <= 1.10x
+        "start-to-finish peak memory, MiB": expected or "met",  # 1.07x against <= 1.10x
+        "sweep of 27 jobs, s": "",
+        "sweep overhead per job, ms": expected or "met",  # 30 ms against <= 150 ms
+    }
+    load = f"{others[0]:.2f}-{others[1]:.2f}"
+    assert f"| sweep overhead per job, ms | 30 (30-30) | | | <= 150 ms | {expected or 'met'} | {load} |" in table
+    assert "median (min-max) of 5 alternated pairs per section" in table
+    assert bench.SMOKE not in table
+    assert bench.SMOKE in bench.table(fixed_report(bench, others, quick=True))
+
+
+def test_the_harness_takes_its_own_share_out_of_the_load_average(bench, monkeypatch):
+    """One busy core adds 1 - e^-1 to the 1-minute load average in a minute, and that much decays by e^-1 in the next."""
+    now, used = [0.0], [0.0]
+    share = bench.HarnessShare(clock=lambda: now[0], cpu=lambda: used[0])
+    now[0], used[0] = 60.0, 60.0  # a minute of one busy core
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.9, 0.5, 0.2))
+    busy = bench.read_load(share)
+    assert busy["harness_share"] == pytest.approx(1 - math.exp(-1))
+    assert busy["others"] == pytest.approx(0.9 - (1 - math.exp(-1)))  # 0.27: other processes, below the limit
+    now[0] = 120.0  # a minute idle
+    assert share.update() == pytest.approx((1 - math.exp(-1)) * math.exp(-1))
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert bench.read_load(share)["others"] == pytest.approx(0.5 - (1 - math.exp(-1)) * math.exp(-1))
+    now[0], used[0] = 180.0, 120.0  # another busy minute: the harness's own work alone, never "others" below 0
+    assert bench.read_load(share)["others"] == 0.0
 
 
 @pytest.mark.e2e
@@ -302,9 +385,10 @@ def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
-    assert {"machine", "repeat", "quick", "throughput", "load_average_end"} <= set(report)
-    assert {"cpu", "cores", "torch", "gpu"} <= set(report["machine"])
+    assert {"machine", "repeat", "quick", "throughput", "load_start", "load_end"} <= set(report)
+    assert {"date", "cpu", "cores", "torch", "torch_build", "gpu"} <= set(report["machine"])
     assert report["repeat"] == 1 and report["quick"] is True
+    assert {"load_average", "harness_share", "others"} <= set(report["throughput"]["load"]["end"])
     models = report["throughput"]["models"]
     assert set(models) == {"rnn", "cell"}
     for m in models.values():
@@ -313,3 +397,4 @@ def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
     # rnnexp's train() and the hand-written loop: the same last-epoch loss to the bit.
     assert {model: m["same_losses"] for model, m in models.items()} == {"rnn": True, "cell": True}
     assert "| throughput model=rnn (" in done.stdout and "| throughput model=cell (" in done.stdout
+    assert set(verdicts(done.stdout).values()) == {""}  # a smoke run: no verdicts

@@ -1,3 +1,8 @@
 """rnnexp: config-driven experiments with recurrent neural networks."""
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("rnnexp")  # pyproject.toml's version: its one home
+except metadata.PackageNotFoundError:  # the sources on sys.path without an install
+    __version__ = "unknown"

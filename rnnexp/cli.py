@@ -19,7 +19,9 @@ torch are imported, so this module imports neither at its top.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import io
 import logging
 import math
 import os
@@ -57,12 +59,18 @@ def _command(argv: Optional[Sequence[str]]) -> int:
 
     from rnnexp.config import register_configs, register_resolvers
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in args:  # Hydra's own --version names only Hydra
+        print(version_line())
+        return 0
     show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     register_configs()
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path="pkg://rnnexp.conf", config_name="config")(run_job)
+    flags = _hydra_flags(args)
     try:
-        with _hydra_raises_errors(), _arguments(argv):
+        with _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)):
+            _check_removals(flags.overrides if flags else [])
             app()
         return 0
     except ExitWith as stop:
@@ -107,6 +115,12 @@ def run_job(cfg: DictConfig) -> float:
             logging.getLogger("rnnexp.failures").exception("run failed")  # the traceback, into the job's log file
             reason = one_line(error, schema_keys())
             RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
+            try:  # a row of TensorBoard's HParams page too, never in the way of the error itself
+                from rnnexp.tracking import record_failure
+
+                record_failure(run_dir, cfg, reason)
+            except Exception:
+                logging.getLogger("rnnexp.failures").exception("no TensorBoard record of the failure")
             if hydra_cfg.mode == RunMode.RUN:
                 if isinstance(error, UserError):
                     raise ExitWith(USAGE_ERROR, error) from error
@@ -139,8 +153,11 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     """The job's config (a checkpoint's when resuming), checked, then trained."""
     from hydra.types import RunMode
 
-    from rnnexp.config import validate
+    from rnnexp.config import check_keys, validate
 
+    # A sweep's job composes its own config (StartChecks saw the sweep's, without
+    # the swept values): a key that its options do not read is refused here.
+    check_keys(cfg)
     resume = None
     if cfg.resume is not None:
         from rnnexp.checkpoint import load_resume
@@ -200,14 +217,88 @@ def _hydra_raises_errors() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _arguments(argv: Optional[Sequence[str]]) -> Iterator[None]:
-    """Hydra's entry point parses ``sys.argv``; give it ``argv`` for the call."""
-    if argv is None:
-        yield
-        return
+def _arguments(args: Sequence[str]) -> Iterator[None]:
+    """Hydra's entry point parses ``sys.argv``: give it ``args``, under the installed command's name.
+
+    Hydra names the program after ``sys.argv[0]`` in ``--hydra-help`` and in
+    the shell-completion script. Completion works for the ``rnnexp`` command
+    (for ``python -m rnnexp`` bash would complete ``python``'s arguments), so
+    both name that command, however rnnexp was started.
+    """
     saved = sys.argv
-    sys.argv = [saved[0] if saved else "rnnexp", *argv]
+    sys.argv = ["rnnexp", *args]
     try:
         yield
     finally:
         sys.argv = saved
+
+
+def version_line() -> str:
+    """rnnexp's version, with Hydra's and torch's; torch's is read from its package, not imported."""
+    from importlib import metadata
+
+    from hydra import __version__ as hydra_version
+
+    from rnnexp import __version__
+
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    return f"rnnexp {__version__} (Hydra {hydra_version}, torch {torch_version})"
+
+
+def _hydra_flags(args: Sequence[str]) -> Optional[argparse.Namespace]:
+    """The command line as Hydra's own parser reads it; None where Hydra will refuse it (and say why)."""
+    from hydra._internal.utils import get_args_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return get_args_parser().parse_args(list(args))
+    except SystemExit:
+        return None
+
+
+def _runs_a_job(flags: Optional[argparse.Namespace]) -> bool:
+    """False for --cfg, --info, --help, --hydra-help and --shell-completion: they only show something."""
+    if flags is None:
+        return False
+    return not (flags.cfg or flags.info or flags.help or flags.hydra_help or flags.shell_completion)
+
+
+@contextlib.contextmanager
+def _run_dirs_named_only(named_only: bool) -> Iterator[None]:
+    """For a command that runs no job, name the run and sweep directories without creating them.
+
+    ``--cfg hydra --resolve`` resolves ``hydra.run.dir`` and ``hydra.sweep.dir``,
+    and the ``rnnexp.unique_dir`` resolver creates the directory it names (its
+    exclusive mkdir is what keeps two runs out of one directory).
+    """
+    if not named_only:
+        yield
+        return
+    from omegaconf import OmegaConf
+
+    from rnnexp.config import register_resolvers
+
+    OmegaConf.register_new_resolver("rnnexp.unique_dir", _named_when_a_job_starts, use_cache=True, replace=True)
+    try:
+        yield
+    finally:
+        OmegaConf.clear_resolver("rnnexp.unique_dir")
+        register_resolvers()
+
+
+def _named_when_a_job_starts(parent: str, *_: object) -> str:
+    return os.path.join(parent, "<created when a job starts>")
+
+
+def _check_removals(overrides: Sequence[str]) -> None:
+    """Refuse ``~key`` for a key that every run reads, before Hydra answers it in its own words."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rnnexp.config import check_removal
+
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.is_delete() and not override.is_hydra_override():
+            check_removal(override.key_or_group)

@@ -43,8 +43,15 @@ class ExitWith(SystemExit):
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
+    # The word itself is never the hint: a key that another option of its group
+    # defines (task.shift under task=hello) is as absent as a typo.
+    close = difflib.get_close_matches(word, [c for c in candidates if c != word], n=1)
     return f"; did you mean {close[0]}?" if close else ""
+
+
+def no_such_key(key: str, known_keys: Iterable[str]) -> str:
+    """The line for a key that the composed config does not have, however it was typed."""
+    return f"{key}: no such config key{_suggest(key, known_keys)} (python -m rnnexp --cfg job lists the keys)"
 
 
 def _os_error_in(error: BaseException) -> Optional[OSError]:
@@ -87,6 +94,9 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         return _missing_plugin(error)
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
+    misused = _plus_or_tilde(str(error), known_keys or [])
+    if misused:
+        return misused
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
     if isinstance(cause, OmegaConfBaseException):
         return _bad_key_or_value(cause, known_keys or [])
@@ -119,6 +129,29 @@ def _missing_plugin(error: BaseException) -> str:
     return f"{group}={option}: needs Hydra's {plugin} plugin, which comes with the sweep extra: {SWEEP_EXTRA}"
 
 
+# Hydra's answers to a + or ~ that does not fit, which quote its own syntax
+# (a defaults list's "override experiment: seed_cell") or hold several lines.
+_GROUP_WITH_PLUS = re.compile(r"Multiple values for (\S+)\. To override a value use 'override \S+: (\S+)'")
+_KEY_WITH_PLUS = re.compile(r"Could not append to config\. An item is already at '([^']+)'\.\s*Either remove \+ prefix: '([^']*)'")
+_NO_KEY_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+
+
+def _plus_or_tilde(message: str, known_keys: Iterable[str]) -> Optional[str]:
+    """The command line to type instead of a + on something that is already there, or a ~ of nothing."""
+    group = _GROUP_WITH_PLUS.search(message)
+    if group:
+        name, option = group.groups()
+        return f"+{name}={option}: {name} is already in the defaults list, so it takes no +; type {name}={option}"
+    key = _KEY_WITH_PLUS.search(message)
+    if key:
+        name, without_plus = key.groups()
+        return f"+{without_plus}: {name} already has a value, so it takes no +; type {without_plus}"
+    deleted = _NO_KEY_TO_DELETE.search(message)
+    if deleted:
+        return no_such_key(deleted.group(1), known_keys)
+    return None
+
+
 def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:
     """OmegaConf's errors: a misspelled key, a missing value, a value of the wrong type."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
@@ -127,7 +160,7 @@ def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:
     reason = _first_line(getattr(cause, "msg", None) or str(cause))
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         # A misspelled key: "Key 'lrr' not in 'Config'"
-        return f"{key}: no such config key{_suggest(key, known_keys)} (python -m rnnexp --cfg job lists the keys)"
+        return no_such_key(key, known_keys)
     if isinstance(cause, MissingMandatoryValue):
         return f"{key}: no value given; set it on the command line, for example {key}=..."
     converted = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", reason)

@@ -1,11 +1,11 @@
 """Use a finished run: decode an input, or sample text.
 
-    python -m rnnexp.predict run=<run dir> input=hello
+    python -m rnnexp.predict run=last input=hello
     python -m rnnexp.predict run=<run dir> sample=300 prime="The " temperature=0.8
 
 Arguments are key=value, as on the rnnexp command line:
 
-    run          the run directory (required)
+    run          the run directory (required); last (or latest): the newest run in outputs/runs
     input        characters to map, one output character per input character
     sample       number of characters to generate after `prime` (text runs)
     prime        where the sample starts (default: the run's task.prime, else its first character)
@@ -24,9 +24,11 @@ import sys
 import torch
 
 from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
+from rnnexp.config import newest_run
 from rnnexp.errors import USAGE_ERROR, UserError
 
 KEYS = ("run", "input", "sample", "prime", "temperature", "seed", "checkpoint")
+NEWEST = ("last", "latest")  # run=last: the newest single run, as `python -m rnnexp` names them
 
 
 def parse(argv: list[str]) -> dict[str, str]:
@@ -39,10 +41,20 @@ def parse(argv: list[str]) -> dict[str, str]:
             raise UserError(f"{key}: no such argument; allowed: {', '.join(KEYS)}")
         args[key] = value
     if "run" not in args:
-        raise UserError("run: missing; give the run directory, for example run=outputs/runs/2026-11-26/14-19-35.714")
+        raise UserError("run: missing; give the run directory, for example run=outputs/runs/2026-11-26/14-19-35.714, or run=last")
     if ("input" in args) == ("sample" in args):
         raise UserError("give either input=<characters> (map them) or sample=<N> (generate N characters)")
     return args
+
+
+def run_directory(run: str) -> str:
+    """``run`` as a directory: ``last`` and ``latest`` name the newest run in outputs/runs (of the working directory)."""
+    if run not in NEWEST:
+        return run
+    newest = newest_run("outputs/runs")
+    if newest is None:
+        raise UserError(f"run={run}: no run in outputs/runs here; start one (python -m rnnexp), or give a run directory")
+    return newest
 
 
 def _number(args: dict[str, str], key: str, kind: type, default):
@@ -57,7 +69,7 @@ def predict(argv: list[str]) -> str:
     choice = args.get("checkpoint", "best")
     if choice not in ("best", "last"):
         raise UserError(f"checkpoint={choice}: allowed values are best, last")
-    path = find_checkpoint(args["run"], BEST if choice == "best" else LAST, "run")
+    path = find_checkpoint(run_directory(args["run"]), BEST if choice == "best" else LAST, "run")
     state = load_checkpoint(path)
     model, vocab = restore_model(state, path)
     model.eval()

@@ -1,31 +1,70 @@
 """TensorBoard records of one run, all inside the run's own directory.
 
 Scalars and texts go through a SummaryWriter on the run directory. The hparams
-summaries are written through the same writer's file (not
+session is written through the same writer's file (not
 ``SummaryWriter.add_hparams``, which opens a separate sub-folder run detached
 from the curves), so the HParams dashboard links each session to its curves.
+
+How the HParams page chooses what it shows when it opens: without an
+experiment summary (rnnexp writes none, see :meth:`RunTracker.start_session`)
+the server lists the hyperparameters that differ between the sessions first,
+each part sorted by name, and the metrics (every scalar tag of the sessions'
+runs) sorted by tag; the page ticks the first five of each. The order a run
+writes them in plays no part. Hence two choices of names:
+
+- ``Overrides``, the run's command-line overrides, is capitalised: Python's
+  order puts capitals first, so it leads the differing hyperparameters and the
+  table opens on the words the user typed (``model=cell seed=1``), however many
+  keys differ between the runs shown; the config keys that differ come next.
+- the accuracy curves are ``train_accuracy/*`` and ``val_accuracy/*``, sorted
+  after ``final/*``, so the five metrics ticked are the four ``final/*`` values
+  and ``loss/train``.
+
+This module imports neither torch nor the writer until a run opens its
+records: :func:`record_failure` answers a bad value before torch is loaded.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Union
 
-import torch
-from torch import nn
-from torch.utils.tensorboard import SummaryWriter
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
+from rnnexp.results import Status
 
 if TYPE_CHECKING:
+    import torch
+    from omegaconf import DictConfig
+    from torch import nn
+
     from rnnexp.tasks import TaskData
 
 log = logging.getLogger(__name__)
 
 HParamValue = Union[int, float, str, bool]
 
-# Scalars the HParams dashboard shows as metric columns; every run logs all of them.
+# The hyperparameter holding the run's command-line overrides (see the module's docstring).
+OVERRIDES = "Overrides"
+NO_OVERRIDES = "(none)"  # a run with none, or trained by calling train() directly
+# Stands for a size the data decides, in a run that failed before it read the data:
+# a number, so the column stays numeric for every run.
+UNKNOWN_SIZE = -1
+
+# Scalars the HParams dashboard shows as metric columns; every run that trains logs all of them.
 FINAL_METRICS = ("final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch")
+
+# The session's status on the HParams page (its Status filter). An interrupted
+# run is not over, resume= finishes it: Unknown, neither a success nor a failure.
+SESSION_STATUS = {
+    Status.OK: "STATUS_SUCCESS",
+    Status.DIVERGED: "STATUS_FAILURE",
+    Status.FAILED: "STATUS_FAILURE",
+    Status.INTERRUPTED: "STATUS_UNKNOWN",
+}
+
+_HPARAMS_TAGS = "_hparams_/"  # the session's summaries (tensorboard.plugins.hparams.metadata)
 
 
 def short_name(target: str) -> str:
@@ -33,15 +72,28 @@ def short_name(target: str) -> str:
     return target.rsplit(".", 1)[-1].lower()
 
 
-def hparams_of(resolved: dict) -> dict[str, HParamValue]:
+def overrides_of(run_dir: str | Path) -> str:
+    """The run's command-line overrides as typed (``model=cell seed=1``), from what Hydra saved beside it."""
+    from omegaconf import OmegaConf
+
+    saved = Path(run_dir) / ".hydra" / "overrides.yaml"
+    overrides = OmegaConf.to_container(OmegaConf.load(saved)) if saved.is_file() else []
+    return " ".join(overrides) or NO_OVERRIDES
+
+
+def hparams_of(resolved: dict, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:
     """The flat hyperparameters of a run (its resolved config), with the same keys in every run.
 
     Optimizer-specific keys (betas, momentum, ...) differ between optimizers,
-    so only weight_decay, which all of them have, joins the table.
+    so only weight_decay, which all of them have, joins the table. A size the
+    data decides and the config leaves null (model.hidden_size, encoder.dim)
+    is UNKNOWN_SIZE: it is null only in the config of a run that failed
+    before it read the data.
     """
     model, encoder, optimizer = resolved["model"], resolved["encoder"], resolved["optimizer"]
     scheduler = resolved["scheduler"]["_target_"]
     return {
+        OVERRIDES: overrides,
         "model": model["name"],
         "encoder": encoder["name"],
         "optimizer": short_name(optimizer["_target_"]),
@@ -51,33 +103,137 @@ def hparams_of(resolved: dict) -> dict[str, HParamValue]:
         "epochs": int(resolved["epochs"]),
         "batch_size": int(resolved["batch_size"]),
         "seed": int(resolved["seed"]),
-        "device": resolved["device"],
-        "clip": float(resolved["clip"] or 0.0),
-        "model.hidden_size": int(model["hidden_size"]),
+        "device": str(resolved["device"]),
+        "clip": float(resolved["clip"] or 0.0),  # 0: no clipping
+        "model.hidden_size": _size(model["hidden_size"]),
         "model.num_layers": int(model["num_layers"]),
         "model.head": bool(model["head"]),
         "model.bidirectional": bool(model["bidirectional"]),
         "model.dropout": float(model["dropout"]),
         "model.init_scale": float(model["init_scale"]),
-        "encoder.dim": int(encoder["dim"]),
+        "encoder.dim": _size(encoder["dim"]),
         "optimizer.weight_decay": float(optimizer.get("weight_decay", 0.0)),
     }
 
 
+def _size(value: Optional[int]) -> int:
+    return UNKNOWN_SIZE if value is None else int(value)
+
+
+def _session_start(hparams: Mapping[str, HParamValue], started: float):
+    """The summary that opens an hparams session: its hyperparameters and start time."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    start = plugin_data_pb2.SessionStartInfo(start_time_secs=started)
+    for key, value in hparams.items():
+        if isinstance(value, bool):  # before int: a bool is an int
+            start.hparams[key].bool_value = value
+        elif isinstance(value, (int, float)):
+            start.hparams[key].number_value = value
+        else:
+            start.hparams[key].string_value = str(value)
+    return _hparams_summary("session_start_info", plugin_data_pb2.HParamsPluginData(session_start_info=start))
+
+
+def _session_end(status: Status, ended: float):
+    """The summary that closes an hparams session with the run's status."""
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    end = plugin_data_pb2.SessionEndInfo(status=api_pb2.Status.Value(SESSION_STATUS[status]), end_time_secs=ended)
+    return _hparams_summary("session_end_info", plugin_data_pb2.HParamsPluginData(session_end_info=end))
+
+
+def _hparams_summary(name: str, data):
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams import metadata
+
+    return Summary(value=[Summary.Value(tag=_HPARAMS_TAGS + name, metadata=metadata.create_summary_metadata(data))])
+
+
+def _text_summary(tag: str, text: str):
+    """A text summary as SummaryWriter.add_text writes it, without torch."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.compat.proto.tensor_pb2 import TensorProto
+    from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+    from tensorboard.plugins.text import metadata
+
+    tensor = TensorProto(dtype="DT_STRING", string_val=[text.encode()], tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]))
+    value = Summary.Value(tag=f"{tag}/text_summary", metadata=metadata.create_summary_metadata(tag, ""), tensor=tensor)
+    return Summary(value=[value])
+
+
+def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
+    """An event file for a run that failed before it opened its records: its session, ended as a failure.
+
+    The hyperparameters are the composed config's (``cfg``), the same keys as
+    every run's, so the failed run is a row of the HParams table like the
+    others; the reason is its ``error`` text. A run that failed while training
+    has its own event file, whose session the trainer already ended.
+    """
+    from omegaconf import OmegaConf
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    if any(Path(run_dir).glob("events.out.tfevents.*")):
+        return
+    hparams = hparams_of(OmegaConf.to_container(cfg, resolve=True), overrides_of(run_dir))
+    now = time.time()
+    writer = EventFileWriter(str(run_dir))
+    try:
+        for summary in (_session_start(hparams, now), _text_summary("error", reason), _session_end(Status.FAILED, now)):
+            writer.add_event(Event(wall_time=now, summary=summary))
+    finally:
+        writer.close()
+
+
+def copy_events(source_dir: Path, run_dir: Path) -> None:
+    """Copy the event files of ``source_dir`` into ``run_dir``, less their hparams session and final metrics.
+
+    A resumed run carries the curves of the run it continues, and writes its
+    own session and final metrics at its end. TensorBoard keeps the first
+    session it reads in a run, so an old one left in the copies would stand
+    for the resumed run.
+    """
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    for events in sorted(source_dir.glob("events.out.tfevents.*")):
+        with open(run_dir / events.name, "wb") as copy:
+            writer = RecordWriter(copy)
+            for record in RawEventFileLoader(str(events)).Load():
+                event = Event.FromString(record)
+                if event.HasField("summary"):
+                    kept = [v for v in event.summary.value if not (v.tag.startswith(_HPARAMS_TAGS) or v.tag in FINAL_METRICS)]
+                    if not kept:
+                        continue
+                    if len(kept) < len(event.summary.value):
+                        del event.summary.value[:]
+                        event.summary.value.extend(kept)
+                        record = event.SerializeToString()
+                writer.write(record)
+
+
 def graph_example(data: TaskData, device: torch.device) -> torch.Tensor:
     """The first training sequence as a batch of one, on ``device``: (1, T) int64, the graph's example input."""
+    import torch
+
     return data.train.batch(torch.arange(1)).source.to(device)
 
 
-class Logits(nn.Module):
+def _logits_only(model: nn.Module) -> nn.Module:
     """The model with the logits as its one output: the tracer takes only tensors (forward returns (logits, None))."""
+    from torch import nn
 
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
+    class Logits(nn.Module):
+        def __init__(self, model: nn.Module):
+            super().__init__()
+            self.model = model
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.model(ids)[0]  # (1, T) -> (1, T, C)
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            return self.model(ids)[0]  # (1, T) -> (1, T, C)
+
+    return Logits(model)
 
 
 # Traced graphs by (model structure, input shape, device): see RunTracker.log_graph.
@@ -92,6 +248,7 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
     the traced graph once more, the costliest part of a trace (figures in
     docs/performance.md).
     """
+    import torch
     from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
 
     was_training = model.training
@@ -105,7 +262,7 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message="The input to trace is already a ScriptModule")
-            traced = torch.jit.trace(Logits(model), (example_ids,), check_trace=False)
+            traced = torch.jit.trace(_logits_only(model), (example_ids,), check_trace=False)
             return graph(traced, (example_ids,))  # tracing a traced module returns it as it is
     except Exception as error:  # any failure of the tracer: the graph is a view, never worth a run
         reason = next(iter(str(error).splitlines()), "") or type(error).__name__
@@ -117,7 +274,11 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
 
 class RunTracker:
     def __init__(self, run_dir: str):
+        from torch.utils.tensorboard import SummaryWriter
+
         self.writer = SummaryWriter(log_dir=run_dir)
+        self.started = time.time()
+        self.ended = False  # whether the hparams session has its end
 
     def log_config(self, config_yaml: str) -> None:
         # add_text renders Markdown; indenting by four spaces keeps the YAML a code block.
@@ -141,15 +302,15 @@ class RunTracker:
 
     def log_epoch(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float, lr: float) -> None:
         self.writer.add_scalar("loss/train", loss, epoch)
-        self.writer.add_scalar("accuracy/char", char_accuracy, epoch)
-        self.writer.add_scalar("accuracy/seq", seq_accuracy, epoch)
+        self.writer.add_scalar("train_accuracy/char", char_accuracy, epoch)
+        self.writer.add_scalar("train_accuracy/seq", seq_accuracy, epoch)
         self.writer.add_scalar("lr", lr, epoch)
 
     def log_validation(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float) -> None:
-        # Beside the training curves: TensorBoard groups tags by their first part.
+        # Beside the training loss: TensorBoard groups tags by their first part.
         self.writer.add_scalar("loss/val", loss, epoch)
-        self.writer.add_scalar("accuracy/char_val", char_accuracy, epoch)
-        self.writer.add_scalar("accuracy/seq_val", seq_accuracy, epoch)
+        self.writer.add_scalar("val_accuracy/char", char_accuracy, epoch)
+        self.writer.add_scalar("val_accuracy/seq", seq_accuracy, epoch)
 
     def log_predictions(self, epoch: int, rows: list[tuple[str, str, str]]) -> None:
         """A Markdown table of (source, prediction, target): plain newlines would collapse."""
@@ -163,23 +324,33 @@ class RunTracker:
         # Indented four spaces: a Markdown code block keeps the sample's line breaks.
         self.writer.add_text("sample", "\n".join("    " + line for line in text.splitlines()), epoch)
 
-    def log_hparams(self, hparams: Mapping[str, HParamValue], final: Mapping[str, float], step: int) -> None:
-        """Write the hparams session into this run and the final metrics as scalars.
+    def start_session(self, hparams: Mapping[str, HParamValue]) -> None:
+        """Open this run's hparams session: until its end, the HParams page shows it as running.
 
-        ``final`` must hold exactly FINAL_METRICS, all set, in every run: a
-        missing or None value makes the dashboard hide runs of a sweep.
+        ``hparams`` must have the same keys, all set, in every run: a missing
+        or None value makes the dashboard hide runs of a sweep. The experiment
+        summary is left out on purpose: without one, TensorBoard builds the
+        experiment from all runs' sessions, marking which hparams differ
+        across a sweep (they lead the table) and listing string values for
+        filtering. With one per run it would take the first run's, where
+        nothing differs.
         """
-        assert set(final) == set(FINAL_METRICS), sorted(final)
-        # The experiment summary is left out on purpose: without one, TensorBoard
-        # builds the experiment from all runs' sessions, marking which hparams
-        # differ across a sweep and listing string values for filtering. With
-        # one per run it would take the first run's, where nothing differs.
-        _, session_start, session_end = hparams_summaries(dict(hparams), dict(final))
-        file_writer = self.writer.file_writer  # the run's own event file
-        for summary in (session_start, session_end):
-            file_writer.add_summary(summary)
-        for tag, value in final.items():
-            self.writer.add_scalar(tag, value, step)
+        self.writer.file_writer.add_summary(_session_start(hparams, self.started))
+
+    def end_session(self, status: Status, final: Optional[Mapping[str, float]] = None, step: int = 0) -> None:
+        """Close the session with the run's status; with ``final``, write the final metrics as scalars at ``step``.
+
+        ``final`` holds exactly FINAL_METRICS, all set, when the run trained
+        to its end (ok or diverged). Only the first end counts.
+        """
+        if self.ended:
+            return
+        self.ended = True
+        if final is not None:
+            assert set(final) == set(FINAL_METRICS), sorted(final)
+            for tag, value in final.items():
+                self.writer.add_scalar(tag, value, step)
+        self.writer.file_writer.add_summary(_session_end(status, time.time()))
 
     def close(self) -> None:
         self.writer.flush()

@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import logging
 import math
-import shutil
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -35,7 +35,7 @@ from rnnexp.results import History, RunResult, Status
 from rnnexp.sampling import sample_text
 from rnnexp.stats import EpochStats
 from rnnexp.tasks import TaskData, load_task, unigram_entropy
-from rnnexp.tracking import RunTracker, graph_example, hparams_of
+from rnnexp.tracking import RunTracker, copy_events, graph_example, hparams_of, overrides_of
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,12 @@ def train(
             final = trainer.finish(status)
         except Interrupted as stopped:
             # No final evaluation; the epochs finished so far still reach the disk (close).
+            trainer.end_session(Status.INTERRUPTED)
             seconds = time.perf_counter() - started
             trainer.result(Status.INTERRUPTED, EpochStats(), stopped.signal_name, seconds).write(trainer.run_dir)
+            raise
+        except Exception:
+            trainer.end_session(Status.FAILED)  # the caller records why (rnnexp.cli)
             raise
         finally:
             stop.training = False
@@ -147,12 +151,12 @@ class Trainer:
         self.partial = state.get("partial")
         if resume.source_dir.resolve() != self.run_dir.resolve():
             # The interrupted run's curves, so the resumed run's start at epoch 1.
-            for events in sorted(resume.source_dir.glob("events.out.tfevents.*")):
-                shutil.copy2(events, self.run_dir / events.name)
+            copy_events(resume.source_dir, self.run_dir)
         log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
 
     def open_records(self, resumed: bool) -> None:
         self.tracker = RunTracker(str(self.run_dir))
+        self.tracker.start_session(hparams_of(self.resolved, overrides_of(self.run_dir)))
         if not resumed:  # a resumed run's copied event files already hold these
             self.tracker.log_config(OmegaConf.to_yaml(self.resolved))
             self.tracker.log_graph(self.model, graph_example(self.data, self.device))
@@ -254,13 +258,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ end
     def finish(self, status: Status) -> EpochStats:
-        """The final evaluation, and the run's hparams session for TensorBoard."""
+        """The final evaluation, and the end of the run's hparams session for TensorBoard."""
         if status is Status.INTERRUPTED:
             # Wind down fast: the run is not over, resume= will finish it.
             log.warning(
                 f"Interrupted in epoch {self.history.epochs + 1}; saved {shown(self.run_dir / LAST)}. "
                 f"Continue with: python -m rnnexp resume={shown(self.run_dir)}"
             )
+            self.end_session(status)
             return self.last_val or self.last_train or EpochStats()
         # The last validation pass already saw the final weights (in eval mode,
         # so the same numbers): reuse it rather than run it again.
@@ -271,8 +276,8 @@ class Trainer:
         if status is Status.OK and not self.data.language_model:
             self.history.note_solved(self.history.epochs, final.seq_accuracy)  # right only after the last step
         final_loss = final.loss if final.finite and status is Status.OK else math.nan
-        self.tracker.log_hparams(
-            hparams_of(self.resolved),
+        self.tracker.end_session(
+            status,
             {
                 "final/loss": final_loss,
                 "final/accuracy_char": final.char_accuracy,
@@ -283,6 +288,11 @@ class Trainer:
             step=self.history.epochs + 1 if status is Status.DIVERGED else self.history.epochs,  # the epoch it ended in
         )
         return final
+
+    def end_session(self, status: Status) -> None:
+        """End the hparams session with ``status`` and no final metrics, once the records are open."""
+        if self.tracker is not None:
+            self.tracker.end_session(status)
 
     def close(self) -> None:
         """Whatever stopped the run: the states still in memory reach the disk, the event file is closed."""
@@ -380,9 +390,24 @@ def _torch_class(key: str, target: str, base: tuple[type, ...], kind: str, examp
         raise UserError(f"{key}._target_={target}: not a subclass of {kind}; for example {key}._target_={example}")
 
 
+def _call(key: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
+    """Build the torch object ``node`` names; an argument its class does not take is a UserError naming it."""
+    try:
+        return instantiate(node)(*args, **kwargs)
+    except TypeError as error:  # +optimizer.amsgrd=true: the class's __init__ refuses the keyword
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+        if unknown is None:
+            raise
+        name = unknown.group(1)
+        raise UserError(
+            f"{key}.{name}: {node._target_} takes no argument {name}; "
+            f"python -m rnnexp --cfg job shows the {key}'s keys"
+        ) from None
+
+
 def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
     _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
-    return instantiate(cfg.optimizer)(model.parameters(), lr=cfg.lr)
+    return _call("optimizer", cfg.optimizer, model.parameters(), lr=cfg.lr)
 
 
 def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
@@ -390,7 +415,7 @@ def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
         return None
     schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     _torch_class("scheduler", cfg.scheduler._target_, schedulers, "a torch.optim.lr_scheduler class", "torch.optim.lr_scheduler.StepLR")
-    return instantiate(cfg.scheduler)(optimizer)
+    return _call("scheduler", cfg.scheduler, optimizer)
 
 
 def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device) -> dict:

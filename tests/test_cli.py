@@ -11,19 +11,22 @@ import re
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
 import rnnexp.config
-from conftest import cli
+from conftest import cli, sweep_dir_of
 from rnnexp.cli import main
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
 
 EPOCH_LINE = re.compile(r"^Predicted string: [ehlo]{5}, Epoch \[(\d+)/15\] loss = (\d+\.\d{3})$")
 SUMMARY_LINE = re.compile(r"^Final prediction: (\w+) \(target ohlol\), solved at epoch (\d+)\. Run directory: (.+)$")
-RUN_DIR = re.compile(r"^outputs/runs/\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}\.\d{3}(-\d+)?$")  # -N: started in the same millisecond
+# -N: started in the same millisecond; _...: the run's overrides, as a sweep job's directory has them.
+RUN_DIR = re.compile(r"^outputs/runs/\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}\.\d{3}(-\d+)?(_.+)?$")
 
 
 def check_hello_run(stdout, cwd):
@@ -173,3 +176,150 @@ EXTRA = "pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
 def test_a_launcher_without_the_sweep_extra_names_the_extra(run_main, without_plugin_configs, args, message):
     done = run_main([*args, "device=cpu"])
     assert (done.status, done.stdout, done.stderr) == (2, "", f"rnnexp: error: {message}\n")
+
+
+# --------------------------------------------------------------------------- Hydra's command line: +, ++, ~, --cfg, --version, completion
+NO_SUCH_LRR = "rnnexp: error: lrr: no such config key; did you mean lr? (python -m rnnexp --cfg job lists the keys)\n"
+NO_SUCH_HIDEN = (
+    "rnnexp: error: model.hiden_size: no such config key; did you mean model.hidden_size? "
+    "(python -m rnnexp --cfg job lists the keys)\n"
+)
+
+
+def refused_before_anything(done, tmp_path, line):
+    """Exit status 2, ``line`` alone on stderr, nothing on stdout, no directory made."""
+    assert (done.status, done.stdout, done.stderr) == (2, "", line)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "removal, line",
+    [
+        ("~lr", "~lr: lr cannot be removed, every run reads it; set it instead, for example lr=0.1"),
+        ("~clip", "~clip: clip cannot be removed, every run reads it; clip=null turns clipping off"),
+        ("~model.head", "~model.head: model.head cannot be removed, every run reads it; set it instead, for example model.head=false"),
+        ("~task.source", "~task.source: task.source cannot be removed, every run reads it; set it instead, task.source=..."),
+        ("~model", "~model: every run needs a model; choose an option instead, model=... (python -m rnnexp --help lists them)"),
+    ],
+    ids=lambda value: value if value.startswith("~") and ":" not in value else "",
+)
+def test_removing_a_key_every_run_reads_says_what_to_type(run_main, tmp_path, removal, line):
+    refused_before_anything(run_main([removal, "device=cpu"]), tmp_path, f"rnnexp: error: {line}\n")
+
+
+def test_removing_a_key_that_does_not_exist_names_the_nearest(run_main, tmp_path):
+    refused_before_anything(run_main(["~lrr", "device=cpu"]), tmp_path, NO_SUCH_LRR)
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (["lrr=0.1"], NO_SUCH_LRR),  # the line a misspelled key always had
+        (["+lrr=0.1"], NO_SUCH_LRR),
+        (["++lrr=0.1"], NO_SUCH_LRR),
+        (["+model.hiden_size=3"], NO_SUCH_HIDEN),
+        (["++model.hiden_size=3"], NO_SUCH_HIDEN),
+        (["+newsection.key=1"], "rnnexp: error: newsection: no such config key (python -m rnnexp --cfg job lists the keys)\n"),
+        # Another task's key: the hint comes from this task's keys, not from caesar's.
+        (["+task.shift=3"], "rnnexp: error: task.shift: no such config key (python -m rnnexp --cfg job lists the keys)\n"),
+        # A sweep is refused before its first job when no option of the swept group reads the key.
+        (["-m", "lr=0.1,0.2", "+lrr=0.1"], NO_SUCH_LRR),
+        (["-m", "model=cell,rnn", "+model.hiden_size=3"], NO_SUCH_HIDEN),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_a_key_nothing_reads_is_refused_whatever_prefix_added_it(run_main, tmp_path, args, line):
+    refused_before_anything(run_main([*args, "device=cpu"]), tmp_path, line)
+
+
+def test_a_sweep_job_refuses_a_key_that_its_option_does_not_read(run_main, tmp_path):
+    # caesar reads task.shift, copy does not: the copy job fails on its own, the caesar job trains.
+    done = run_main(["-m", "task=copy,caesar", "++task.shift=2", "++task.size=8", "epochs=1", "device=cpu"])
+    assert done.status == 1, done.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    copy = RunResult.read(sweep_dir / "0_++task.shift=2,++task.size=8,device=cpu,epochs=1,task=copy" / METRICS_NAME)
+    caesar = RunResult.read(sweep_dir / "1_++task.shift=2,++task.size=8,device=cpu,epochs=1,task=caesar" / METRICS_NAME)
+    assert copy.status is Status.FAILED and copy.error.startswith("task.shift: no such config key"), copy.error
+    assert caesar.status is Status.OK
+
+
+def test_hydra_keys_and_optimizer_arguments_may_be_added(run_main):
+    # hydra.* is Hydra's; amsgrad is an argument of torch.optim.Adam, which is what reads optimizer's keys.
+    done = run_main(["++hydra.job.env_set.RNNEXP_UNUSED=1", "+optimizer.amsgrad=true", "epochs=1", "device=cpu"])
+    assert done.status == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--cfg", "hydra", "--resolve"],
+        ["--cfg", "all", "--resolve", "model=rnn"],
+        ["--info"],
+        ["--help"],
+        ["--hydra-help"],
+        ["--shell-completion", "install=bash"],
+    ],
+    ids=" ".join,
+)
+def test_commands_that_show_something_create_nothing(run_main, tmp_path, args):
+    done = run_main(args)
+    assert (done.status, done.stderr) == (0, ""), done.stderr
+    assert list(tmp_path.iterdir()) == []
+    if "--resolve" in args:
+        assert re.search(r"^    dir: outputs/runs/\d{4}-\d{2}-\d{2}/<created when a job starts>$", done.stdout, re.M), done.stdout
+    # A job after it creates its directory again.
+    made = OmegaConf.create({"dir": f"${{rnnexp.unique_dir:{tmp_path / 'later'}}}"}).dir
+    assert os.path.isdir(made)
+
+
+def test_version_names_rnnexp_hydra_and_torch(run_main):
+    import tomllib
+    from importlib import metadata
+
+    import hydra
+
+    import rnnexp
+
+    done = run_main(["--version"])
+    assert (done.status, done.stderr) == (0, "")
+    assert done.stdout == f"rnnexp {rnnexp.__version__} (Hydra {hydra.__version__}, torch {metadata.version('torch')})\n"
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert rnnexp.__version__ == pyproject["project"]["version"]
+
+
+def test_shell_completion_is_set_up_for_the_rnnexp_command(run_main, monkeypatch):
+    script = run_main(["--shell-completion", "install=bash"]).stdout
+    assert script.rstrip().endswith("complete -o nospace -o default -F hydra_bash_completion rnnexp"), script
+    hydra_help = run_main(["--hydra-help"]).stdout
+    assert 'eval "$(rnnexp -sc install=bash)"' in hydra_help and "__main__.py" not in hydra_help
+    # What the installed script asks the command for when Tab is pressed after "rnnexp model=".
+    monkeypatch.setenv("COMP_LINE", "rnnexp model=")
+    monkeypatch.setenv("COMP_POINT", str(len("rnnexp model=")))
+    choices = run_main(["--shell-completion", "query=bash"]).stdout.split()
+    assert {"model=cell", "model=rnn", "model=lstm"} <= set(choices), choices
+
+
+def test_a_directory_that_holds_a_run_is_refused_and_left_as_it_was(run_main, tmp_path):
+    assert run_main(["epochs=1", "device=cpu", "hydra.run.dir=mine"]).status == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "mine").iterdir() if p.is_file()}
+    done = run_main(["epochs=2", "device=cpu", "hydra.run.dir=mine"])
+    assert (done.status, done.stdout) == (2, "")
+    assert done.stderr == (
+        "rnnexp: error: hydra.run.dir=mine: already holds a run (metrics.json); choose a new directory, "
+        "hydra.run.dir=..., or continue that run with resume=mine\n"
+    )
+    assert {p.name: p.read_bytes() for p in (tmp_path / "mine").iterdir() if p.is_file()} == before
+    # resume= writes a directory of its own: the run it continues keeps its one event file.
+    resumed = run_main(["resume=mine", "epochs=2"])
+    assert resumed.status == 0, resumed.stderr
+    assert resumed.stdout.strip().splitlines()[-1].rpartition("Run directory: ")[2].startswith("outputs/runs/")
+    assert len(list((tmp_path / "mine").glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_directory_that_holds_a_sweep_is_refused_and_left_as_it_was(small_sweep, run_main):
+    _, sweep_dir = small_sweep
+    before = sorted(str(p.relative_to(sweep_dir)) for p in sweep_dir.rglob("*"))
+    done = run_main(["-m", "epochs=1", "device=cpu", f"hydra.sweep.dir={sweep_dir}"])
+    assert (done.status, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"rnnexp: error: hydra.sweep.dir={sweep_dir}: already holds a sweep (0_device=cpu"), done.stderr
+    assert sorted(str(p.relative_to(sweep_dir)) for p in sweep_dir.rglob("*")) == before

@@ -1,6 +1,7 @@
 """Config groups compose into the typed schemas; each default has one home; bad values fail with the key's name."""
 
 import ast
+import importlib.util
 from importlib import resources
 from pathlib import Path
 
@@ -276,14 +277,25 @@ def test_values_set_on_a_composed_config_equal_the_command_lines(make_cfg):
     assert with_values(make_cfg, overrides) == make_cfg(*overrides)
 
 
+def imports_of(module_name):
+    """The modules that ``module_name`` names in its import statements."""
+    tree = ast.parse(Path(importlib.util.find_spec(module_name).origin).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return imported | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+
+
 def test_validate_needs_no_torch():
     # validate() answers a bad value before torch is imported: config.py pulls in
-    # nothing from rnnexp but the error type, and nothing of torch.
-    tree = ast.parse(Path(config.__file__).read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert not any(name == "torch" or name.startswith("torch.") for name in imported)
-    assert {name for name in imported if name.startswith("rnnexp")} == {"rnnexp.errors"}
+    # only the error type and the name of a run's record from rnnexp, and neither
+    # they nor anything they import reach torch.
+    assert {name for name in imports_of("rnnexp.config") if name.startswith("rnnexp")} == {"rnnexp.errors", "rnnexp.results"}
+    seen, todo = set(), ["rnnexp.config"]
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        imported = imports_of(module)
+        assert not any(name == "torch" or name.startswith("torch.") for name in imported), module
+        todo += [name for name in imported if name.startswith("rnnexp") and name not in seen]
 
 
 # --------------------------------------------------------------------------- older checkpoints
@@ -327,3 +339,48 @@ def test_unique_dir_never_repeats(tmp_path):
     names = {unique_dir(str(tmp_path)) for _ in range(20)}
     assert len(names) == 20
     assert all(Path(name).parent == tmp_path and Path(name).is_dir() for name in names)
+
+
+# --------------------------------------------------------------------------- keys added or removed on the command line
+def test_the_keys_nothing_reads_are_the_added_ones(make_cfg):
+    cfg = make_cfg("+lrr=0.1", "++model.hiden_size=3", "+task.shift=2", "+optimizer.amsgrad=true")
+    assert config.unread_keys(cfg) == ["model.hiden_size", "task.shift", "lrr"]  # amsgrad: Adam's argument
+    # A swept task may be caesar, which reads task.shift; no model option reads hiden_size.
+    assert config.unread_keys(cfg, swept={"task", "model"}) == ["model.hiden_size", "lrr"]
+    assert config.unread_keys(make_cfg()) == []
+    with pytest.raises(UserError, match=r"^lrr: no such config key; did you mean lr\?"):
+        config.check_keys(make_cfg("+lrr=0.1"))
+
+
+def test_every_option_composes_with_no_key_that_nothing_reads(make_cfg):
+    for group, option in OPTIONS:
+        if group != "hparams_search":
+            assert config.unread_keys(make_cfg(*with_required(group, option))) == [], f"{group}={option}"
+
+
+def test_removing_any_schema_key_is_refused_with_what_to_type():
+    for key in schema_keys():
+        with pytest.raises(UserError) as refused:
+            config.check_removal(key)
+        line = str(refused.value)
+        assert line.startswith(f"~{key}: "), line
+        assert f"{key}=" in line and "is its default" not in line, line  # a value to type, and what null does
+
+
+def test_every_key_whose_default_is_null_says_what_null_does():
+    nulls = {key for key in schema_keys() if key not in config.GROUP_SECTIONS and config.schema_default(key) is None}
+    assert nulls == set(config.NULL_MEANS)
+
+
+# --------------------------------------------------------------------------- directories that hold a run
+def test_a_run_is_recognised_by_any_file_it_writes_first(tmp_path):
+    from rnnexp.checkpoint import LAST
+
+    assert LAST in config.RUN_FILES
+    assert config.run_file_in(tmp_path / "absent") is None and config.run_file_in(tmp_path) is None
+    (tmp_path / ".hydra").mkdir()  # what a refused or unstarted command may leave: no run
+    assert config.run_file_in(tmp_path) is None
+    (tmp_path / "events.out.tfevents.1.host.1.0").write_bytes(b"")
+    assert config.run_file_in(tmp_path) == "events.out.tfevents.1.host.1.0"
+    with pytest.raises(UserError, match=f"^hydra.run.dir={tmp_path}: already holds a run"):
+        config.check_run_dir(str(tmp_path))

@@ -1,8 +1,13 @@
-"""Predict and sample from a finished run; resume a stopped run to the same result."""
+"""Predict and sample from a finished run (run=last: the newest); resume a stopped run to the same result;
+single runs named by their overrides."""
+
+import os
+from datetime import datetime
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import rnnexp.config
 import rnnexp.predict
 from conftest import compose_config
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
@@ -132,3 +137,49 @@ def test_resume_from_the_command_line(run_main, tmp_path):
     finished, reference = RunResult.read(tmp_path / "resumed" / METRICS_NAME), RunResult.read(tmp_path / "whole" / METRICS_NAME)
     assert finished.status is Status.OK and finished.epochs == 7
     assert finished.losses == reference.losses and finished.prediction == reference.prediction
+
+
+def test_a_single_run_is_named_by_its_overrides_and_run_last_finds_it(run_main, tmp_path, monkeypatch):
+    pairs = tmp_path / "data" / "pairs.tsv"
+    pairs.parent.mkdir()
+    pairs.write_text("hello\tohlol\n")
+    done = run_main(["task=pairs", f"task.path={pairs}", "task.val_fraction=0", "model=embedding", "device=cpu"])
+    assert done.status == 0, done.stderr
+    (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*")
+    # Hydra's override_dirname after the time, with the path's "/" made safe: one directory, not nested ones.
+    stamp, _, label = run_dir.name.partition("_")
+    assert label == f"device=cpu,model=embedding,task.path={str(pairs).replace('/', '_')},task.val_fraction=0,task=pairs"
+    assert done.stdout.splitlines()[-1].endswith(f"Run directory: outputs/runs/{run_dir.parent.name}/{run_dir.name}")
+    monkeypatch.chdir(tmp_path)
+    assert predict(["run=last", "input=hello"]) == predict(["run=latest", "input=hello"]) == "ohlol"
+
+
+def test_run_last_names_the_newest_run_by_the_time_in_its_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match=r"^run=last: no run in outputs/runs here; start one"):
+        predict(["run=last", "input=hello"])
+    for name in ["2026-11-25/23-59-59.999_model=cell", "2026-11-26/09-00-00.000_b", "2026-11-26/09-00-00.000-1_a", "2026-11-26/10-00-00.000"]:
+        (tmp_path / "outputs" / "runs" / name).mkdir(parents=True)
+    (tmp_path / "outputs" / "runs" / "2026-11-26" / "notes").mkdir()  # not a run's name
+    newest = tmp_path / "outputs" / "runs" / "2026-11-26"
+    assert rnnexp.config.newest_run() == os.path.join("outputs", "runs", "2026-11-26", "10-00-00.000")
+    # A run resuming the newest has already made its own directory: left out, the one before is found.
+    assert rnnexp.config.newest_run(exclude=str(newest / "10-00-00.000")).endswith("09-00-00.000-1_a")
+    with pytest.raises(UserError, match=r"^run=outputs/runs/2026-11-26/10-00-00.000: holds no best.pt"):
+        predict(["run=last", "input=hello"])
+
+
+def test_a_run_directory_label_stays_one_short_safe_name(tmp_path, monkeypatch):
+    label = rnnexp.config.dir_label("task.path=/a/b.txt,task.source='x y',device=cuda:0," + "é" * 300)
+    assert label.startswith("task.path=_a_b.txt,task.source=_x_y_,device=cuda:0,é")
+    assert "/" not in label and len(label.encode()) <= 200 and label.endswith("...")
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 26, 14, 19, 35, 714000)
+
+    monkeypatch.setattr(rnnexp.config, "datetime", Clock)
+    made = [rnnexp.config.unique_dir(str(tmp_path), "model=cell,lr=0.1") for _ in range(2)]
+    assert [os.path.basename(d) for d in made] == ["14-19-35.714_model=cell,lr=0.1", "14-19-35.714-1_model=cell,lr=0.1"]
+    assert os.path.basename(rnnexp.config.unique_dir(str(tmp_path), "")) == "14-19-35.714"

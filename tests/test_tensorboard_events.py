@@ -1,6 +1,8 @@
 """The event file holds the curves, the texts and the hparams session, read back with
-tensorboard's own event reader."""
+tensorboard's own event reader; the session ends with the run's status, a resumed run is one
+session, and a run that failed before training has an event file with its session too."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,11 +11,19 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from conftest import compose_config
-from rnnexp.checkpoint import LAST, load_checkpoint
-from rnnexp.tracking import FINAL_METRICS, hparams_of
+from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
+from rnnexp.results import Status
+from rnnexp.tracking import FINAL_METRICS, NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, record_failure
 from rnnexp.trainer import train
+from test_reliability import DIVERGES_IN_EPOCH_2, signals_at_forward
 
 EPOCHS = 6
+
+
+def read(run_dir):
+    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    accumulator.Reload()
+    return accumulator
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +32,7 @@ def events(tmp_path_factory):
     result = train(compose_config("model=rnn", f"epochs={EPOCHS}"), run_dir)
     files = list(run_dir.glob("events.out.tfevents.*"))
     assert len(files) == 1, "one event file, in the run directory itself (no sub-folder run)"
-    accumulator = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "tensors": 0})
-    accumulator.Reload()
-    return accumulator, result
+    return read(run_dir), result
 
 
 def float32(values):
@@ -32,7 +40,16 @@ def float32(values):
     return torch.tensor(values, dtype=torch.float32).tolist()
 
 
-@pytest.mark.parametrize("tag", ["loss/train", "accuracy/char", "accuracy/seq", "lr"])
+def session(accumulator):
+    """(hyperparameters, status name) of the run's hparams session."""
+    content = accumulator.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    end = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_end_info"]).session_end_info
+    values = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
+    return values, api_pb2.Status.Name(end.status)
+
+
+@pytest.mark.parametrize("tag", ["loss/train", "train_accuracy/char", "train_accuracy/seq", "lr"])
 def test_scalars_have_one_point_per_epoch(events, tag):
     accumulator, _ = events
     points = accumulator.Scalars(tag)
@@ -44,6 +61,14 @@ def test_loss_curve_is_the_runs_losses(events):
     logged = [p.value for p in accumulator.Scalars("loss/train")]
     assert logged == float32(result.losses)
     assert [p.value for p in accumulator.Scalars("lr")] == float32([0.1] * EPOCHS)
+
+
+def test_the_final_metrics_sort_before_every_curve(events):
+    # The HParams page ticks the first five metrics in tag order: the four final
+    # values, then the training loss.
+    accumulator, _ = events
+    tags = sorted(accumulator.Tags()["scalars"])
+    assert tags[:5] == sorted(FINAL_METRICS) + ["loss/train"]
 
 
 def test_prediction_text_per_epoch_and_config_text(events):
@@ -63,17 +88,71 @@ def test_hparams_session_lives_in_the_run_with_final_metrics(events):
     hparams = accumulator.PluginTagToContent("hparams")
     # No per-run experiment summary: TensorBoard derives the experiment from all sessions.
     assert set(hparams) == {"_hparams_/session_start_info", "_hparams_/session_end_info"}
-    start = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_start_info"])
-    values = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.session_start_info.hparams.items()}
+    values, status = session(accumulator)
+    assert status == "STATUS_SUCCESS"
     assert values["model"] == "rnn" and values["optimizer"] == "adam" and values["encoder"] == "one_hot"
     assert values["lr"] == 0.1 and values["model.hidden_size"] == 4 and values["device"] == "cpu"
+    assert values[OVERRIDES] == NO_OVERRIDES  # train() called directly: no command line
     # Every key and value of the run's resolved config's hparams (numbers arrive as doubles).
     assert values == hparams_of(load_checkpoint(Path(result.run_dir) / LAST)["config"])
-    end = plugin_data_pb2.HParamsPluginData.FromString(hparams["_hparams_/session_end_info"])
-    assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
     for tag in FINAL_METRICS:
         assert [p.step for p in accumulator.Scalars(tag)] == [EPOCHS]
     final = {tag: accumulator.Scalars(tag)[0].value for tag in FINAL_METRICS}
     sequences_right = float(result.prediction == result.target)  # hello is one sequence
     solved = result.solved_epoch or EPOCHS + 1  # unsolved runs rank last when sorted ascending
     assert final == dict(zip(FINAL_METRICS, float32([result.final_loss, result.accuracy, sequences_right, solved])))
+
+
+def test_the_overrides_are_the_command_lines(tmp_path):
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- model=cell\n- seed=1\n")  # as Hydra saves them
+    train(compose_config("model=cell", "seed=1", "epochs=1"), tmp_path)
+    values, _ = session(read(tmp_path))
+    assert values[OVERRIDES] == "model=cell seed=1"
+
+
+def test_a_diverged_run_ends_its_session_as_a_failure(tmp_path):
+    result = train(compose_config(*DIVERGES_IN_EPOCH_2), tmp_path)
+    assert result.status is Status.DIVERGED
+    accumulator = read(tmp_path)
+    _, status = session(accumulator)
+    assert status == "STATUS_FAILURE"
+    assert str(accumulator.Scalars("final/loss")[0].value) == "nan"
+
+
+def test_an_interrupted_run_ends_unknown_and_its_resumed_run_is_one_session_of_its_own(tmp_path):
+    with signals_at_forward((3, signal.SIGINT)) as sent:  # hello: one step per epoch, so in epoch 3
+        stopped = train(compose_config("model=rnn", f"epochs={EPOCHS}"), tmp_path / "stopped")
+    assert sent and stopped.status is Status.INTERRUPTED
+    values, status = session(read(tmp_path / "stopped"))
+    assert status == "STATUS_UNKNOWN"  # not over: resume= finishes it
+    assert not set(FINAL_METRICS) & set(read(tmp_path / "stopped").Tags()["scalars"])
+
+    cfg, resume = load_resume(str(tmp_path / "stopped"), epochs=EPOCHS + 2)
+    train(cfg, tmp_path / "resumed", resume=resume)
+    resumed = read(tmp_path / "resumed")
+    # The copied curves came along; the session and the final metrics are the resumed run's alone.
+    assert [p.step for p in resumed.Scalars("loss/train")] == list(range(1, EPOCHS + 3))
+    values, status = session(resumed)
+    assert status == "STATUS_SUCCESS" and values["epochs"] == EPOCHS + 2
+    for tag in FINAL_METRICS:
+        assert [p.step for p in resumed.Scalars(tag)] == [EPOCHS + 2]
+
+
+def test_a_run_that_failed_before_training_has_its_session_with_the_same_keys(tmp_path, events):
+    accumulator, _ = events
+    trained, _ = session(accumulator)
+    record_failure(tmp_path, compose_config("model=rnn", "epochs=0"), "epochs=0: must be an integer >= 1")
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+    failed = read(tmp_path)
+    values, status = session(failed)
+    assert status == "STATUS_FAILURE"
+    assert values.keys() == trained.keys()
+    # Sizes the data would have decided: a number, so the column stays numeric for every run.
+    assert values["model.hidden_size"] == values["encoder.dim"] == UNKNOWN_SIZE
+    assert values["epochs"] == 0 and values["model"] == "rnn"
+    error = failed.Tensors("error/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert error == "epochs=0: must be an integer >= 1"
+    # A run directory whose trainer opened its event file keeps that one alone.
+    record_failure(Path(events[1].run_dir), compose_config("model=rnn"), "later")
+    assert len(list(Path(events[1].run_dir).glob("events.out.tfevents.*"))) == 1

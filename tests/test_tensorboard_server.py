@@ -1,12 +1,14 @@
-"""A real TensorBoard server over a finished sweep, asked through its HTTP API what a user sees:
+"""A real TensorBoard server over finished sweeps, asked through its HTTP API what a user sees:
 every job a run, its curves with one point per epoch, its prediction text, and one HParams
-session per job with the same hyperparameter keys and the final metrics.
+session per job with the same hyperparameter keys, the final metrics and the run's status,
+failed jobs included; the experiment lists the overrides first and the final metrics first.
 
-The sweep is run in this process (conftest's small_sweep); the server is a process of its own,
-started on a free loopback port and stopped by its pid."""
+The sweeps are run in this process (conftest's small_sweep, and one with a diverged and a failed
+job); the server is a process of its own, started on a free loopback port and stopped by its pid."""
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,14 +19,18 @@ import urllib.request
 import pytest
 from omegaconf import OmegaConf
 
+from conftest import run_in_process
 from rnnexp.checkpoint import LAST, load_checkpoint
-from rnnexp.results import METRICS_NAME, RunResult
-from rnnexp.tracking import FINAL_METRICS, hparams_of
+from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.tracking import FINAL_METRICS, OVERRIDES, hparams_of, overrides_of
 
 # The server is a process of its own.
 pytestmark = pytest.mark.e2e
 
 EPOCHS = 4  # conftest.SMALL_SWEEP
+# Job 0 diverges in its second epoch (see test_reliability.DIVERGES_IN_EPOCH_2); job 1 fails on lr=-1.
+TROUBLED_SWEEP = ["-m", "model=embedding", "optimizer=sgd", "model.init_scale=10", "model.hidden_size=32", "lr=3e38,-1", "epochs=2", "device=cpu"]
+ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 
 
 def free_port() -> int:
@@ -48,17 +54,40 @@ class Server:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
+    def session_groups(self) -> dict:
+        answer = self.post(
+            "/data/plugin/hparams/session_groups",
+            {"experimentName": "", "allowedStatuses": ALL_STATUSES, "colParams": [], "startIndex": 0, "sliceSize": 100},
+        )
+        return {g["name"]: g for g in answer["sessionGroups"]}
+
+
+def job_dirs(sweep_dir):
+    return sorted(p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+
 
 @pytest.fixture(scope="module")
-def server(small_sweep, tmp_path_factory):
-    """``tensorboard --logdir <sweep dir>`` on a free loopback port; stopped by its pid afterwards."""
+def logdir(small_sweep, tmp_path_factory):
+    """The small sweep (a copy, as ``small/``) and the troubled sweep (``troubled/``) in one logdir."""
     _, sweep_dir = small_sweep
-    jobs = sorted(p.name for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
+    logdir = tmp_path_factory.mktemp("logdir")
+    shutil.copytree(sweep_dir, logdir / "small")
+    done = run_in_process([*TROUBLED_SWEEP, f"hydra.sweep.dir={logdir / 'troubled'}"], tmp_path_factory.mktemp("troubled"))
+    assert done.status == 1, done.stderr  # a sweep with a failed job
+    statuses = [RunResult.read(d / METRICS_NAME).status for d in job_dirs(logdir / "troubled")]
+    assert statuses == [Status.DIVERGED, Status.FAILED]
+    return logdir
+
+
+@pytest.fixture(scope="module")
+def server(logdir, tmp_path_factory):
+    """``tensorboard --logdir <logdir>`` on a free loopback port; stopped by its pid afterwards."""
+    jobs = sorted(str(d.relative_to(logdir)) for sweep in ("small", "troubled") for d in job_dirs(logdir / sweep))
     port = free_port()
     log = tmp_path_factory.mktemp("tensorboard") / "tensorboard.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep_dir), "--host", "127.0.0.1",
+            [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
              "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -75,7 +104,7 @@ def server(small_sweep, tmp_path_factory):
                 pass  # not listening yet
             assert time.monotonic() < deadline, f"TensorBoard did not list the runs in time:\n{log.read_text()}"
             time.sleep(0.5)
-        yield tb, sweep_dir, jobs
+        yield tb, logdir, jobs
     finally:
         process.terminate()  # by its pid
         try:
@@ -85,24 +114,33 @@ def server(small_sweep, tmp_path_factory):
             process.wait()
 
 
+def small_jobs(jobs):
+    return [run for run in jobs if run.startswith("small/")]
+
+
+def troubled_job(jobs, num):
+    (run,) = [run for run in jobs if run.startswith(f"troubled/{num}_")]
+    return run
+
+
 def test_every_job_is_a_run_with_its_curves_one_point_per_epoch(server):
     tb, _, jobs = server
     tags = tb.get("/data/plugin/scalars/tags")
-    assert sorted(tags) == jobs
-    for run in jobs:
-        assert {"loss/train", "accuracy/char", "accuracy/seq", "lr", *FINAL_METRICS} <= set(tags[run])
-        for tag in ("loss/train", "accuracy/char", "accuracy/seq"):
+    assert sorted(tags) == [run for run in jobs if run != troubled_job(jobs, 1)]  # the failed job has no curves
+    for run in small_jobs(jobs):
+        assert {"loss/train", "train_accuracy/char", "train_accuracy/seq", "lr", *FINAL_METRICS} <= set(tags[run])
+        for tag in ("loss/train", "train_accuracy/char", "train_accuracy/seq"):
             points = tb.get("/data/plugin/scalars/scalars", run=run, tag=tag)  # [[wall time, step, value], ...]
             assert [step for _, step, _ in points] == list(range(1, EPOCHS + 1)), (run, tag)
 
 
 def test_every_run_shows_its_prediction_per_epoch(server):
-    tb, sweep_dir, jobs = server
-    for run in jobs:
+    tb, logdir, jobs = server
+    for run in small_jobs(jobs):
         texts = tb.get("/data/plugin/text/text", run=run, tag="prediction/text_summary")
         assert [t["step"] for t in texts] == list(range(1, EPOCHS + 1))
         # The last epoch's prediction, as the job's log has it: "Predicted string: ohlll, Epoch [4/4] ..."
-        logged = re.findall(r"Predicted string: (\w+), Epoch \[(\d+)/", (sweep_dir / run / "rnnexp.log").read_text())
+        logged = re.findall(r"Predicted string: (\w+), Epoch \[(\d+)/", (logdir / run / "rnnexp.log").read_text())
         assert [int(epoch) for _, epoch in logged] == list(range(1, EPOCHS + 1))
         last = texts[-1]["text"]  # rendered to HTML by the text plugin
         assert "<th>prediction</th>" in last
@@ -110,28 +148,46 @@ def test_every_run_shows_its_prediction_per_epoch(server):
 
 
 def test_hparams_lists_one_session_per_job_with_the_same_keys_and_final_metrics(server):
-    tb, sweep_dir, jobs = server
-    answer = tb.post(
-        "/data/plugin/hparams/session_groups",
-        {
-            "experimentName": "",
-            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
-            "colParams": [],
-            "startIndex": 0,
-            "sliceSize": 100,
-        },
-    )
-    groups = {g["name"]: g for g in answer["sessionGroups"]}
-    assert sorted(groups) == jobs and answer["totalSize"] == len(jobs)
-    for run, group in groups.items():
+    tb, logdir, jobs = server
+    groups = tb.session_groups()
+    assert sorted(groups) == jobs
+    for run in small_jobs(jobs):
+        group = groups[run]
         assert len(group["sessions"]) == 1 and group["sessions"][0]["name"] == run
+        assert group["sessions"][0]["status"] == "STATUS_SUCCESS"
         # What the run logged: the hparams of its resolved config (the checkpoint's), every key set.
-        logged = hparams_of(load_checkpoint(sweep_dir / run / LAST)["config"])
+        logged = hparams_of(load_checkpoint(logdir / run / LAST)["config"], overrides_of(logdir / run))
         assert group["hparams"] == logged and None not in group["hparams"].values()
-        overrides = dict(o.split("=") for o in OmegaConf.load(sweep_dir / run / ".hydra" / "overrides.yaml"))
+        overrides = dict(o.split("=") for o in OmegaConf.load(logdir / run / ".hydra" / "overrides.yaml"))
         assert logged["model"] == overrides["model"] and logged["optimizer"] == overrides["optimizer"]
+        assert logged[OVERRIDES] == f"model={overrides['model']} optimizer={overrides['optimizer']} epochs={EPOCHS} device=cpu"
         assert logged["epochs"] == EPOCHS
         metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
         assert set(FINAL_METRICS) <= set(metrics)
-        final_loss = RunResult.read(sweep_dir / run / METRICS_NAME).final_loss
+        final_loss = RunResult.read(logdir / run / METRICS_NAME).final_loss
         assert metrics["final/loss"] == pytest.approx(final_loss, rel=1e-6)  # stored as float32
+
+
+def test_a_diverged_and_a_failed_job_are_rows_that_say_failure(server):
+    tb, logdir, jobs = server
+    groups = tb.session_groups()
+    diverged, failed = groups[troubled_job(jobs, 0)], groups[troubled_job(jobs, 1)]
+    assert [g["sessions"][0]["status"] for g in (diverged, failed)] == ["STATUS_FAILURE", "STATUS_FAILURE"]
+    assert diverged["hparams"].keys() == failed["hparams"].keys() == groups[small_jobs(jobs)[0]]["hparams"].keys()
+    # The failed job's values are its composed config's: the same types, so every column keeps its type.
+    assert failed["hparams"]["lr"] == -1 and failed["hparams"]["model.hidden_size"] == 32
+    assert failed["metricValues"] == []  # it never trained
+    experiment = tb.post("/data/plugin/hparams/experiment", {"experimentName": ""})
+    types = {info["name"]: info["type"] for info in experiment["hparamInfos"]}
+    assert types["lr"] == types["model.hidden_size"] == types["encoder.dim"] == "DATA_TYPE_FLOAT64"
+
+
+def test_the_experiment_lists_the_overrides_first_and_the_final_metrics_first(server):
+    # What the HParams page ticks when it opens: the first five hyperparameters
+    # (differing ones first) and the first five metrics of the experiment.
+    tb, _, _ = server
+    experiment = tb.post("/data/plugin/hparams/experiment", {"experimentName": "", "hparamsLimit": 1000})
+    hparams = [info["name"] for info in experiment["hparamInfos"] if info.get("differs")]
+    assert hparams[0] == OVERRIDES and {"model", "optimizer", "lr"} <= set(hparams)
+    metrics = [info["name"]["tag"] for info in experiment["metricInfos"]]
+    assert metrics[:5] == sorted(FINAL_METRICS) + ["loss/train"]

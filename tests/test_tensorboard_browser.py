@@ -1,0 +1,46 @@
+"""TensorBoard's HParams page in a real browser: the columns ticked when it opens are the ones a
+user wants, which the server's answers alone do not show (the page ticks the first five
+hyperparameters and the first five metrics of the experiment it is given).
+
+A small sweep runs in this process; TensorBoard and headless Chromium (Debian's chromium, which
+.ci/run installs) are processes of their own on 127.0.0.1, stopped by their pids. The page is read
+through the DevTools protocol with the helpers of scripts/docs_images.py, which takes the docs'
+screenshot the same way."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from conftest import run_in_process, sweep_dir_of
+from rnnexp.tracking import FINAL_METRICS, OVERRIDES
+
+ROOT = Path(__file__).resolve().parent.parent
+pages = runpy.run_path(str(ROOT / "scripts" / "docs_images.py"))
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(pages["CHROMIUM"] is None, reason="needs chromium (.ci/run installs it)"),
+]
+
+SWEEP = ["-m", "model=cell,rnn", "seed=0,1", "epochs=3", "device=cpu"]
+
+
+def test_the_hparams_page_opens_on_the_overrides_the_varied_keys_and_the_final_metrics(tmp_path):
+    done = run_in_process(SWEEP, tmp_path)
+    assert done.status == 0, done.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    with pages["tensorboard"](sweep_dir, pages["job_runs"](sweep_dir)) as url:
+        browser = pages["Chromium"](f"{url}/#hparams")
+        try:
+            columns = pages["hparams_columns"](browser)
+        finally:
+            browser.close()
+    # Trial ID and Show Metrics, five hyperparameters, five metrics.
+    assert len(columns) == 12, columns
+    hparams, metrics = columns[2:7], columns[7:]
+    # The overrides, then the keys the sweep varied (the ones that differ), then
+    # two that do not (model=cell and model=rnn share every other key).
+    assert hparams[:3] == [OVERRIDES, "model", "seed"], columns
+    assert metrics == sorted(FINAL_METRICS) + ["loss/train"], columns

@@ -375,13 +375,13 @@ def newest_run(root: str = "outputs/runs", exclude: Optional[str] = None) -> Opt
     if not os.path.isdir(root):
         return None
     skip = os.path.realpath(exclude) if exclude else None
-    runs = {}  # (date, time, n) -> path
+    runs = {}  # (date, time, n, name) -> path; the name only orders runs of the same millisecond
     for day in os.listdir(root):
         if _DATE_NAME.match(day) and os.path.isdir(os.path.join(root, day)):
             for name in os.listdir(os.path.join(root, day)):
                 path, stamp = os.path.join(root, day, name), _RUN_NAME.match(name)
                 if stamp and os.path.isdir(path) and os.path.realpath(path) != skip:
-                    runs[(day, stamp.group(1), int(stamp.group(2) or 0))] = path
+                    runs[(day, stamp.group(1), int(stamp.group(2) or 0), name)] = path
     return runs[max(runs)] if runs else None
 
 

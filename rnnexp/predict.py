@@ -41,7 +41,9 @@ def parse(argv: list[str]) -> dict[str, str]:
             raise UserError(f"{key}: no such argument; allowed: {', '.join(KEYS)}")
         args[key] = value
     if "run" not in args:
-        raise UserError("run: missing; give the run directory, for example run=outputs/runs/2026-11-26/14-19-35.714, or run=last")
+        raise UserError(
+            "run: missing; give the run directory, for example run=outputs/runs/2026-11-26/14-19-35.714_model=cell, or run=last"
+        )
     if ("input" in args) == ("sample" in args):
         raise UserError("give either input=<characters> (map them) or sample=<N> (generate N characters)")
     return args

@@ -9,7 +9,8 @@ How the HParams page chooses what it shows when it opens: without an
 experiment summary (rnnexp writes none, see :meth:`RunTracker.start_session`)
 the server lists the hyperparameters that differ between the sessions first,
 each part sorted by name, and the metrics (every scalar tag of the sessions'
-runs) sorted by tag; the page ticks the first five of each. The order a run
+runs) sorted by tag; the page ticks the first five of each (tensorboard's
+plugins/hparams/backend_context.py builds that experiment). The order a run
 writes them in plays no part. Hence two choices of names:
 
 - ``Overrides``, the run's command-line overrides, is capitalised: Python's
@@ -21,7 +22,8 @@ writes them in plays no part. Hence two choices of names:
   and ``loss/train``.
 
 This module imports neither torch nor the writer until a run opens its
-records: :func:`record_failure` answers a bad value before torch is loaded.
+records: :func:`record_failure` runs while a bad value is answered, before
+torch is loaded.
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ def _text_summary(tag: str, text: str):
     from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
     from tensorboard.plugins.text import metadata
 
-    tensor = TensorProto(dtype="DT_STRING", string_val=[text.encode()], tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]))
+    shape = TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)])
+    tensor = TensorProto(dtype="DT_STRING", string_val=[text.encode()], tensor_shape=shape)
     value = Summary.Value(tag=f"{tag}/text_summary", metadata=metadata.create_summary_metadata(tag, ""), tensor=tensor)
     return Summary(value=[value])
 
@@ -167,8 +170,9 @@ def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
 
     The hyperparameters are the composed config's (``cfg``), the same keys as
     every run's, so the failed run is a row of the HParams table like the
-    others; the reason is its ``error`` text. A run that failed while training
-    has its own event file, whose session the trainer already ended.
+    others; the reason is its ``error`` text. A run directory that already
+    holds an event file is left as it is: the trainer opened its records and
+    ended their session itself (with the sizes it had read from the data).
     """
     from omegaconf import OmegaConf
     from tensorboard.compat.proto.event_pb2 import Event

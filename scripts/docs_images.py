@@ -98,9 +98,11 @@ class Chromium:
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
         self._profile = tempfile.mkdtemp(prefix="chromium-")
-        flags = [*CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", f"--window-size={window[0]},{window[1]}", "--remote-debugging-pipe"]
+        flags = [
+            *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", f"--window-size={window[0]},{window[1]}", "--remote-debugging-pipe",
+        ]
         # bash puts the two pipe ends on descriptors 3 and 4, then becomes Chromium.
-        redirect = f'exec "$0" "$@" 3<&{commands_read} 4>&{replies_write}'
+        redirect = f'exec "$0" "$@" 3<&{commands_read} 4>&{replies_write} {commands_read}<&- {replies_write}>&-'
         self.process = subprocess.Popen(
             ["bash", "-c", redirect, CHROMIUM, *flags, url],
             pass_fds=(commands_read, replies_write),
@@ -116,7 +118,9 @@ class Chromium:
             self._session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
             # The page's own size, whatever the window around it: screenshots of the same size everywhere.
             width, height = window
-            self.call("Emulation.setDeviceMetricsOverride", self._session, width=width, height=height, deviceScaleFactor=1, mobile=False)
+            self.call(
+                "Emulation.setDeviceMetricsOverride", self._session, width=width, height=height, deviceScaleFactor=1, mobile=False
+            )
         except BaseException:
             self.close()
             raise

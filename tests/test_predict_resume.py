@@ -158,7 +158,8 @@ def test_run_last_names_the_newest_run_by_the_time_in_its_name(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match=r"^run=last: no run in outputs/runs here; start one"):
         predict(["run=last", "input=hello"])
-    for name in ["2026-11-25/23-59-59.999_model=cell", "2026-11-26/09-00-00.000_b", "2026-11-26/09-00-00.000-1_a", "2026-11-26/10-00-00.000"]:
+    runs = ["2026-11-25/23-59-59.999_model=cell", "2026-11-26/09-00-00.000_b", "2026-11-26/09-00-00.000-1_a", "2026-11-26/10-00-00.000"]
+    for name in runs:
         (tmp_path / "outputs" / "runs" / name).mkdir(parents=True)
     (tmp_path / "outputs" / "runs" / "2026-11-26" / "notes").mkdir()  # not a run's name
     newest = tmp_path / "outputs" / "runs" / "2026-11-26"

@@ -2,6 +2,7 @@
 tensorboard's own event reader; the session ends with the run's status, a resumed run is one
 session, and a run that failed before training has an event file with its session too."""
 
+import re
 import signal
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-from conftest import compose_config
+import rnnexp.trainer
+from conftest import cli, compose_config
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.results import Status
 from rnnexp.tracking import FINAL_METRICS, NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, record_failure
@@ -156,3 +158,29 @@ def test_a_run_that_failed_before_training_has_its_session_with_the_same_keys(tm
     # A run directory whose trainer opened its event file keeps that one alone.
     record_failure(Path(events[1].run_dir), compose_config("model=rnn"), "later")
     assert len(list(Path(events[1].run_dir).glob("events.out.tfevents.*"))) == 1
+
+
+def test_a_run_that_raises_while_training_ends_its_own_session_as_a_failure(tmp_path, monkeypatch):
+    def broken(self, epoch, stats):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(rnnexp.trainer.Trainer, "end_epoch", broken)
+    with pytest.raises(RuntimeError):
+        train(compose_config("model=rnn", "epochs=2"), tmp_path)
+    record_failure(tmp_path, compose_config("model=rnn", "epochs=2"), "out of memory")  # as the command line does
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1  # the trainer's, with its resolved sizes
+    values, status = session(read(tmp_path))
+    assert status == "STATUS_FAILURE" and values["model.hidden_size"] == 4
+
+
+@pytest.mark.e2e
+def test_a_bad_value_is_recorded_without_loading_torch(tmp_path):
+    # The failed run's event file is written while the error is answered, in well under a second:
+    # the one-line answer must not wait for torch to load.
+    done = cli(["epochs=0"], tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 2 and "rnnexp: error: epochs=0" in done.stderr
+    imported = re.findall(r"^import time:.*\|\s*(\S+)$", done.stderr, re.M)
+    assert "tensorboard.plugins.hparams.plugin_data_pb2" in imported and "torch" not in imported
+    (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*")
+    _, status = session(read(run_dir))
+    assert status == "STATUS_FAILURE"

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.e2e
 
 EPOCHS = 4  # conftest.SMALL_SWEEP
 # Job 0 diverges in its second epoch (see test_reliability.DIVERGES_IN_EPOCH_2); job 1 fails on lr=-1.
-TROUBLED_SWEEP = ["-m", "model=embedding", "optimizer=sgd", "model.init_scale=10", "model.hidden_size=32", "lr=3e38,-1", "epochs=2", "device=cpu"]
+TROUBLED_SWEEP = [
+    "-m", "model=embedding", "optimizer=sgd", "model.init_scale=10", "model.hidden_size=32", "lr=3e38,-1", "epochs=2", "device=cpu",
+]
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 
 

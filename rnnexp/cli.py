@@ -57,7 +57,8 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from rnnexp.config import register_configs, register_resolvers
+    from rnnexp.config import register_configs
+    from rnnexp.run_dirs import register_resolvers
 
     args = list(sys.argv[1:] if argv is None else argv)
     if "--version" in args:  # Hydra's own --version names only Hydra
@@ -153,7 +154,8 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     """The job's config (a checkpoint's when resuming), checked, then trained."""
     from hydra.types import RunMode
 
-    from rnnexp.config import check_keys, validate
+    from rnnexp.checks import validate
+    from rnnexp.start_checks import check_keys
 
     # A sweep's job composes its own config (StartChecks saw the sweep's, without
     # the swept values): a key that its options do not read is refused here.
@@ -162,7 +164,7 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     if cfg.resume is not None:
         from rnnexp.checkpoint import load_resume
 
-        cfg, resume = load_resume(cfg.resume, explicit_epochs(hydra_cfg.overrides.task))
+        cfg, resume = load_resume(_run_named(cfg.resume, hydra_cfg.runtime.output_dir), explicit_epochs(hydra_cfg.overrides.task))
     cfg.threads = job_threads(cfg.threads, hydra_cfg.launcher.get("_target_", ""))
     validate(cfg)  # a bad value is answered in well under a second: before torch is imported
     from rnnexp.trainer import train
@@ -172,6 +174,18 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
     )
     return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop)
+
+
+def _run_named(run: str, own_dir: str) -> str:
+    """``resume=last`` (or ``latest``): the newest run other than the one this job just made."""
+    if run not in ("last", "latest"):
+        return run
+    from rnnexp.run_dirs import newest_run
+
+    newest = newest_run(exclude=own_dir)
+    if newest is None:
+        raise UserError(f"resume={run}: no run under outputs/runs to continue; give its directory, resume=outputs/runs/...")
+    return newest
 
 
 def job_threads(setting: str | int, launcher_target: str) -> str | int:
@@ -279,7 +293,7 @@ def _run_dirs_named_only(named_only: bool) -> Iterator[None]:
         return
     from omegaconf import OmegaConf
 
-    from rnnexp.config import register_resolvers
+    from rnnexp.run_dirs import register_resolvers
 
     OmegaConf.register_new_resolver("rnnexp.unique_dir", _named_when_a_job_starts, use_cache=True, replace=True)
     try:
@@ -297,7 +311,7 @@ def _check_removals(overrides: Sequence[str]) -> None:
     """Refuse ``~key`` for a key that every run reads, before Hydra answers it in its own words."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from rnnexp.config import check_removal
+    from rnnexp.start_checks import check_removal
 
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         if override.is_delete() and not override.is_hydra_override():

@@ -2,7 +2,7 @@
 
 One call after the model is built (the choices depend on its size) and
 before the optimizer sees its parameters. The config-only refusals
-(cuda_graph for a model other than cell) are in rnnexp.config.validate; the
+(cuda_graph for a model other than cell) are in rnnexp.checks.validate; the
 ones here need the machine or the data.
 """
 

@@ -45,7 +45,7 @@ def capture_cell(model: CellModel, make_graphed: Optional[Callable] = None) -> N
     ``make_graphed`` stands in for torch.cuda.make_graphed_callables (tests
     pass a stand-in to check the routing on a machine without CUDA).
     """
-    assert isinstance(model, CellModel), "only model=cell (checked by rnnexp.config.validate)"
+    assert isinstance(model, CellModel), "only model=cell (checked by rnnexp.checks.validate)"
     make_graphed = make_graphed or torch.cuda.make_graphed_callables
     unroll = _Unroll(model)
     graphs: dict[tuple, Callable] = {}

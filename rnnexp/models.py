@@ -83,7 +83,7 @@ class CellModel(RecurrentTagger):
         dropout: float = 0.0,
         init_scale: float = 1.0,
     ):
-        assert num_layers == 1 and not bidirectional, "one left-to-right cell (checked by rnnexp.config.validate)"
+        assert num_layers == 1 and not bidirectional, "one left-to-right cell (checked by rnnexp.checks.validate)"
         super().__init__(encoder, hidden_size, num_classes, head, hidden_size, dropout)
         self.cell = nn.RNNCell(encoder.output_size, hidden_size)
         self.scale_init(self.cell, init_scale)
@@ -170,7 +170,7 @@ def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
     model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
     num_classes = vocab_size
     hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
-    # The other model checks need only the config: rnnexp.config.validate. This
+    # The other model checks need only the config: rnnexp.checks.validate. This
     # one needs the number of classes, which comes from the data.
     if not model_cfg["head"] and hidden_size != num_classes:
         raise UserError(

@@ -24,8 +24,8 @@ import sys
 import torch
 
 from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
-from rnnexp.config import newest_run
 from rnnexp.errors import USAGE_ERROR, UserError
+from rnnexp.run_dirs import newest_run
 
 KEYS = ("run", "input", "sample", "prime", "temperature", "seed", "checkpoint")
 NEWEST = ("last", "latest")  # run=last: the newest single run, as `python -m rnnexp` names them

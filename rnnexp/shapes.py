@@ -37,10 +37,12 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
-from rnnexp.config import register_configs, register_resolvers, schema_keys, validate
+from rnnexp.checks import validate
+from rnnexp.config import register_configs, schema_keys
 from rnnexp.data import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models import CellModel, LayerModel, RecurrentTagger, build_model
+from rnnexp.run_dirs import register_resolvers
 from rnnexp.tasks import load_task
 
 # Rows of the recurrent weights per gate: nn.LSTM stacks 4 (input, forget,
@@ -100,7 +102,7 @@ class ShapeTrace:
 def trace_shapes(cfg: DictConfig) -> ShapeTrace:
     """Build ``cfg``'s task and model and trace the first training batch through it (CPU; no training).
 
-    ``cfg`` must have passed :func:`rnnexp.config.validate`. Raises UserError
+    ``cfg`` must have passed :func:`rnnexp.checks.validate`. Raises UserError
     for what only the data shows (a file, hidden_size without a head).
     """
     data = load_task(cfg.task)

@@ -9,7 +9,7 @@ prediction).
 Every task gets one vocabulary for input and output: the sorted characters of
 all its strings, so hello -> ohlol has e, h, l, o as in the notebook.
 
-The task's keys are checked by rnnexp.config.validate before anything here
+The task's keys are checked by rnnexp.checks.validate before anything here
 runs; this module checks only what needs the data: the files and their
 lines, and whether a split leaves data to train on.
 """
@@ -195,7 +195,7 @@ def _load_text(task: DictConfig) -> TaskData:
 
 
 def load_task(task: DictConfig) -> TaskData:
-    """Build ``cfg.task``'s data (validated by rnnexp.config.validate); raises UserError on bad files."""
+    """Build ``cfg.task``'s data (validated by rnnexp.checks.validate); raises UserError on bad files."""
     if task.name == "text":
         return _load_text(task)
     return _load_pairs(task)

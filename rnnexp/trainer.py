@@ -24,8 +24,8 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from rnnexp.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
+from rnnexp.checks import validate
 from rnnexp.compute import place
-from rnnexp.config import validate
 from rnnexp.data import SequenceSet
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest

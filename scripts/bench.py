@@ -164,8 +164,9 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     from hydra import compose, initialize_config_module
 
     import baselines
-    from rnnexp.config import register_configs, register_resolvers
+    from rnnexp.config import register_configs
     from rnnexp.models import build_model
+    from rnnexp.run_dirs import register_resolvers
     from rnnexp.tasks import load_task
     from rnnexp.threads import choose_threads
     from rnnexp.trainer import train

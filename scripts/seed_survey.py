@@ -18,7 +18,8 @@ import tempfile
 
 from hydra import compose, initialize_config_module
 
-from rnnexp.config import register_configs, register_resolvers
+from rnnexp.config import register_configs
+from rnnexp.run_dirs import register_resolvers
 from rnnexp.trainer import train
 
 

@@ -23,8 +23,9 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from rnnexp.cli import main
+from rnnexp.config import register_configs
+from rnnexp.run_dirs import register_resolvers
 from rnnexp.testing import Done, run_command
-from rnnexp.config import register_configs, register_resolvers
 
 register_configs()
 register_resolvers()

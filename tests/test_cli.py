@@ -17,8 +17,8 @@ import pytest
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-import rnnexp.config
-from conftest import cli, sweep_dir_of
+import rnnexp.run_dirs
+from conftest import sweep_dir_of
 from rnnexp.cli import main
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
@@ -83,8 +83,8 @@ def test_runs_in_the_same_millisecond_get_their_own_directories(tmp_path, monkey
         def now(cls, tz=None):
             return frozen
 
-    monkeypatch.setattr(rnnexp.config, "datetime", Clock)
-    made = [rnnexp.config.unique_dir(str(tmp_path / "runs")) for _ in range(3)]
+    monkeypatch.setattr(rnnexp.run_dirs, "datetime", Clock)
+    made = [rnnexp.run_dirs.unique_dir(str(tmp_path / "runs")) for _ in range(3)]
     assert [os.path.basename(d) for d in made] == ["14-19-35.714", "14-19-35.714-1", "14-19-35.714-2"]
     assert all(os.path.isdir(d) for d in made)
 

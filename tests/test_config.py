@@ -10,9 +10,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from rnnexp import config
-from rnnexp.config import ADDED_KEYS, RULES, SCHEMAS, Config, TaskConfig, migrate, schema_keys, unique_dir, validate
+from rnnexp import start_checks
+from rnnexp.checks import RULES, validate
+from rnnexp.config import ADDED_KEYS, SCHEMAS, Config, TaskConfig, migrate, schema_default, schema_keys
 from rnnexp.errors import UserError, one_line
+from rnnexp.run_dirs import unique_dir
 
 CONF = Path(str(resources.files("rnnexp.conf")))
 GROUPS = ("model", "encoder", "optimizer", "scheduler", "task", "experiment", "hparams_search")
@@ -284,12 +286,11 @@ def imports_of(module_name):
     return imported | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
 
 
-def test_validate_needs_no_torch():
-    # validate() answers a bad value before torch is imported: config.py pulls in
-    # only the error type and the name of a run's record from rnnexp, and neither
-    # they nor anything they import reach torch.
-    assert {name for name in imports_of("rnnexp.config") if name.startswith("rnnexp")} == {"rnnexp.errors", "rnnexp.results"}
-    seen, todo = set(), ["rnnexp.config"]
+@pytest.mark.parametrize("start", ["rnnexp.checks", "rnnexp.start_checks", "rnnexp.run_dirs"])
+def test_the_checks_need_no_torch(start):
+    # A bad value is answered before torch is imported: nothing the command
+    # line's checks import reaches torch (the trainer is imported after them).
+    seen, todo = set(), [start]
     while todo:
         module = todo.pop()
         seen.add(module)
@@ -344,43 +345,43 @@ def test_unique_dir_never_repeats(tmp_path):
 # --------------------------------------------------------------------------- keys added or removed on the command line
 def test_the_keys_nothing_reads_are_the_added_ones(make_cfg):
     cfg = make_cfg("+lrr=0.1", "++model.hiden_size=3", "+task.shift=2", "+optimizer.amsgrad=true")
-    assert config.unread_keys(cfg) == ["model.hiden_size", "task.shift", "lrr"]  # amsgrad: Adam's argument
+    assert start_checks.unread_keys(cfg) == ["model.hiden_size", "task.shift", "lrr"]  # amsgrad: Adam's argument
     # A swept task may be caesar, which reads task.shift; no model option reads hiden_size.
-    assert config.unread_keys(cfg, swept={"task", "model"}) == ["model.hiden_size", "lrr"]
-    assert config.unread_keys(make_cfg()) == []
+    assert start_checks.unread_keys(cfg, swept={"task", "model"}) == ["model.hiden_size", "lrr"]
+    assert start_checks.unread_keys(make_cfg()) == []
     with pytest.raises(UserError, match=r"^lrr: no such config key; did you mean lr\?"):
-        config.check_keys(make_cfg("+lrr=0.1"))
+        start_checks.check_keys(make_cfg("+lrr=0.1"))
 
 
 def test_every_option_composes_with_no_key_that_nothing_reads(make_cfg):
     for group, option in OPTIONS:
         if group != "hparams_search":
-            assert config.unread_keys(make_cfg(*with_required(group, option))) == [], f"{group}={option}"
+            assert start_checks.unread_keys(make_cfg(*with_required(group, option))) == [], f"{group}={option}"
 
 
 def test_removing_any_schema_key_is_refused_with_what_to_type():
     for key in schema_keys():
         with pytest.raises(UserError) as refused:
-            config.check_removal(key)
+            start_checks.check_removal(key)
         line = str(refused.value)
         assert line.startswith(f"~{key}: "), line
         assert f"{key}=" in line and "is its default" not in line, line  # a value to type, and what null does
 
 
 def test_every_key_whose_default_is_null_says_what_null_does():
-    nulls = {key for key in schema_keys() if key not in config.GROUP_SECTIONS and config.schema_default(key) is None}
-    assert nulls == set(config.NULL_MEANS)
+    nulls = {key for key in schema_keys() if key not in start_checks.GROUP_SECTIONS and schema_default(key) is None}
+    assert nulls == set(start_checks.NULL_MEANS)
 
 
 # --------------------------------------------------------------------------- directories that hold a run
 def test_a_run_is_recognised_by_any_file_it_writes_first(tmp_path):
     from rnnexp.checkpoint import LAST
 
-    assert LAST in config.RUN_FILES
-    assert config.run_file_in(tmp_path / "absent") is None and config.run_file_in(tmp_path) is None
+    assert LAST in start_checks.RUN_FILES
+    assert start_checks.run_file_in(tmp_path / "absent") is None and start_checks.run_file_in(tmp_path) is None
     (tmp_path / ".hydra").mkdir()  # what a refused or unstarted command may leave: no run
-    assert config.run_file_in(tmp_path) is None
+    assert start_checks.run_file_in(tmp_path) is None
     (tmp_path / "events.out.tfevents.1.host.1.0").write_bytes(b"")
-    assert config.run_file_in(tmp_path) == "events.out.tfevents.1.host.1.0"
+    assert start_checks.run_file_in(tmp_path) == "events.out.tfevents.1.host.1.0"
     with pytest.raises(UserError, match=f"^hydra.run.dir={tmp_path}: already holds a run"):
-        config.check_run_dir(str(tmp_path))
+        start_checks.check_run_dir(str(tmp_path))

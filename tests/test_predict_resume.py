@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-import rnnexp.config
+import rnnexp.run_dirs
 import rnnexp.predict
 from conftest import compose_config
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
@@ -163,15 +163,15 @@ def test_run_last_names_the_newest_run_by_the_time_in_its_name(tmp_path, monkeyp
         (tmp_path / "outputs" / "runs" / name).mkdir(parents=True)
     (tmp_path / "outputs" / "runs" / "2026-11-26" / "notes").mkdir()  # not a run's name
     newest = tmp_path / "outputs" / "runs" / "2026-11-26"
-    assert rnnexp.config.newest_run() == os.path.join("outputs", "runs", "2026-11-26", "10-00-00.000")
+    assert rnnexp.run_dirs.newest_run() == os.path.join("outputs", "runs", "2026-11-26", "10-00-00.000")
     # A run resuming the newest has already made its own directory: left out, the one before is found.
-    assert rnnexp.config.newest_run(exclude=str(newest / "10-00-00.000")).endswith("09-00-00.000-1_a")
+    assert rnnexp.run_dirs.newest_run(exclude=str(newest / "10-00-00.000")).endswith("09-00-00.000-1_a")
     with pytest.raises(UserError, match=r"^run=outputs/runs/2026-11-26/10-00-00.000: holds no best.pt"):
         predict(["run=last", "input=hello"])
 
 
 def test_a_run_directory_label_stays_one_short_safe_name(tmp_path, monkeypatch):
-    label = rnnexp.config.dir_label("task.path=/a/b.txt,task.source='x y',device=cuda:0," + "é" * 300)
+    label = rnnexp.run_dirs.dir_label("task.path=/a/b.txt,task.source='x y',device=cuda:0," + "é" * 300)
     assert label.startswith("task.path=_a_b.txt,task.source=_x_y_,device=cuda:0,é")
     assert "/" not in label and len(label.encode()) <= 200 and label.endswith("...")
 
@@ -180,7 +180,7 @@ def test_a_run_directory_label_stays_one_short_safe_name(tmp_path, monkeypatch):
         def now(cls, tz=None):
             return datetime(2026, 11, 26, 14, 19, 35, 714000)
 
-    monkeypatch.setattr(rnnexp.config, "datetime", Clock)
-    made = [rnnexp.config.unique_dir(str(tmp_path), "model=cell,lr=0.1") for _ in range(2)]
+    monkeypatch.setattr(rnnexp.run_dirs, "datetime", Clock)
+    made = [rnnexp.run_dirs.unique_dir(str(tmp_path), "model=cell,lr=0.1") for _ in range(2)]
     assert [os.path.basename(d) for d in made] == ["14-19-35.714_model=cell,lr=0.1", "14-19-35.714-1_model=cell,lr=0.1"]
-    assert os.path.basename(rnnexp.config.unique_dir(str(tmp_path), "")) == "14-19-35.714"
+    assert os.path.basename(rnnexp.run_dirs.unique_dir(str(tmp_path), "")) == "14-19-35.714"

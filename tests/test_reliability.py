@@ -248,7 +248,7 @@ START_AGAIN = "start it again: python -m rnnexp model=embedding epochs=3 device=
     "signum, target",
     [
         pytest.param(signal.SIGINT, "rnnexp.config.register_configs", id="SIGINT before Hydra composes"),
-        pytest.param(signal.SIGTERM, "rnnexp.config.validate", id="SIGTERM while the config is checked"),
+        pytest.param(signal.SIGTERM, "rnnexp.checks.validate", id="SIGTERM while the config is checked"),
         pytest.param(signal.SIGINT, "rnnexp.trainer.build_optimizer", id="SIGINT while the optimizer is built"),
     ],
 )

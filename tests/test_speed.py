@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rnnexp import threads
-from rnnexp.config import validate
+from rnnexp.checks import validate
 from rnnexp.cuda_graph import capture_cell
 from rnnexp.device import ACCELERATOR_WORK, resolve_device
 from rnnexp.errors import UserError

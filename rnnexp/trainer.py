@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from hydra.utils import instantiate
@@ -62,43 +62,29 @@ def train(
         trainer = Trainer(cfg, run_dir, show_progress)
         if resume is not None:
             trainer.restore(resume)
-        status = Status.OK
-        try:
-            stop.check()  # stopped while starting: no step taken, so no records to open and nothing to save
-            trainer.open_records(resumed=resume is not None)
-            stop.check()  # the same, while they opened
-            stop.training = True
-            for epoch in range(trainer.history.epochs + 1, cfg.epochs + 1):
-                if stop.requested:
-                    status = Status.INTERRUPTED  # between epochs: last.pt already holds this point
-                    break
-                stats = trainer.train_epoch(epoch, stop)
-                if not stats.finite:
-                    status = Status.DIVERGED
-                    break
-                if stop.requested:
-                    trainer.save_partial_epoch(epoch, stats)
-                    status = Status.INTERRUPTED
-                    break
-                if trainer.end_epoch(epoch, stats):
-                    break  # early stop: the validation loss stopped improving
+        with trainer.session(stop, started, resumed=resume is not None):
+            status = train_epochs(trainer, stop)
             final = trainer.finish(status)
-        except Interrupted as stopped:
-            # No final evaluation; the epochs finished so far still reach the disk (close).
-            trainer.end_session(Status.INTERRUPTED)
-            seconds = time.perf_counter() - started
-            trainer.result(Status.INTERRUPTED, EpochStats(), stopped.signal_name, seconds).write(trainer.run_dir)
-            raise
-        except Exception:
-            trainer.end_session(Status.FAILED)  # the caller records why (rnnexp.cli)
-            raise
-        finally:
-            stop.training = False
-            trainer.close()
     result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
     result.write(trainer.run_dir)
     log.info(summary_line(result, trainer.data))
     return result
+
+
+def train_epochs(trainer: Trainer, stop: StopRequest) -> Status:
+    """The epochs still to train, one optimizer step per batch; returns how they ended."""
+    for epoch in range(trainer.history.epochs + 1, trainer.cfg.epochs + 1):
+        if stop.requested:
+            return Status.INTERRUPTED  # between epochs: last.pt already holds this point
+        stats = trainer.train_epoch(epoch, stop)
+        if not stats.finite:
+            return Status.DIVERGED
+        if stop.requested:
+            trainer.save_partial_epoch(epoch, stats)
+            return Status.INTERRUPTED
+        if trainer.end_epoch(epoch, stats):
+            break  # early stop: the validation loss stopped improving
+    return Status.OK
 
 
 class Trainer:
@@ -163,6 +149,32 @@ class Trainer:
         if self.data.language_model:
             baseline = unigram_entropy(self.data.train, len(self.data.vocab))
             log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
+
+    @contextlib.contextmanager
+    def session(self, stop: StopRequest, started: float, resumed: bool) -> Iterator[None]:
+        """Open the run's records for the block; whatever ends it, close them with how it ended.
+
+        A stop before the first step leaves nothing to save: Interrupted goes
+        on to the caller once metrics.json says interrupted.
+        """
+        try:
+            stop.check()  # stopped while starting: no step taken, so no records to open
+            self.open_records(resumed=resumed)
+            stop.check()  # the same, while they opened
+            stop.training = True
+            yield
+        except Interrupted as stopped:
+            # No final evaluation; the epochs finished so far still reach the disk (close).
+            self.end_session(Status.INTERRUPTED)
+            seconds = time.perf_counter() - started
+            self.result(Status.INTERRUPTED, EpochStats(), stopped.signal_name, seconds).write(self.run_dir)
+            raise
+        except Exception:
+            self.end_session(Status.FAILED)  # the caller records why (rnnexp.cli)
+            raise
+        finally:
+            stop.training = False
+            self.close()
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, epoch: int, stop: StopRequest) -> EpochStats:

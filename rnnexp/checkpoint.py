@@ -36,11 +36,8 @@ from rnnexp.config import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
-from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
+from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, start_command
 from rnnexp.vocab import Vocabulary
-
-LAST = "last.pt"
-BEST = "best.pt"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:

@@ -76,11 +76,11 @@ def _command(argv: Optional[Sequence[str]]) -> int:
         return 0
     except ExitWith as stop:
         if stop.error is None:
-            return stop.status
+            return stop.code
         if show_traceback and isinstance(stop.error, BaseException):
             raise stop.error
         _print_error(stop.error)
-        return stop.status
+        return stop.code
     except (UserError, HydraException, OmegaConfBaseException, OSError) as error:
         # Composition: an unknown option or key, a bad value, an unwritable run directory.
         if show_traceback:
@@ -155,16 +155,22 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     from hydra.types import RunMode
 
     from rnnexp.checks import validate
-    from rnnexp.start_checks import check_keys
+    from rnnexp.run_dirs import named_run
 
-    # A sweep's job composes its own config (StartChecks saw the sweep's, without
-    # the swept values): a key that its options do not read is refused here.
-    check_keys(cfg)
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        from rnnexp.start_checks import check_keys
+
+        # A sweep's job composes its own config (StartChecks saw the sweep's, without
+        # the swept values): a key that its options do not read is refused here.
+        # A single run's config is the one StartChecks checked.
+        check_keys(cfg)
     resume = None
     if cfg.resume is not None:
         from rnnexp.checkpoint import load_resume
 
-        cfg, resume = load_resume(_run_named(cfg.resume, hydra_cfg.runtime.output_dir), explicit_epochs(hydra_cfg.overrides.task))
+        # The newest run other than the one this job just made.
+        run = named_run(cfg.resume, "resume", exclude=hydra_cfg.runtime.output_dir)
+        cfg, resume = load_resume(run, explicit_epochs(hydra_cfg.overrides.task))
     cfg.threads = job_threads(cfg.threads, hydra_cfg.launcher.get("_target_", ""))
     validate(cfg)  # a bad value is answered in well under a second: before torch is imported
     from rnnexp.trainer import train
@@ -174,18 +180,6 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
     )
     return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop)
-
-
-def _run_named(run: str, own_dir: str) -> str:
-    """``resume=last`` (or ``latest``): the newest run other than the one this job just made."""
-    if run not in ("last", "latest"):
-        return run
-    from rnnexp.run_dirs import newest_run
-
-    newest = newest_run(exclude=own_dir)
-    if newest is None:
-        raise UserError(f"resume={run}: no run under outputs/runs to continue; give its directory, resume=outputs/runs/...")
-    return newest
 
 
 def job_threads(setting: str | int, launcher_target: str) -> str | int:

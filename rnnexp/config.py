@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import Field, dataclass, fields
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
+import hydra
 from hydra.core.config_store import ConfigStore
-from omegaconf import II, MISSING
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import II, MISSING, DictConfig
+
+from rnnexp.run_dirs import register_resolvers
 
 
 # --------------------------------------------------------------------------- model
@@ -308,6 +312,22 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
         cs.store(name=name, node=schema)
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The config ``python -m rnnexp OVERRIDES`` composes, without Hydra's own node and without a run.
+
+    Neither the start checks nor validate() are applied: the caller decides
+    which it needs. Hydra's compose API is opened on ``rnnexp.conf`` unless
+    it is open already, and left open, so that a process composing many
+    configs (the tests) starts Hydra once; a command that must start afresh
+    clears GlobalHydra first, as rnnexp.testing.run_command does.
+    """
+    register_configs()
+    register_resolvers()
+    if not GlobalHydra.instance().is_initialized():
+        hydra.initialize_config_module("rnnexp.conf", version_base="1.3")
+    return hydra.compose("config", overrides=list(overrides))
 
 
 # --------------------------------------------------------------------------- older checkpoints

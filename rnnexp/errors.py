@@ -29,7 +29,7 @@ class UserError(Exception):
 
 
 class ExitWith(SystemExit):
-    """End rnnexp with ``status``; ``rnnexp.__main__.main`` prints ``error`` as one line.
+    """End rnnexp with exit status ``code``; :func:`rnnexp.cli.main` prints ``error`` as one line.
 
     Raised from inside Hydra (a job, a callback) to end the process there. A
     SystemExit, because Hydra reports any Exception a job raises with lines of
@@ -38,8 +38,12 @@ class ExitWith(SystemExit):
 
     def __init__(self, status: int, error: Optional[BaseException | str] = None):
         super().__init__(status)
-        self.status = status
         self.error = error
+
+    @property
+    def status(self) -> int:
+        """The exit status: SystemExit's ``code``."""
+        return self.code
 
 
 def _suggest(word: str, candidates: Iterable[str]) -> str:

@@ -25,10 +25,9 @@ import torch
 
 from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
 from rnnexp.errors import USAGE_ERROR, UserError
-from rnnexp.run_dirs import newest_run
+from rnnexp.run_dirs import named_run
 
 KEYS = ("run", "input", "sample", "prime", "temperature", "seed", "checkpoint")
-NEWEST = ("last", "latest")  # run=last: the newest single run, as `python -m rnnexp` names them
 
 
 def parse(argv: list[str]) -> dict[str, str]:
@@ -49,16 +48,6 @@ def parse(argv: list[str]) -> dict[str, str]:
     return args
 
 
-def run_directory(run: str) -> str:
-    """``run`` as a directory: ``last`` and ``latest`` name the newest run in outputs/runs (of the working directory)."""
-    if run not in NEWEST:
-        return run
-    newest = newest_run("outputs/runs")
-    if newest is None:
-        raise UserError(f"run={run}: no run in outputs/runs here; start one (python -m rnnexp), or give a run directory")
-    return newest
-
-
 def _number(args: dict[str, str], key: str, kind: type, default):
     try:
         return kind(args[key]) if key in args else default
@@ -71,7 +60,7 @@ def predict(argv: list[str]) -> str:
     choice = args.get("checkpoint", "best")
     if choice not in ("best", "last"):
         raise UserError(f"checkpoint={choice}: allowed values are best, last")
-    path = find_checkpoint(run_directory(args["run"]), BEST if choice == "best" else LAST, "run")
+    path = find_checkpoint(named_run(args["run"], "run"), BEST if choice == "best" else LAST, "run")
     state = load_checkpoint(path)
     model, vocab = restore_model(state, path)
     model.eval()

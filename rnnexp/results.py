@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 import signal
 from dataclasses import asdict, dataclass, field, fields
@@ -21,6 +22,10 @@ from typing import Any, Optional, Sequence
 from rnnexp.files import write_json
 
 METRICS_NAME = "metrics.json"
+# A run's checkpoints (rnnexp.checkpoint writes them). Named here, where torch is
+# not imported, for the checks that look for a run before anything is built.
+LAST = "last.pt"  # the state after the latest epoch: what resume= continues
+BEST = "best.pt"  # the weights with the lowest monitored loss
 
 
 class Status(str, Enum):
@@ -121,4 +126,47 @@ class RunResult:
 
 def start_command(overrides: Sequence[str]) -> str:
     """The command that starts a run with ``overrides`` (a job's, from .hydra/overrides.yaml), quoted for the shell."""
-    return shlex.join(["python", "-m", "rnnexp", *overrides])
+    return " ".join(["python", "-m", "rnnexp", *map(shell_word, overrides)])
+
+
+def typed_override(key: str, value: Any) -> str:
+    """``key=value`` as it is typed in a shell, so that Hydra reads ``value`` back.
+
+    A run directory's name holds its overrides (``..._device=cpu,model=cell``),
+    whose ``=`` and ``,`` Hydra's grammar reads as its own: such a value is
+    quoted for Hydra, and the whole word for the shell.
+    """
+    if isinstance(value, str) and value.startswith("${"):
+        return shell_word(f"{key}={value}")  # an interpolation: left unquoted for Hydra to resolve
+    if isinstance(value, str) and not _PLAIN_VALUE.fullmatch(value):
+        return shell_word(f"{key}={_hydra_quoted(value)}")
+    return f"{key}={_value_typed(value)}"
+
+
+def shell_word(word: str) -> str:
+    """``word`` quoted for a POSIX shell: as it is when it needs nothing, else in double quotes where they suffice."""
+    if not word or _SHELL_UNSAFE.search(word):
+        if word and not _UNSAFE_IN_DOUBLE_QUOTES.search(word):
+            return f'"{word}"'  # reads better than shlex's '"'"' around Hydra's own quotes
+        return shlex.quote(word)
+    return word
+
+
+# What Hydra reads as a plain string and a shell leaves alone.
+_PLAIN_VALUE = re.compile(r"[\w./:+-]*")
+_SHELL_UNSAFE = re.compile(r"[^\w@%+=:,./-]", re.ASCII)  # shlex.quote's test
+_UNSAFE_IN_DOUBLE_QUOTES = re.compile(r'["$`\\!]')  # what a shell still expands, or ends the quotes on
+
+
+def _hydra_quoted(value: str) -> str:
+    """``value`` in Hydra's single quotes: a quote inside is escaped, and so are backslashes before one or at the end."""
+    escaped = re.sub(r"(\\*)('|\Z)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
+    return f"'{escaped}'"
+
+
+def _value_typed(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (tuple, list)):
+        return f"[{','.join(_value_typed(item) for item in value)}]"
+    return str(value)

@@ -9,15 +9,20 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
+from rnnexp.errors import UserError
+
 # A label keeps letters, digits and . , = + ~ : @ % - _; anything else (the "/" of
 # task.path=/a/b.txt, a space, a quote) becomes "_", so a label never nests
-# directories and a run directory needs no quoting in a shell.
+# directories and a run directory needs no quoting in a shell (Hydra's grammar still
+# needs its = and , quoted: rnnexp.results.typed_override writes a resume= for it).
 _UNSAFE_IN_LABEL = re.compile(r"[^\w.,=+~:@%-]")
 # A directory name may hold 255 bytes; the time stamp and a -N suffix need the rest.
 _LABEL_BYTES = 200
 # What unique_dir names: HH-MM-SS.mmm, -N when another run took that millisecond, _label.
 _RUN_NAME = re.compile(r"(\d{2}-\d{2}-\d{2}\.\d{3})(?:-(\d+))?(?:_|$)")
 _DATE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}$")
+RUNS = "outputs/runs"  # where single runs go, below the working directory (conf/config.yaml's hydra.run.dir)
+NEWEST = ("last", "latest")  # resume=last, run=last: the newest run under RUNS
 
 
 def dir_label(text: str) -> str:
@@ -53,7 +58,7 @@ def unique_dir(parent: str, label: str = "") -> str:
             n += 1
 
 
-def newest_run(root: str = "outputs/runs", exclude: Optional[str] = None) -> Optional[str]:
+def newest_run(root: str = RUNS, exclude: Optional[str] = None) -> Optional[str]:
     """The newest directory that unique_dir made in ``root/<YYYY-MM-DD>/``, by the date and time in its name.
 
     What ``run=last`` names. A symbolic link to it would serve as well, but
@@ -72,6 +77,22 @@ def newest_run(root: str = "outputs/runs", exclude: Optional[str] = None) -> Opt
                 if stamp and os.path.isdir(path) and os.path.realpath(path) != skip:
                     runs[(day, stamp.group(1), int(stamp.group(2) or 0), name)] = path
     return runs[max(runs)] if runs else None
+
+
+def named_run(value: str, key: str, exclude: Optional[str] = None) -> str:
+    """The run directory that ``key=value`` names: ``last`` or ``latest`` is the newest run, else ``value`` itself.
+
+    ``exclude`` is as for :func:`newest_run`.
+    """
+    if value not in NEWEST:
+        return value
+    newest = newest_run(exclude=exclude)
+    if newest is None:
+        raise UserError(
+            f"{key}={value}: no run under {RUNS} here; give its directory, {key}=outputs/runs/<date>/<time>..., "
+            "or start one (python -m rnnexp)"
+        )
+    return newest
 
 
 def register_resolvers() -> None:

@@ -1,11 +1,29 @@
-"""Generate text from a trained character model."""
+"""Generate text from a trained character model, and the eval mode that a pass outside training runs in."""
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
+from torch import nn
 
 from rnnexp.models import RecurrentTagger
 from rnnexp.vocab import Vocabulary
+
+
+# Here rather than in rnnexp.tracking or rnnexp.shapes, which use it too:
+# tracking imports torch only once a run opens its writer, and shapes is a
+# command that composes configs; this module sits just above the models.
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """``model`` in eval mode (dropout off) inside the block, then back in the mode it was in, even on an error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()
@@ -25,14 +43,12 @@ def sample_text(
     draws come from ``generator``, so sampling never moves the training's
     random state.
     """
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     ids = vocab.encode(prime).tolist()
-    for _ in range(length):
-        context = torch.tensor([ids[-window:]], device=device)  # (1, <=window)
-        logits, _ = model(context)  # (1, T, C)
-        probabilities = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)  # (C,)
-        ids.append(int(torch.multinomial(probabilities, 1, generator=generator)))
-    model.train(was_training)
+    with eval_mode(model):
+        for _ in range(length):
+            context = torch.tensor([ids[-window:]], device=device)  # (1, <=window)
+            logits, _ = model(context)  # (1, T, C)
+            probabilities = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)  # (C,)
+            ids.append(int(torch.multinomial(probabilities, 1, generator=generator)))
     return vocab.decode(ids)

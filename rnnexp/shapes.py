@@ -19,17 +19,16 @@ notebook's models; ``python scripts/docs_outputs.py`` writes it anew.
 
 from __future__ import annotations
 
-import contextlib
+import math
 import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -38,11 +37,12 @@ from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
 from rnnexp.checks import validate
-from rnnexp.config import register_configs, schema_keys
+from rnnexp.config import compose, schema_keys
 from rnnexp.data import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models import CellModel, LayerModel, RecurrentTagger, build_model
-from rnnexp.run_dirs import register_resolvers
+from rnnexp.sampling import eval_mode
+from rnnexp.start_checks import check_keys, check_removal
 from rnnexp.tasks import load_task
 
 # Rows of the recurrent weights per gate: nn.LSTM stacks 4 (input, forget,
@@ -87,7 +87,7 @@ class ShapeTrace:
 
     @property
     def parameter_count(self) -> int:
-        return sum(_numel(p.shape) for p in self.parameters)
+        return sum(math.prod(p.shape) for p in self.parameters)
 
     def shape(self, name: str) -> tuple[int, ...]:
         """The shape recorded under ``name`` (``h_n``, ``logits``, ``rnn.weight_ih_l0``, ...)."""
@@ -116,7 +116,7 @@ def trace_shapes(cfg: DictConfig) -> ShapeTrace:
 def trace_model(model: RecurrentTagger, batch: Batch, title: str = "") -> ShapeTrace:
     """Pass ``batch`` through ``model`` with hooks and name what each module saw and returned."""
     sizes = _sizes(model, batch)
-    with _eval_mode(model):  # dropout off: the same shapes, and running the layer again repeats its outputs
+    with eval_mode(model):  # dropout off: the same shapes, and running the layer again repeats its outputs
         seen = _forward_with_hooks(model, batch)
         recurrent = [] if isinstance(model, CellModel) else _layer_shapes(model, seen, sizes)
     if isinstance(model, CellModel):
@@ -159,16 +159,6 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "") -> ShapeT
             for name, parameter in sorted(model.named_parameters(), key=_forward_order)
         ],
     )
-
-
-@contextlib.contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 class _LossInputs(TorchFunctionMode):
@@ -353,13 +343,6 @@ def _named(name: str, tensor: torch.Tensor, dims: tuple[str, ...], sizes: dict[s
     return Shape(name, shape, dims, note)
 
 
-def _numel(shape: tuple[int, ...]) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
-
-
 # --------------------------------------------------------------------------- text
 def render(trace: ShapeTrace) -> str:
     """The text ``python -m rnnexp.shapes`` prints for ``trace``, ending in a newline."""
@@ -412,13 +395,16 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 # --------------------------------------------------------------------------- command line
 def compose_config(overrides: Sequence[str]) -> DictConfig:
-    """The config ``python -m rnnexp OVERRIDES`` would run, checked by validate(); no output directory."""
-    register_configs()
-    register_resolvers()
-    # initialize_config_module refuses an initialised Hydra, as python -m rnnexp does.
-    GlobalHydra.instance().clear()
-    with initialize_config_module("rnnexp.conf", version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
+    """The config ``python -m rnnexp OVERRIDES`` would run, with its checks; no output directory.
+
+    The same checks in the same order as the command line: ``~key`` before
+    composing, then the keys that nothing reads, then validate().
+    """
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.is_delete() and not override.is_hydra_override():
+            check_removal(override.key_or_group)
+    cfg = compose(overrides)
+    check_keys(cfg)
     validate(cfg)
     return cfg
 

@@ -9,7 +9,6 @@ callback (``hydra.callbacks`` in conf/config.yaml) that runs these checks.
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any, Collection, Iterator, Optional
@@ -21,7 +20,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rnnexp.config import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
-from rnnexp.results import METRICS_NAME
+from rnnexp.results import LAST, METRICS_NAME, typed_override
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
 GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")
@@ -112,25 +111,8 @@ def check_removal(key: str) -> None:
     elif field.default == MISSING:
         instead = f"set it instead, {key}=..."
     else:
-        instead = f"set it instead, for example {_as_typed(key, field.default)}"
+        instead = f"set it instead, for example {typed_override(key, field.default)}"
     raise UserError(f"~{key}: {key} cannot be removed, every run reads it; {instead}")
-
-
-def _as_typed(key: str, value: Any) -> str:
-    """``key=value`` as it is typed in a shell, for a schema default."""
-    if isinstance(value, str) and value.startswith("${"):
-        return f"'{key}={value}'"  # an interpolation: quoted, so that the shell leaves ${...} to Hydra
-    if isinstance(value, str) and not re.fullmatch(r"[\w.:/+-]*", value):
-        return f"\"{key}='{value}'\""  # Hydra's quotes keep the spaces, the shell's keep Hydra's
-    return f"{key}={_value_typed(value)}"
-
-
-def _value_typed(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (tuple, list)):
-        return f"[{','.join(_value_typed(item) for item in value)}]"
-    return str(value)
 
 
 def swept_sections(config: DictConfig) -> set[str]:
@@ -151,8 +133,8 @@ def swept_sections(config: DictConfig) -> set[str]:
 
 # --------------------------------------------------------------------------- directories that hold a run
 # The files that show a directory holds a run: its record, its last checkpoint
-# (rnnexp.checkpoint.LAST; that module imports torch) and its TensorBoard events.
-RUN_FILES = (METRICS_NAME, "last.pt")
+# and its TensorBoard events.
+RUN_FILES = (METRICS_NAME, LAST)
 _EVENT_FILES = "events.out.tfevents.*"
 
 
@@ -171,10 +153,10 @@ def check_run_dir(directory: str) -> None:
     found = run_file_in(directory)
     if found:
         # resume= needs a checkpoint: a run that failed or stopped before its first epoch has none.
-        resumable = (Path(directory) / "last.pt").is_file()
+        resumable = (Path(directory) / LAST).is_file()
         raise UserError(
             f"hydra.run.dir={directory}: already holds a run ({found}); choose a new directory, hydra.run.dir=..."
-            + (f", or continue that run with resume={directory}" if resumable else "")
+            + (f", or continue that run with {typed_override('resume', directory)}" if resumable else "")
         )
 
 

@@ -255,10 +255,10 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
     import torch
     from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
 
-    was_training = model.training
-    model.eval()
+    from rnnexp.sampling import eval_mode
+
     try:
-        with warnings.catch_warnings():
+        with eval_mode(model), warnings.catch_warnings():
             # These concern running the trace again, and it is only drawn:
             # TracerWarnings (Python values read from tensors) and the
             # notices that torch.jit.trace is deprecated and that tracing a
@@ -272,8 +272,6 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
         reason = next(iter(str(error).splitlines()), "") or type(error).__name__
         log.info(f"No graph in TensorBoard's Graphs tab: the tracer cannot follow this model ({reason})")
         return None
-    finally:
-        model.train(was_training)
 
 
 class RunTracker:

@@ -31,7 +31,7 @@ from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models import RecurrentTagger, build_model
 from rnnexp.progress import ProgressBar
-from rnnexp.results import History, RunResult, Status
+from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.sampling import sample_text
 from rnnexp.stats import EpochStats
 from rnnexp.tasks import TaskData, load_task, unigram_entropy
@@ -91,9 +91,10 @@ class Trainer:
     """One run's objects and the steps of its loop; :func:`train` drives them.
 
     Built ready to train (data, model on its device, optimizer, scheduler);
-    then optionally :meth:`restore`, :meth:`open_records`, per epoch
-    :meth:`train_epoch` and :meth:`end_epoch`, and at the end :meth:`finish`,
-    :meth:`close` and :meth:`result`.
+    then optionally :meth:`restore`, and inside :meth:`session` (which opens
+    the records and closes them however the block ends) per epoch
+    :meth:`train_epoch` and :meth:`end_epoch`, and at the end :meth:`finish`;
+    after it, :meth:`result`.
     """
 
     def __init__(self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False):
@@ -103,6 +104,9 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.data = load_task(cfg.task)
         self.prime = self._check_prime()
+        if self.data.language_model:
+            baseline = unigram_entropy(self.data.train, len(self.data.vocab))
+            log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
 
         torch.manual_seed(cfg.seed)  # before the weights are drawn
         self.shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
@@ -146,9 +150,6 @@ class Trainer:
         if not resumed:  # a resumed run's copied event files already hold these
             self.tracker.log_config(OmegaConf.to_yaml(self.resolved))
             self.tracker.log_graph(self.model, graph_example(self.data, self.device))
-        if self.data.language_model:
-            baseline = unigram_entropy(self.data.train, len(self.data.vocab))
-            log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
 
     @contextlib.contextmanager
     def session(self, stop: StopRequest, started: float, resumed: bool) -> Iterator[None]:
@@ -275,7 +276,7 @@ class Trainer:
             # Wind down fast: the run is not over, resume= will finish it.
             log.warning(
                 f"Interrupted in epoch {self.history.epochs + 1}; saved {shown(self.run_dir / LAST)}. "
-                f"Continue with: python -m rnnexp resume={shown(self.run_dir)}"
+                f"Continue with: python -m rnnexp {typed_override('resume', shown(self.run_dir))}"
             )
             self.end_session(status)
             return self.last_val or self.last_train or EpochStats()
@@ -332,7 +333,10 @@ class Trainer:
             val_losses=self.history.val_losses,
             best_epoch=self.history.best_epoch,
             stopped_early=self.stopped_early,
-            signal=signal_name,
+            # A signal that lands once the last epoch has begun its end (validation,
+            # checkpoint, final evaluation) does not stop the run: it ends ok, and
+            # names no signal.
+            signal=signal_name if status is Status.INTERRUPTED else None,
         )
 
     def state(self) -> dict[str, Any]:

@@ -161,23 +161,18 @@ def bench_sweep(repeat: int, workdir: Path, quick: bool) -> dict:
 def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     """In one process: rnnexp's train() vs the hand-written loop of scripts/plain_text_loop.py, for rnn and cell."""
     import torch
-    from hydra import compose, initialize_config_module
 
     import baselines
-    from rnnexp.config import register_configs
+    from rnnexp.config import compose
     from rnnexp.models import build_model
-    from rnnexp.run_dirs import register_resolvers
     from rnnexp.tasks import load_task
     from rnnexp.threads import choose_threads
     from rnnexp.trainer import train
 
-    register_configs()
-    register_resolvers()
     epochs = 1 if quick else 2
     results = {}
     for model in ("rnn", "cell"):
-        with initialize_config_module("rnnexp.conf", version_base="1.3"):
-            cfg = compose("config", overrides=[f"model={model}", f"epochs={epochs}", *TEXT_ARGS])
+        cfg = compose([f"model={model}", f"epochs={epochs}", *TEXT_ARGS])
         data = load_task(cfg.task)
         chars = int(data.train.lengths.sum()) * epochs
         threads = choose_threads(cfg.threads, build_model(cfg, len(data.vocab)), cfg.batch_size)

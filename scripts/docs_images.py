@@ -194,25 +194,12 @@ def hparams_columns(browser: Chromium, metrics: int = 5, timeout: float = 30) ->
 
 def run_sweep(argv: list[str], cwd: Path) -> Path:
     """``python -m rnnexp ARGV`` in ``cwd``, in this process; the sweep directory."""
-    import logging
-
     from rnnexp.cli import main
+    from rnnexp.testing import run_command
 
-    before, root = Path.cwd(), logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    os.chdir(cwd)
-    try:
-        status = main(argv)
-    finally:
-        os.chdir(before)
-        # Hydra pointed the root logger at the jobs' log files and the terminal: undo it.
-        for handler in root.handlers:
-            if handler not in handlers:
-                handler.close()
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    if status != 0:
-        raise RuntimeError(f"python -m rnnexp {' '.join(argv)}: exit status {status}")
+    done = run_command(main, argv, cwd)
+    if done.status != 0:
+        raise RuntimeError(f"python -m rnnexp {' '.join(argv)}: exit status {done.status}\n{done.stderr}")
     (sweep_dir,) = (cwd / "outputs" / "multirun").glob("*/*")
     return sweep_dir
 

@@ -18,17 +18,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from rnnexp.cli import main
-from rnnexp.config import register_configs
-from rnnexp.run_dirs import register_resolvers
+from rnnexp.config import compose
 from rnnexp.testing import Done, run_command
-
-register_configs()
-register_resolvers()
 
 _composed: dict[tuple[str, ...], DictConfig] = {}
 
@@ -40,10 +34,9 @@ def compose_config(*overrides: str) -> DictConfig:
     """
     key = ("device=cpu", *overrides)
     if key not in _composed:
-        if not GlobalHydra.instance().is_initialized():
-            # Kept initialised for the session; main() clears it after each command, so this re-opens it.
-            initialize_config_module("rnnexp.conf", version_base="1.3")
-        _composed[key] = compose("config", overrides=list(key))
+        # compose() leaves Hydra initialised for the next call; run_command clears it
+        # before each command, and the next compose() opens it again.
+        _composed[key] = compose(key)
     return copy.deepcopy(_composed[key])
 
 

@@ -316,6 +316,13 @@ def test_a_directory_that_holds_a_run_is_refused_and_left_as_it_was(run_main, tm
     assert len(list((tmp_path / "mine").glob("events.out.tfevents.*"))) == 1
 
 
+def test_resume_last_without_a_run_says_what_to_give_as_predict_does(run_main):
+    # The job's own new directory is no run to continue.
+    done = run_main(["resume=last", "device=cpu"])
+    assert done.status == 2 and done.stdout == ""
+    assert done.stderr.startswith("rnnexp: error: resume=last: no run under outputs/runs here; give its directory, resume=outputs/runs/")
+
+
 def test_a_directory_that_holds_a_sweep_is_refused_and_left_as_it_was(small_sweep, run_main):
     _, sweep_dir = small_sweep
     before = sorted(str(p.relative_to(sweep_dir)) for p in sweep_dir.rglob("*"))

@@ -375,9 +375,6 @@ def test_every_key_whose_default_is_null_says_what_null_does():
 
 # --------------------------------------------------------------------------- directories that hold a run
 def test_a_run_is_recognised_by_any_file_it_writes_first(tmp_path):
-    from rnnexp.checkpoint import LAST
-
-    assert LAST in start_checks.RUN_FILES
     assert start_checks.run_file_in(tmp_path / "absent") is None and start_checks.run_file_in(tmp_path) is None
     (tmp_path / ".hydra").mkdir()  # what a refused or unstarted command may leave: no run
     assert start_checks.run_file_in(tmp_path) is None

@@ -156,7 +156,7 @@ def test_a_single_run_is_named_by_its_overrides_and_run_last_finds_it(run_main, 
 
 def test_run_last_names_the_newest_run_by_the_time_in_its_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match=r"^run=last: no run in outputs/runs here; start one"):
+    with pytest.raises(UserError, match=r"^run=last: no run under outputs/runs here; give its directory, run=outputs/runs/"):
         predict(["run=last", "input=hello"])
     runs = ["2026-11-25/23-59-59.999_model=cell", "2026-11-26/09-00-00.000_b", "2026-11-26/09-00-00.000-1_a", "2026-11-26/10-00-00.000"]
     for name in runs:

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import pickle
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
 from rnnexp.interrupt import Interrupted
 from rnnexp.models import RecurrentTagger
-from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.results import METRICS_NAME, RunResult, Status, typed_override
 from rnnexp.tasks import load_task
 from rnnexp.trainer import train
 
@@ -223,6 +224,42 @@ def test_an_interrupted_command_exits_130_and_names_the_resume_command(run_main,
     assert lines[-1] == "Interrupted (SIGINT) after 1 complete epochs. Run directory: stopped"
     assert done.stderr == ""
     assert RunResult.read(tmp_path / "stopped" / METRICS_NAME).status is Status.INTERRUPTED
+
+
+def test_the_printed_resume_commands_work_as_typed_with_the_default_run_directory(run_main, tmp_path, layout):
+    # The default run directory is named after the overrides (..._batch_size=16,device=cpu,...):
+    # its = and , are Hydra's own syntax unless the hint quotes them.
+    with signals_at_forward((forward_number(layout, 2, 3), signal.SIGINT)) as sent:
+        done = run_main([*INTERRUPTED, "device=cpu"])
+    assert sent and done.status == 130, done.stderr
+    hint = next(line for line in done.stdout.splitlines() if "Continue with: " in line).partition("Continue with: ")[2]
+    command = shlex.split(hint)
+    assert command[:3] == ["python", "-m", "rnnexp"] and len(command) == 4
+    key, _, quoted = command[3].partition("=")
+    assert key == "resume" and quoted[0] == quoted[-1] == "'"  # Hydra's quotes, which the shell passed on
+    stopped = quoted[1:-1]
+    assert "=" in Path(stopped).name and "," in Path(stopped).name
+    assert RunResult.read(tmp_path / stopped / METRICS_NAME).status is Status.INTERRUPTED
+
+    # The same command from the refusal of a run directory that holds a run.
+    refused = run_main([*INTERRUPTED, "device=cpu", *shlex.split(typed_override("hydra.run.dir", stopped))])
+    assert refused.status == 2 and "already holds a run" in refused.stderr, refused.stderr
+    assert shlex.split(refused.stderr.rpartition("continue that run with ")[2]) == command[3:]
+
+    resumed = run_main(command[3:])
+    assert resumed.status == 0, resumed.stderr
+    finished = Path(resumed.stdout.splitlines()[-1].rpartition("Run directory: ")[2])
+    assert RunResult.read(tmp_path / finished / METRICS_NAME).epochs == 3
+
+
+def test_a_signal_in_the_last_epochs_validation_never_gives_ok_with_a_signal(tmp_path, layout):
+    with signals_at_forward((forward_number(layout, 1, VALIDATION), signal.SIGINT)) as sent:
+        result = train(compose_config(*INTERRUPTED, "epochs=1"), tmp_path)
+    assert sent, "the signal was never sent: the run made fewer forward passes than planned"
+    # Too late to stop the run (its one epoch had finished training), so it ends ok; either way
+    # the record names a signal only when it says interrupted.
+    assert (result.status, result.signal) in {(Status.OK, None), (Status.INTERRUPTED, "SIGINT")}
+    assert RunResult.read(tmp_path / METRICS_NAME) == result
 
 
 # --------------------------------------------------------------------------- interruption during start-up

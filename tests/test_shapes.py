@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from rnnexp.models import CellModel, build_model
 from rnnexp.shapes import main, render, trace_shapes
 from rnnexp.tasks import load_task
+from rnnexp.testing import run_command
 from rnnexp.tracking import RunTracker, graph_example
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +164,21 @@ def test_bad_input_is_one_line_and_status_2(tmp_path, monkeypatch, capsys, overr
     printed = capsys.readouterr()
     assert printed.out == ""
     assert printed.err.startswith(f"rnnexp.shapes: error: {message}") and printed.err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["+model.foo=1"], ["++task.shift=3"], ["~lr"], ["~model"], ["model=rnn", "~model.num_layers"]],
+    ids=" ".join,
+)
+def test_the_start_checks_refuse_what_the_command_line_refuses(run_main, tmp_path, overrides):
+    shapes = run_command(main, overrides, tmp_path)
+    rnnexp = run_main(overrides)
+    assert (shapes.status, rnnexp.status) == (2, 2)
+    assert shapes.stdout == ""
+    assert shapes.stderr.removeprefix("rnnexp.shapes: ") == rnnexp.stderr.removeprefix("rnnexp: "), shapes.stderr
+    assert shapes.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
 

@@ -561,20 +561,30 @@ def test_the_sequence_counts_are_read_from_metrics_json(tmp_path):
     assert Job.read(older).counted is False  # written before the counts: read as None
 
 
-def test_the_plot_reads_each_jobs_curve_from_its_event_file(tmp_path):
+def test_the_plot_reads_each_jobs_curve_from_metrics_json_else_from_its_event_file(tmp_path):
     pytest.importorskip("matplotlib")
     from torch.utils.tensorboard import SummaryWriter
 
-    from rnnexp.sweep.plot import loss_curve, plot_loss_curves
+    from rnnexp.sweep.plot import job_loss_curve, loss_curve, plot_loss_curves
 
     small_sweep(tmp_path)
+    make_job(tmp_path, 4, ["task=copy", "lr=0.2", "seed=0"])  # no metrics.json: still running, or killed
+    failed_job(tmp_path, 5, ["task=copy", "lr=0.3", "seed=0"], "out of memory")  # after some epochs: in its events only
+    for job in read_jobs(tmp_path):
+        if job.num in (0, 1):  # finished: metrics.json holds a curve other than the event file's
+            replace(RunResult.read(job.dir / METRICS_NAME), losses=[2.0, 1.0 / (job.num + 1)]).write(job.dir)
+        if job.num != 3:  # job 3 failed before training: no event file
+            with SummaryWriter(str(job.dir)) as writer:
+                for epoch, loss in enumerate([1.0, 0.5, 0.25 * job.num], start=1):
+                    writer.add_scalar("loss/train", loss, epoch)
     jobs = read_jobs(tmp_path)
-    for job in jobs[:3]:  # job 3 failed before training: no event file
-        with SummaryWriter(str(job.dir)) as writer:
-            for epoch, loss in enumerate([1.0, 0.5, 0.25 * job.num], start=1):
-                writer.add_scalar("loss/train", loss, epoch)
     assert loss_curve(jobs[2].dir) == ([1, 2, 3], [1.0, 0.5, 0.5])
     assert loss_curve(jobs[3].dir) == ([], [])
+    assert job_loss_curve(jobs[0]) == ([1, 2], [2.0, 1.0])  # metrics.json, not the event file
+    assert job_loss_curve(jobs[1]) == ([1, 2], [2.0, 0.5])
+    assert jobs[4].status is Status.MISSING and job_loss_curve(jobs[4]) == ([1, 2, 3], [1.0, 0.5, 1.0])
+    assert jobs[5].status is Status.FAILED and job_loss_curve(jobs[5]) == ([1, 2, 3], [1.0, 0.5, 1.25])
+    assert job_loss_curve(jobs[3]) == ([], [])  # failed before its first epoch: nothing to draw
     path = plot_loss_curves(Summary.read(tmp_path))
     assert path == tmp_path / "loss_curves.png" and path.read_bytes().startswith(b"\x89PNG")
 

@@ -47,6 +47,9 @@ class Job:
     target: Optional[str] = None
     sequences_right: Optional[int] = None  # evaluation sequences right at the end; None in older records
     sequences: Optional[int] = None  # evaluation sequences
+    # Training loss of each epoch, from metrics.json; None without one. A failed
+    # job's record holds none (the entry point writes it without the trainer's history).
+    losses: Optional[list[float]] = None
     error: str = ""
 
     @classmethod
@@ -71,9 +74,9 @@ class Job:
             seconds=result.seconds,
             prediction=result.prediction,
             target=result.target,
-            # getattr: a RunResult without the counts reads as an older record.
-            sequences_right=getattr(result, "sequences_right", None),
-            sequences=getattr(result, "sequences", None),
+            sequences_right=result.sequences_right,  # None when metrics.json predates the counts
+            sequences=result.sequences,
+            losses=result.losses,
             error=result.error or "",
         )
 

@@ -1,9 +1,11 @@
-"""A PNG of a sweep's loss curves, read from the jobs' TensorBoard event files.
+"""A PNG of a sweep's loss curves, read from the jobs' ``metrics.json``.
 
 For a report without TensorBoard: one line per job (``loss/train`` per epoch,
-log scale), labelled with the overrides that tell the jobs apart. matplotlib
-comes with the optional extra (see ``rnnexp.errors.SWEEP_EXTRA``) and is
-imported only here.
+log scale), labelled with the overrides that tell the jobs apart. A job whose
+record holds no curve (it never finished, or it failed) is drawn from its
+TensorBoard event file, which has each epoch it got through. matplotlib comes
+with the optional extra (see ``rnnexp.errors.SWEEP_EXTRA``) and is imported
+only here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from rnnexp.errors import SWEEP_EXTRA, UserError
 from rnnexp.results import Status
-from rnnexp.sweep.jobs import varying_overrides
+from rnnexp.sweep.jobs import Job, varying_overrides
 from rnnexp.sweep.report import Summary, shorten
 
 LOSS_CURVES_PNG = "loss_curves.png"
@@ -28,6 +30,13 @@ def loss_curve(job_dir: Path) -> tuple[list[int], list[float]]:
         return [], []
     points = accumulator.Scalars("loss/train")
     return [p.step for p in points], [p.value for p in points]
+
+
+def job_loss_curve(job: Job) -> tuple[list[int], list[float]]:
+    """(epochs, losses) of ``job``'s training loss: from its metrics.json, else from its event files."""
+    if job.failed or job.losses is None:  # no record, or one the entry point wrote without the trainer's history
+        return loss_curve(job.dir)
+    return list(range(1, len(job.losses) + 1)), list(job.losses)  # epochs count from 1, as the trainer logs them
 
 
 def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
@@ -46,7 +55,7 @@ def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
     # 20 distinct colours, then the line style changes: the default cycle repeats after 10.
     colours = plt.get_cmap("tab20").colors
     for i, job in enumerate(jobs):
-        epochs, losses = loss_curve(job.dir)
+        epochs, losses = job_loss_curve(job)
         if epochs:  # a failed job has no curve
             label = f"{job.num}: {' '.join(shorten(o) for o in varying[job.num]) or '(defaults)'}"
             if job.status is not Status.OK:

@@ -36,7 +36,7 @@ from rnnexp.config import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
-from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, start_command
+from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
 from rnnexp.vocab import Vocabulary
 
 
@@ -180,10 +180,10 @@ def _why_no_checkpoint(run_dir: Path, name: str, key: str) -> str:
 
 def _start_again(run_dir: Path) -> str:
     """The command that started the run, from the overrides Hydra saved beside it."""
-    overrides = run_dir / ".hydra" / "overrides.yaml"
-    if not overrides.is_file():  # a run trained by calling train() directly
+    overrides = saved_overrides(run_dir)
+    if overrides is None:  # a run trained by calling train() directly
         return "start it again"
-    return f"start it again: {start_command(OmegaConf.to_container(OmegaConf.load(overrides)))}"
+    return f"start it again: {start_command(overrides)}"
 
 
 def restore_model(state: dict[str, Any], path: str | os.PathLike = "(checkpoint)") -> tuple[RecurrentTagger, Vocabulary]:

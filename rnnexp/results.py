@@ -124,6 +124,21 @@ class RunResult:
         return result
 
 
+# What Hydra and TensorBoard leave in a run directory, beside rnnexp's own files.
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"  # the job's command-line overrides, as typed
+EVENT_FILES = "events.out.tfevents.*"  # TensorBoard's event files
+
+
+def saved_overrides(run_dir: str | Path) -> Optional[list[str]]:
+    """The overrides Hydra saved beside a run; None for a run trained by calling train() directly."""
+    path = Path(run_dir) / OVERRIDES_FILE
+    if not path.is_file():
+        return None
+    from omegaconf import OmegaConf  # imported here: the entry point imports this module before Hydra
+
+    return [str(override) for override in OmegaConf.load(path)]
+
+
 def start_command(overrides: Sequence[str]) -> str:
     """The command that starts a run with ``overrides`` (a job's, from .hydra/overrides.yaml), quoted for the shell."""
     return " ".join(["python", "-m", "rnnexp", *map(shell_word, overrides)])

@@ -20,7 +20,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rnnexp.config import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
-from rnnexp.results import LAST, METRICS_NAME, typed_override
+from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
 GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")
@@ -135,7 +135,6 @@ def swept_sections(config: DictConfig) -> set[str]:
 # The files that show a directory holds a run: its record, its last checkpoint
 # and its TensorBoard events.
 RUN_FILES = (METRICS_NAME, LAST)
-_EVENT_FILES = "events.out.tfevents.*"
 
 
 def run_file_in(directory: str | Path) -> Optional[str]:
@@ -144,7 +143,7 @@ def run_file_in(directory: str | Path) -> Optional[str]:
     for name in RUN_FILES:
         if (path / name).is_file():
             return name
-    events = sorted(path.glob(_EVENT_FILES))
+    events = sorted(path.glob(EVENT_FILES))
     return events[0].name if events else None
 
 

@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Union
 
-from rnnexp.results import Status
+from rnnexp.results import EVENT_FILES, Status, saved_overrides
 
 if TYPE_CHECKING:
     import torch
@@ -76,11 +76,7 @@ def short_name(target: str) -> str:
 
 def overrides_of(run_dir: str | Path) -> str:
     """The run's command-line overrides as typed (``model=cell seed=1``), from what Hydra saved beside it."""
-    from omegaconf import OmegaConf
-
-    saved = Path(run_dir) / ".hydra" / "overrides.yaml"
-    overrides = OmegaConf.to_container(OmegaConf.load(saved)) if saved.is_file() else []
-    return " ".join(overrides) or NO_OVERRIDES
+    return " ".join(saved_overrides(run_dir) or []) or NO_OVERRIDES
 
 
 def hparams_of(resolved: dict, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:
@@ -178,7 +174,7 @@ def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-    if any(Path(run_dir).glob("events.out.tfevents.*")):
+    if any(Path(run_dir).glob(EVENT_FILES)):
         return
     hparams = hparams_of(OmegaConf.to_container(cfg, resolve=True), overrides_of(run_dir))
     now = time.time()
@@ -202,7 +198,7 @@ def copy_events(source_dir: Path, run_dir: Path) -> None:
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.summary.writer.record_writer import RecordWriter
 
-    for events in sorted(source_dir.glob("events.out.tfevents.*")):
+    for events in sorted(source_dir.glob(EVENT_FILES)):
         with open(run_dir / events.name, "wb") as copy:
             writer = RecordWriter(copy)
             for record in RawEventFileLoader(str(events)).Load():

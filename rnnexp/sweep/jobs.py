@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Optional
 from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
-from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.results import METRICS_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
 
 # Statuses that fail the multirun: the job raised, or it never wrote its result.
 FAILED = frozenset({Status.FAILED, Status.MISSING})
@@ -57,7 +57,7 @@ class Job:
         """The job Hydra left in ``job_dir``; status ``missing`` without a ``metrics.json``."""
         number = _JOB_NUM.match(job_dir.name)
         num = int(number.group(1)) if number else -1
-        overrides = [str(o) for o in OmegaConf.load(job_dir / ".hydra" / "overrides.yaml")]
+        overrides = saved_overrides(job_dir) or []
         metrics = job_dir / METRICS_NAME
         if not metrics.is_file():
             return cls(num, job_dir, overrides, Status.MISSING, error=f"no {METRICS_NAME}: the job did not finish")
@@ -114,7 +114,7 @@ class Job:
 
 def read_jobs(sweep_dir: str | Path) -> list[Job]:
     """Every job directory of ``sweep_dir`` (those with ``.hydra/overrides.yaml``), in job order."""
-    job_dirs = (p for p in Path(sweep_dir).iterdir() if (p / ".hydra" / "overrides.yaml").is_file())
+    job_dirs = (p for p in Path(sweep_dir).iterdir() if (p / OVERRIDES_FILE).is_file())
     return sorted((Job.read(d) for d in job_dirs), key=lambda j: (j.num, j.dir.name))
 
 

@@ -47,13 +47,13 @@ class EpochStats:
     def seq_accuracy(self) -> float:
         return self.correct_sequences / max(self.sequences, 1)
 
-    def add(self, batch: Batch, logits: torch.Tensor, loss: torch.Tensor, vocab: Vocabulary) -> None:
+    def add(self, batch: Batch, logits: torch.Tensor, loss: float, vocab: Vocabulary) -> None:
         """Count one batch: ``logits`` (B, T, C), ``loss`` its mean over the unpadded characters."""
         mask = batch.target != IGNORE  # (B, T): real characters, not padding
         predicted = logits.argmax(dim=-1)  # (B, T)
         right = (predicted == batch.target) & mask
         chars = int(mask.sum())
-        self.loss_sum += float(loss) * chars
+        self.loss_sum += loss * chars
         self.chars += chars
         self.correct_chars += int(right.sum())
         self.sequences += len(batch.index)

@@ -32,7 +32,7 @@ from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models import RecurrentTagger, build_model
 from rnnexp.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status, typed_override
-from rnnexp.sampling import sample_text
+from rnnexp.sampling import eval_mode, sample_text
 from rnnexp.stats import EpochStats
 from rnnexp.tasks import TaskData, load_task, unigram_entropy
 from rnnexp.tracking import RunTracker, copy_events, graph_example, hparams_of, overrides_of
@@ -200,7 +200,8 @@ class Trainer:
             batch = batch.to(self.device)
             self.optimizer.zero_grad()
             logits, loss = model(batch.source, batch.target, batch.lengths)  # (B, T, C), scalar
-            if not torch.isfinite(loss):
+            loss_value = loss.item()  # the step's one read of the loss from the device
+            if not math.isfinite(loss_value):
                 stats.finite = False
                 break
             loss.backward()
@@ -212,7 +213,7 @@ class Trainer:
             # As in the notebook, the epoch reports the forward passes that
             # produced its losses (before each step).
             chars_before = stats.chars
-            stats.add(batch, logits.detach(), loss.detach(), self.data.vocab)
+            stats.add(batch, logits.detach(), loss_value, self.data.vocab)
             stats.steps = step
             self.progress.step(epoch, step, stats.loss, stats.chars - chars_before)
             if stop.requested:
@@ -225,15 +226,14 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, sequences: SequenceSet) -> EpochStats:
         """Loss and accuracies on ``sequences`` without a gradient step (dropout off)."""
-        was_training = self.model.training
-        self.model.eval()
         stats = EpochStats()
-        for batch in sequences.batches(self.cfg.batch_size):
-            batch = batch.to(self.device)
-            logits, loss = self.model(batch.source, batch.target, batch.lengths)
-            stats.add(batch, logits, loss, self.data.vocab)
-            stats.finite &= bool(torch.isfinite(loss))
-        self.model.train(was_training)
+        with eval_mode(self.model):
+            for batch in sequences.batches(self.cfg.batch_size):
+                batch = batch.to(self.device)
+                logits, loss = self.model(batch.source, batch.target, batch.lengths)
+                loss_value = loss.item()
+                stats.add(batch, logits, loss_value, self.data.vocab)
+                stats.finite &= math.isfinite(loss_value)
         return stats
 
     def end_epoch(self, epoch: int, train_stats: EpochStats) -> bool:

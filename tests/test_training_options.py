@@ -111,7 +111,7 @@ def test_padding_is_masked_out_of_loss_and_accuracy(make_cfg, tmp_path):
     logits[0, [0, 2], 1] = logits[0, 1, 0] = logits[1, 0, 0] = 5.0  # every real character right
     logits[1, 1:, 1] = 9.0  # padding positions "wrong": must not count
     stats = EpochStats()
-    stats.add(batch, logits, torch.tensor(0.5), vocab)
+    stats.add(batch, logits, 0.5, vocab)
     assert (stats.chars, stats.correct_chars, stats.correct_sequences) == (4, 4, 2)
     assert stats.predictions == {0: "bab", 1: "a"}
     path = tmp_path / "p.tsv"

@@ -59,6 +59,7 @@ def _command(argv: Optional[Sequence[str]]) -> int:
 
     from rnnexp.config import register_configs
     from rnnexp.run_dirs import register_resolvers
+    from rnnexp.sweep.continuation import continue_command
 
     args = list(sys.argv[1:] if argv is None else argv)
     if "--version" in args:  # Hydra's own --version names only Hydra
@@ -68,8 +69,9 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     register_configs()
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path="pkg://rnnexp.conf", config_name="config")(run_job)
-    flags = _hydra_flags(args)
     try:
+        args = continue_command(args) or args  # continue=<sweep dir>: that sweep's own command line
+        flags = _hydra_flags(args)
         with _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)):
             _check_removals(flags.overrides if flags else [])
             app()
@@ -100,6 +102,7 @@ def run_job(cfg: DictConfig) -> float:
     from hydra.types import RunMode
 
     from rnnexp.config import schema_keys
+    from rnnexp.job_dir import DirectoryTaken
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -108,7 +111,14 @@ def run_job(cfg: DictConfig) -> float:
     # worker process opens its own).
     with StopRequest.shared() as stop:
         try:
-            result = _train(cfg, hydra_cfg, stop)
+            with _sweep_job_dir(run_dir, hydra_cfg):
+                result = _train(cfg, hydra_cfg, stop)
+        except DirectoryTaken as taken:
+            # Another config's run, or a job still running: its files are not this job's to write.
+            if hydra_cfg.mode == RunMode.RUN:
+                raise ExitWith(USAGE_ERROR, taken) from None
+            log.error(f"Job not run: {one_line(taken, schema_keys())}")
+            return math.inf
         except Interrupted as stopped:
             status = _record_stop(stopped, run_dir, hydra_cfg.overrides.task, time.perf_counter() - started)
             raise ExitWith(status) from None
@@ -173,6 +183,18 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         cfg, resume = load_resume(run, explicit_epochs(hydra_cfg.overrides.task))
     cfg.threads = job_threads(cfg.threads, hydra_cfg.launcher.get("_target_", ""))
     validate(cfg)  # a bad value is answered in well under a second: before torch is imported
+    if hydra_cfg.mode == RunMode.MULTIRUN and resume is None:
+        from rnnexp.job_dir import earlier_attempt
+
+        # A requeued or continued job finds its directory as an earlier attempt left it.
+        earlier = earlier_attempt(hydra_cfg.runtime.output_dir, cfg)
+        if earlier.finished is not None:
+            log.info(f"Already ended ({earlier.finished.status}, {earlier.finished.epochs} epochs): kept as it is")
+            return earlier.finished
+        if earlier.checkpoint is not None:
+            from rnnexp.checkpoint import Resume
+
+            resume = Resume(earlier.checkpoint, Path(hydra_cfg.runtime.output_dir))
     from rnnexp.trainer import train
 
     stop.check()  # a signal while torch was imported (or before): stop before building anything
@@ -180,6 +202,20 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
     )
     return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop)
+
+
+@contextlib.contextmanager
+def _sweep_job_dir(run_dir: Path, hydra_cfg: DictConfig) -> Iterator[None]:
+    """A sweep job holds its directory while it runs: a second attempt of it must not write there too."""
+    from hydra.types import RunMode
+
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        yield
+        return
+    from rnnexp.job_dir import held
+
+    with held(run_dir):
+        yield
 
 
 def job_threads(setting: str | int, launcher_target: str) -> str | int:

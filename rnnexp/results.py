@@ -35,7 +35,9 @@ class Status(str, Enum):
     DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step
     INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it from its last checkpoint, if it saved one
     FAILED = "failed"  # raised before or while training (its record written all the same; a sweep goes on)
-    MISSING = "missing"  # a sweep job directory without metrics.json: the job never finished
+    # Sweep jobs that have not ended, as the sweep summary names them (rnnexp.sweep.jobs); never in a metrics.json.
+    RUNNING = "running"  # its directory holds no metrics.json yet: still training, or killed before it could write one
+    MISSING = "missing"  # planned by the sweep, but no directory: never started
 
     def __str__(self) -> str:
         return self.value
@@ -156,6 +158,11 @@ def typed_override(key: str, value: Any) -> str:
     if isinstance(value, str) and not _PLAIN_VALUE.fullmatch(value):
         return shell_word(f"{key}={_hydra_quoted(value)}")
     return f"{key}={_value_typed(value)}"
+
+
+def hydra_value(value: str) -> str:
+    """A string as Hydra's override grammar reads it back: as it is when plain, else in Hydra's quotes."""
+    return value if _PLAIN_VALUE.fullmatch(value) else _hydra_quoted(value)
 
 
 def shell_word(word: str) -> str:

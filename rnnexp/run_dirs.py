@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import datetime
@@ -16,20 +17,28 @@ from rnnexp.errors import UserError
 # directories and a run directory needs no quoting in a shell (Hydra's grammar still
 # needs its = and , quoted: rnnexp.results.typed_override writes a resume= for it).
 _UNSAFE_IN_LABEL = re.compile(r"[^\w.,=+~:@%-]")
-# A directory name may hold 255 bytes; the time stamp and a -N suffix need the rest.
-_LABEL_BYTES = 200
+# A directory name may hold 255 bytes; a label longer than this keeps a readable
+# start and a hash of the whole, so two long labels stay apart.
+_LABEL_BYTES = 120
 # What unique_dir names: HH-MM-SS.mmm, -N when another run took that millisecond, _label.
 _RUN_NAME = re.compile(r"(\d{2}-\d{2}-\d{2}\.\d{3})(?:-(\d+))?(?:_|$)")
 _DATE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}$")
 RUNS = "outputs/runs"  # where single runs go, below the working directory (conf/config.yaml's hydra.run.dir)
+SWEEPS = "outputs/multirun"  # where sweeps go (hydra.sweep.dir), named the same way
 NEWEST = ("last", "latest")  # resume=last, run=last: the newest run under RUNS
 
 
 def dir_label(text: str) -> str:
-    """``text`` (a job's override_dirname) made safe as part of one directory name."""
+    """``text`` (a job's override_dirname) made safe as one directory name's part: no ``/``, at most 120 bytes.
+
+    The full overrides stay in ``.hydra/overrides.yaml``, the summary and
+    TensorBoard's HParams page; the name only has to be readable and distinct.
+    """
     label = _UNSAFE_IN_LABEL.sub("_", text)
     if len(label.encode()) > _LABEL_BYTES:
-        label = label.encode()[: _LABEL_BYTES - 3].decode(errors="ignore") + "..."
+        digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+        start = label.encode()[: _LABEL_BYTES - len(digest) - 1].decode(errors="ignore")
+        label = f"{start}-{digest}"
     return label
 
 
@@ -79,18 +88,19 @@ def newest_run(root: str = RUNS, exclude: Optional[str] = None) -> Optional[str]
     return runs[max(runs)] if runs else None
 
 
-def named_run(value: str, key: str, exclude: Optional[str] = None) -> str:
+def named_run(value: str, key: str, exclude: Optional[str] = None, root: str = RUNS) -> str:
     """The run directory that ``key=value`` names: ``last`` or ``latest`` is the newest run, else ``value`` itself.
 
-    ``exclude`` is as for :func:`newest_run`.
+    ``exclude`` is as for :func:`newest_run`; ``root`` is SWEEPS for a sweep.
     """
     if value not in NEWEST:
         return value
-    newest = newest_run(exclude=exclude)
+    newest = newest_run(root, exclude=exclude)
     if newest is None:
+        what, start = ("sweep", "python -m rnnexp -m ...") if root == SWEEPS else ("run", "python -m rnnexp")
         raise UserError(
-            f"{key}={value}: no run under {RUNS} here; give its directory, {key}=outputs/runs/<date>/<time>..., "
-            "or start one (python -m rnnexp)"
+            f"{key}={value}: no {what} under {root} here; give its directory, {key}={root}/<date>/<time>..., "
+            f"or start one ({start})"
         )
     return newest
 

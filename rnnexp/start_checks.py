@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterator, Optional
+from typing import Any, Collection, Iterator, Optional, Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -159,15 +159,24 @@ def check_run_dir(directory: str) -> None:
         )
 
 
-def check_sweep_dir(directory: str) -> None:
-    """Refuse a sweep directory that holds a sweep: its jobs' directories and its summary would mix two sweeps."""
+def check_sweep_dir(directory: str, overrides: Sequence[str] = ()) -> None:
+    """Refuse a sweep directory that holds another sweep: its jobs' directories and its summary would mix two sweeps.
+
+    The same sweep (the same overrides) continues there: what
+    ``continue=<sweep dir>`` runs (rnnexp.sweep.continuation).
+    """
+    from rnnexp.sweep.continuation import KEY, saved_task_overrides
+
     path = Path(directory)
+    if saved_task_overrides(path) == list(overrides):
+        return
     for job in sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else []:
         found = run_file_in(job)
         if found:
             raise UserError(
-                f"hydra.sweep.dir={directory}: already holds a sweep ({job.name}/{found}); "
-                "choose a new directory, hydra.sweep.dir=..."
+                f"hydra.sweep.dir={directory}: already holds another sweep ({job.name}/{found}); "
+                f"choose a new directory, hydra.sweep.dir=..., or continue that sweep: "
+                f"python -m rnnexp {typed_override(KEY, directory)}"
             )
 
 
@@ -195,7 +204,7 @@ class StartChecks(Callback):
             # A key that one of a swept group's options reads (+task.shift with
             # task=copy,caesar) is checked again by each job, on the config it composes.
             check_keys(config, swept=swept_sections(config))
-            check_sweep_dir(str(config.hydra.sweep.dir))
+            check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None
 

@@ -271,10 +271,15 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
 
 
 class RunTracker:
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, purge_step: Optional[int] = None):
+        """``purge_step``: a resumed run's first epoch; TensorBoard drops what earlier files hold from it on.
+
+        A run killed between writing an epoch's curves and its checkpoint
+        trains that epoch again: without the purge its points would be drawn twice.
+        """
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(log_dir=run_dir)
+        self.writer = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
         self.started = time.time()
         self.ended = False  # whether the hparams session has its end
 

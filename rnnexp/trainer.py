@@ -145,7 +145,7 @@ class Trainer:
         log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
 
     def open_records(self, resumed: bool) -> None:
-        self.tracker = RunTracker(str(self.run_dir))
+        self.tracker = RunTracker(str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None)
         self.tracker.start_session(hparams_of(self.resolved, overrides_of(self.run_dir)))
         if not resumed:  # a resumed run's copied event files already hold these
             self.tracker.log_config(OmegaConf.to_yaml(self.resolved))

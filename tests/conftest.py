@@ -10,6 +10,7 @@ the installed wheel, runs started at the same moment).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import subprocess
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pytest
+import torch
 from omegaconf import DictConfig
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnexp.cli import main
 from rnnexp.config import compose
+from rnnexp.models import RecurrentTagger
 from rnnexp.testing import Done, run_command
 
 _composed: dict[tuple[str, ...], DictConfig] = {}
@@ -87,3 +91,37 @@ def small_sweep(tmp_path_factory) -> tuple[Done, Path]:
     done = run_in_process(SMALL_SWEEP, cwd)
     assert done.status == 0, done.stderr
     return done, sweep_dir_of(cwd)
+
+
+def train_steps(run_dir):
+    """The steps of loss/train in a run's event files: one per finished epoch that reached them."""
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    if "loss/train" not in events.Tags()["scalars"]:
+        return []
+    return [e.step for e in events.Scalars("loss/train")]
+
+
+@contextlib.contextmanager
+def signals_at_forward(*plan):
+    """Send ``signum`` to this process during the model's ``n``-th forward pass, for each (n, signum) in ``plan``.
+
+    Yields the list of forward numbers at which a signal was sent, so a test
+    can tell that its signal really went out.
+    """
+    sent, calls = [], [0]
+
+    def hook(module, args, output):
+        if not isinstance(module, RecurrentTagger) or torch.jit.is_tracing():
+            return  # the whole model, not each of its layers; and not the Graphs tab's trace
+        calls[0] += 1
+        for n, signum in plan:
+            if n == calls[0]:
+                sent.append(n)
+                os.kill(os.getpid(), signum)  # CPython runs the handler before os.kill returns
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        yield sent
+    finally:
+        handle.remove()

@@ -5,7 +5,6 @@ to this process at a chosen forward pass of the model, so the signal lands
 at a known training step instead of after a guessed delay.
 """
 
-import contextlib
 import json
 import logging
 import math
@@ -23,28 +22,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config
+from conftest import compose_config, signals_at_forward, train_steps
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
 from rnnexp.interrupt import Interrupted
-from rnnexp.models import RecurrentTagger
 from rnnexp.results import METRICS_NAME, RunResult, Status, typed_override
 from rnnexp.tasks import load_task
 from rnnexp.trainer import train
 
 REPO = Path(__file__).parent.parent
-
-
-def train_steps(run_dir):
-    """The steps of loss/train in a run's event files: one per finished epoch that reached them."""
-    events = EventAccumulator(str(run_dir))
-    events.Reload()
-    if "loss/train" not in events.Tags()["scalars"]:
-        return []
-    return [e.step for e in events.Scalars("loss/train")]
 
 
 # --------------------------------------------------------------------------- divergence
@@ -125,31 +113,6 @@ def layout():
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     return train(compose_config(*INTERRUPTED), tmp_path_factory.mktemp("uninterrupted"))
-
-
-@contextlib.contextmanager
-def signals_at_forward(*plan):
-    """Send ``signum`` to this process during the model's ``n``-th forward pass, for each (n, signum) in ``plan``.
-
-    Yields the list of forward numbers at which a signal was sent, so a test
-    can tell that its signal really went out.
-    """
-    sent, calls = [], [0]
-
-    def hook(module, args, output):
-        if not isinstance(module, RecurrentTagger) or torch.jit.is_tracing():
-            return  # the whole model, not each of its layers; and not the Graphs tab's trace
-        calls[0] += 1
-        for n, signum in plan:
-            if n == calls[0]:
-                sent.append(n)
-                os.kill(os.getpid(), signum)  # CPython runs the handler before os.kill returns
-
-    handle = torch.nn.modules.module.register_module_forward_hook(hook)
-    try:
-        yield sent
-    finally:
-        handle.remove()
 
 
 LAST_STEP, VALIDATION = "last step", "validation"

@@ -1,0 +1,66 @@
+"""``python -m rnnexp continue=<sweep dir | last>``: a sweep cut short, run again into its own directory.
+
+The sweep's command line comes back from the ``multirun.yaml`` Hydra saved in
+its directory: its overrides and its launcher (``hydra/launcher=slurm`` and
+its keys), with ``hydra.sweep.dir`` set to that directory. Each job then
+finds its own directory as the earlier attempt left it, and rnnexp.job_dir's
+rule applies: ended jobs are kept, interrupted ones resume, failed and
+never-started ones run. Hydra settings may be added (a partition, a time
+limit, another launcher); the experiment's own settings may not, since the
+jobs would no longer be the sweep's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rnnexp.errors import UserError
+
+KEY = "continue"
+SAVED_SWEEP = "multirun.yaml"  # what Hydra saves in a sweep directory as the sweep starts
+# Hydra overrides that the continued command sets itself.
+_SET_HERE = ("hydra.sweep.dir=", "hydra.mode=")
+_MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def continue_command(args: Sequence[str]) -> Optional[list[str]]:
+    """The command line that continues the sweep a ``continue=`` argument names; None without one."""
+    given = [arg for arg in args if arg.startswith(f"{KEY}=")]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise UserError(f"{KEY}= is given {len(given)} times; continue one sweep at a time")
+    from omegaconf import OmegaConf
+
+    from rnnexp.results import hydra_value
+    from rnnexp.run_dirs import SWEEPS, named_run
+
+    value = given[0].partition("=")[2]
+    sweep_dir = Path(named_run(value, KEY, root=SWEEPS))
+    saved = sweep_dir / SAVED_SWEEP
+    if not saved.is_file():
+        what = "no such directory" if not sweep_dir.is_dir() else f"not a sweep directory (no {SAVED_SWEEP})"
+        raise UserError(f"{KEY}={value}: {what}; give a sweep's directory, {KEY}={SWEEPS}/<date>/<time>, or {KEY}=last")
+    extra = [arg for arg in args if arg not in given and arg not in _MULTIRUN_FLAGS]
+    for arg in extra:
+        if not arg.lstrip("+~").startswith("hydra"):
+            raise UserError(
+                f"{arg}: a continued sweep keeps its own settings, so only Hydra's may be added "
+                f"(hydra.launcher.partition=..., hydra/launcher=...); start a new sweep to change {arg.partition('=')[0]}"
+            )
+    hydra = OmegaConf.load(saved).hydra
+    kept = [str(o) for o in hydra.overrides.hydra if not str(o).startswith(_SET_HERE)]
+    task = [str(o) for o in hydra.overrides.task]
+    return ["-m", *kept, *task, f"hydra.sweep.dir={hydra_value(str(sweep_dir))}", *extra]
+
+
+def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
+    """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
+    saved = Path(sweep_dir) / SAVED_SWEEP
+    if not saved.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    return [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
+

@@ -1,0 +1,141 @@
+"""A sweep job that finds its directory used, and ``continue=<sweep dir>``: what a cluster's requeue and a lost shell need.
+
+These run the basic launcher in-process; tests/test_slurm.py does the same
+against a real SLURM cluster.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from conftest import compose_config, signals_at_forward, sweep_dir_of, train_steps
+from rnnexp.job_dir import DirectoryTaken, earlier_attempt, held
+from rnnexp.results import LAST, METRICS_NAME, RunResult, Status
+from rnnexp.trainer import train
+
+# Several steps per epoch, a validation split and dropout: a job resumed
+# mid-epoch must get back the batch order and the dropout draws.
+JOB = ("task=copy", "task.size=96", "model=gru", "model.hidden_size=16", "model.dropout=0.1", "batch_size=16", "epochs=3", "device=cpu")
+STEPS_PER_EPOCH = 5  # 77 training pairs in batches of 16, then 1 validation batch: 6 forward passes an epoch
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+
+
+def records(directory: Path) -> dict[str, tuple[int, bytes]]:
+    """A run's own files (metrics.json, checkpoints, event files) with their modification times.
+
+    Hydra writes .hydra/ anew and the log gains a line whenever a job starts,
+    whatever the job then does.
+    """
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in directory.iterdir() if p.is_file() and p.suffix != ".log"}
+
+
+def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_continues(run_main, tmp_path):
+    # A SIGTERM in job 0's second epoch (what SLURM sends before a preemption) ends the
+    # sweep there; job 1 never starts.
+    with signals_at_forward((6 + 3, signal.SIGTERM)) as sent:
+        stopped = run_main(["-m", *JOB, "seed=0,1"])
+    assert sent and stopped.status == 143, stopped.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    (job0,) = job_dirs(sweep_dir)
+    assert RunResult.read(job0 / METRICS_NAME).status is Status.INTERRUPTED
+
+    continued = run_main(["continue=last"])
+    assert continued.status == 0, continued.stderr
+    assert f"Resuming {job0} after epoch 1" in continued.stdout
+    job0_again, job1 = job_dirs(sweep_dir)
+    assert job0_again == job0 and job1.name.startswith("1_")
+    # The losses of a run that never stopped, bit for bit, and one curve without repeated steps.
+    uninterrupted = train(compose_config(*JOB, "seed=0"), tmp_path / "uninterrupted")
+    resumed = RunResult.read(job0 / METRICS_NAME)
+    assert (resumed.status, resumed.epochs) == (Status.OK, 3)
+    assert resumed.losses == uninterrupted.losses and resumed.val_losses == uninterrupted.val_losses
+    assert train_steps(job0) == [1, 2, 3]
+    assert "2 jobs: 0 solved, 0 diverged, 0 failed" in continued.stdout  # the summary lists each job once
+
+
+def test_a_continued_sweep_keeps_its_finished_jobs_untouched(run_main, tmp_path):
+    assert run_main(["-m", "model=cell,rnn", "epochs=4", "device=cpu"]).status == 0
+    sweep_dir = sweep_dir_of(tmp_path)
+    finished, killed = job_dirs(sweep_dir)
+    (killed / METRICS_NAME).unlink()  # killed hard after its last checkpoint: no record of its end
+    before = records(finished)
+
+    continued = run_main([f"continue={sweep_dir}"])
+    assert continued.status == 0, continued.stderr
+    assert "Already ended (ok, 4 epochs): kept as it is" in continued.stdout
+    assert records(finished) == before
+    assert RunResult.read(killed / METRICS_NAME).status is Status.OK
+
+
+def test_a_failed_job_runs_again_when_the_sweep_continues(run_main, tmp_path):
+    sweep = ["-m", "task=text", "task.path=corpus.txt", "model=lstm", "model.hidden_size=8", "epochs=1", "task.window=8", "device=cpu"]
+    failed = run_main(sweep)
+    assert failed.status == 1 and "task.path=corpus.txt" in failed.stderr
+    (tmp_path / "corpus.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 20)
+    continued = run_main(["continue=last"])
+    assert continued.status == 0, continued.stderr
+    (job,) = job_dirs(sweep_dir_of(tmp_path))
+    assert RunResult.read(job / METRICS_NAME).status is Status.OK
+    assert len(list(job.glob("events.out.tfevents.*"))) == 1  # the failed attempt's record is replaced, not drawn beside
+
+
+def test_a_job_directory_with_another_configs_run_is_refused_and_left_alone(tmp_path):
+    train(compose_config("model=cell", "epochs=2", "lr=0.1"), tmp_path)
+    before = records(tmp_path)
+    with pytest.raises(DirectoryTaken, match=r"holds a run of another config \(lr: 0.1 there, 0.5 now\)"):
+        earlier_attempt(tmp_path, compose_config("model=cell", "epochs=2", "lr=0.5"))
+    assert records(tmp_path) == before
+    # The same config, on another machine (threads, device): that run, ended.
+    same = earlier_attempt(tmp_path, compose_config("model=cell", "epochs=2", "lr=0.1", "threads=1", "device=cpu"))
+    assert same.finished is not None and same.finished.epochs == 2
+
+
+def test_a_directory_a_job_still_runs_in_is_refused(tmp_path):
+    with held(tmp_path):
+        with pytest.raises(DirectoryTaken, match="another job is still running there"):
+            with held(tmp_path):
+                pass
+    with held(tmp_path):  # released when its holder ends
+        pass
+
+
+def test_an_attempt_that_left_no_checkpoint_starts_again_from_its_first_epoch(tmp_path):
+    train(compose_config("model=cell", "epochs=2"), tmp_path)
+    (tmp_path / LAST).unlink()
+    (tmp_path / METRICS_NAME).unlink()
+    assert earlier_attempt(tmp_path, compose_config("model=cell", "epochs=2")).nothing
+    assert not list(tmp_path.glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["continue=nowhere"], "continue=nowhere: no such directory; give a sweep's directory, continue=outputs/multirun/<date>/<time>, or continue=last"),
+        (["continue=last"], "continue=last: no sweep under outputs/multirun here; give its directory, continue=outputs/multirun/<date>/<time>..., or start one (python -m rnnexp -m ...)"),
+        (["continue=a", "continue=b"], "continue= is given 2 times; continue one sweep at a time"),
+    ],
+)
+def test_continue_names_what_it_needs(run_main, args, message):
+    done = run_main(args)
+    assert (done.status, done.stderr) == (2, f"rnnexp: error: {message}\n")
+
+
+def test_a_continued_sweep_keeps_its_settings_and_another_sweep_keeps_out_of_its_directory(run_main, tmp_path):
+    assert run_main(["-m", "model=cell,rnn", "epochs=2", "device=cpu"]).status == 0
+    sweep_dir = sweep_dir_of(tmp_path)
+    changed = run_main(["continue=last", "lr=0.5"])
+    assert (changed.status, changed.stderr) == (
+        2,
+        "rnnexp: error: lr=0.5: a continued sweep keeps its own settings, so only Hydra's may be added "
+        "(hydra.launcher.partition=..., hydra/launcher=...); start a new sweep to change lr\n",
+    )
+    other = run_main(["-m", "model=cell,rnn", "epochs=3", f"hydra.sweep.dir={sweep_dir}"])
+    assert other.status == 2
+    assert other.stderr.startswith(f"rnnexp: error: hydra.sweep.dir={sweep_dir}: already holds another sweep (0_")
+    assert other.stderr.endswith(f"or continue that sweep: python -m rnnexp continue={sweep_dir}\n")

@@ -72,6 +72,8 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     try:
         args = continue_command(args) or args  # continue=<sweep dir>: that sweep's own command line
         flags = _hydra_flags(args)
+        if flags is not None and flags.multirun:
+            _register_sweepers()
         with _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)):
             _check_removals(flags.overrides if flags else [])
             app()
@@ -290,6 +292,19 @@ def version_line() -> str:
     except metadata.PackageNotFoundError:
         torch_version = "not installed"
     return f"rnnexp {__version__} (Hydra {hydra_version}, torch {torch_version})"
+
+
+def _register_sweepers() -> None:
+    """Make rnnexp's sweepers known to Hydra, which looks for plugins by walking the hydra_plugins folders.
+
+    The walk finds them in an installed wheel but not in an editable install
+    (pip install -e), whose modules import without lying in such a folder.
+    """
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.rnnexp_sweepers.optuna_search import OptunaSearch
+
+    Plugins.instance().register(OptunaSearch)
 
 
 def _hydra_flags(args: Sequence[str]) -> Optional[argparse.Namespace]:

@@ -139,3 +139,29 @@ def test_a_continued_sweep_keeps_its_settings_and_another_sweep_keeps_out_of_its
     assert other.status == 2
     assert other.stderr.startswith(f"rnnexp: error: hydra.sweep.dir={sweep_dir}: already holds another sweep (0_")
     assert other.stderr.endswith(f"or continue that sweep: python -m rnnexp continue={sweep_dir}\n")
+
+
+def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_after_them(run_main, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    search = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "epochs=3", "device=cpu", "hydra.sweeper.storage=sqlite:///optuna.db"]
+    # A hello job makes 4 forward passes (3 epochs and the final evaluation): the signal
+    # lands in the second epoch of job 2, the first of the second batch of two trials.
+    with signals_at_forward((4 * 2 + 2, signal.SIGTERM)) as sent:
+        stopped = run_main(search)
+    assert sent and stopped.status == 143, stopped.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    assert [d.name.partition("_")[0] for d in job_dirs(sweep_dir)] == ["0", "1", "2"]
+
+    continued = run_main(["continue=last"])
+    assert continued.status == 0, continued.stderr
+    assert "Continuing the search: 2 trials ended, 1 to resume, new ones from job 3" in continued.stdout
+    jobs = job_dirs(sweep_dir)
+    assert [d.name.partition("_")[0] for d in jobs] == ["0", "1", "2", "3"]  # 4 trials in all, none renumbered
+    assert f"Resuming {jobs[2]} after epoch 1" in continued.stdout
+    assert all(RunResult.read(d / METRICS_NAME).status is Status.OK for d in jobs)
+    assert "4 jobs:" in continued.stdout
+    import optuna
+
+    study = optuna.load_study(study_name="rnnexp", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    # Trials 2 and 3 were asked together, then cut: failed for the sampler; then one new trial.
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "FAIL", "COMPLETE"]

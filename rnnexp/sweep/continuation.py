@@ -12,6 +12,7 @@ jobs would no longer be the sweep's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -64,3 +65,44 @@ def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
 
     return [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
 
+
+
+
+@dataclass
+class EarlierJobs:
+    """The jobs a sweep directory holds, as a continued search sees them."""
+
+    ended: int = 0  # ok, diverged or failed, as their metrics.json says
+    next_job: int = 0  # the number after the highest job's
+    unfinished: list[tuple[int, list[str]]] = field(default_factory=list)  # (number, overrides) of the others
+
+
+def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
+    """What a sweep directory holds of an earlier attempt of its sweep; nothing for a new directory."""
+    from rnnexp.results import METRICS_NAME, RunResult, Status, saved_overrides
+
+    found = EarlierJobs()
+    for job in sorted(Path(sweep_dir).glob("*_*")) if Path(sweep_dir).is_dir() else []:
+        number = job.name.partition("_")[0]
+        overrides = saved_overrides(job) if job.is_dir() and number.isdigit() else None
+        if overrides is None:
+            continue
+        found.next_job = max(found.next_job, int(number) + 1)
+        record = job / METRICS_NAME
+        if record.is_file() and RunResult.read(record).status in (Status.OK, Status.DIVERGED, Status.FAILED):
+            found.ended += 1
+        else:
+            found.unfinished.append((int(number), overrides))
+    return found
+
+
+def fail_stale_trials(storage: str, study_name: str) -> None:
+    """Mark the trials a cut search asked for but never told as failed, so the sampler does not wait on them."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:  # no such study yet
+        return
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)

@@ -1,0 +1,1 @@
+"""rnnexp's Hydra plugins: Hydra instantiates sweepers only from the hydra_plugins package."""

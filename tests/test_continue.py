@@ -6,6 +6,7 @@ against a real SLURM cluster.
 
 from __future__ import annotations
 
+import shutil
 import signal
 from pathlib import Path
 
@@ -59,18 +60,26 @@ def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_con
     assert "2 jobs: 0 solved, 0 diverged, 0 failed" in continued.stdout  # the summary lists each job once
 
 
-def test_a_continued_sweep_keeps_its_finished_jobs_untouched(run_main, tmp_path):
-    assert run_main(["-m", "model=cell,rnn", "epochs=4", "device=cpu"]).status == 0
+@pytest.mark.parametrize("launcher", ["basic", pytest.param("joblib", marks=pytest.mark.slow)])
+def test_a_continued_sweep_keeps_its_finished_jobs_resumes_the_killed_and_runs_the_missing(run_main, tmp_path, launcher):
+    if launcher != "basic":
+        pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    assert run_main(["-m", f"hydra/launcher={launcher}", "model=cell,rnn,embedding", "epochs=4", "device=cpu"]).status == 0
     sweep_dir = sweep_dir_of(tmp_path)
-    finished, killed = job_dirs(sweep_dir)
+    finished, killed, never_started = job_dirs(sweep_dir)
     (killed / METRICS_NAME).unlink()  # killed hard after its last checkpoint: no record of its end
+    shutil.rmtree(never_started)
     before = records(finished)
 
     continued = run_main([f"continue={sweep_dir}"])
     assert continued.status == 0, continued.stderr
-    assert "Already ended (ok, 4 epochs): kept as it is" in continued.stdout
     assert records(finished) == before
-    assert RunResult.read(killed / METRICS_NAME).status is Status.OK
+    assert [d.name for d in job_dirs(sweep_dir)] == [finished.name, killed.name, never_started.name]
+    assert all(RunResult.read(d / METRICS_NAME).status is Status.OK for d in job_dirs(sweep_dir))
+    assert "3 jobs: " in continued.stdout
+    if launcher == "basic":  # the joblib workers' lines do not reach this process's output
+        assert "Already ended (ok, 4 epochs): kept as it is" in continued.stdout
+        assert f"Resuming {killed} after epoch 4" in continued.stdout
 
 
 def test_a_failed_job_runs_again_when_the_sweep_continues(run_main, tmp_path):
@@ -111,19 +120,6 @@ def test_an_attempt_that_left_no_checkpoint_starts_again_from_its_first_epoch(tm
     (tmp_path / METRICS_NAME).unlink()
     assert earlier_attempt(tmp_path, compose_config("model=cell", "epochs=2")).nothing
     assert not list(tmp_path.glob("events.out.tfevents.*"))
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["continue=nowhere"], "continue=nowhere: no such directory; give a sweep's directory, continue=outputs/multirun/<date>/<time>, or continue=last"),
-        (["continue=last"], "continue=last: no sweep under outputs/multirun here; give its directory, continue=outputs/multirun/<date>/<time>..., or start one (python -m rnnexp -m ...)"),
-        (["continue=a", "continue=b"], "continue= is given 2 times; continue one sweep at a time"),
-    ],
-)
-def test_continue_names_what_it_needs(run_main, args, message):
-    done = run_main(args)
-    assert (done.status, done.stderr) == (2, f"rnnexp: error: {message}\n")
 
 
 def test_a_continued_sweep_keeps_its_settings_and_another_sweep_keeps_out_of_its_directory(run_main, tmp_path):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
-from rnnexp.interrupt import Interrupted, StopRequest
+from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
 
 if TYPE_CHECKING:
@@ -142,9 +142,27 @@ def run_job(cfg: DictConfig) -> float:
             # lists this one; the exit status comes after it.
             log.error(f"Job failed: {reason} (traceback in {run_dir}/{hydra_cfg.job.name}.log)")
             return math.inf
+        if result.status is Status.INTERRUPTED and _launcher_warned(stop):
+            return math.inf  # its time is up and the launcher does not requeue it: the sweep goes on
     if result.status is Status.INTERRUPTED:
         raise ExitWith(result.exit_status)
     return result.final_loss if result.final_loss is not None and math.isfinite(result.final_loss) else math.inf
+
+
+def _launcher_warned(stop: StopRequest) -> bool:
+    """Hand the launcher's time-limit warning to the launcher, now that the run has saved; True when it did not requeue.
+
+    submitit requeues the job and exits the process, or, with no requeue left
+    (``hydra.launcher.max_num_timeout``), raises; the job then ends here as
+    interrupted, and ``continue=`` finishes it later.
+    """
+    if stop.signal != WARNING:
+        return False
+    try:
+        stop.pass_on()
+    except Exception as error:
+        log.warning(f"Not requeued ({one_line(error)}): continue the sweep to finish this job")
+    return True
 
 
 def _record_stop(stopped: Interrupted, run_dir: Path, overrides: Sequence[str], seconds: float) -> int:

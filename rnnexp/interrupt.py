@@ -1,5 +1,11 @@
 """Stop a run cleanly on Ctrl-C (SIGINT) or a scheduler's SIGTERM, at any moment.
 
+On a cluster the launcher may also listen for the scheduler's warning that a
+job's time is nearly up (submitit: SIGUSR2, ``hydra.launcher.signal_delay_s``
+before the limit), to requeue the job. That warning stops the run the same
+way, and the launcher's own handler runs once the run has saved its
+checkpoint (:meth:`StopRequest.pass_on`).
+
 A first signal only sets a flag. The training loop reads it after every step
 and winds down (checkpoint, metrics, event file); before the first step there
 is nothing to save, so start-up reads it at a few points with
@@ -19,6 +25,9 @@ from typing import Any, Iterator, Optional
 log = logging.getLogger(__name__)
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A scheduler's warning that time is nearly up; heard only where a launcher
+# has a handler for it, which runs after the run has saved.
+WARNING = signal.SIGUSR2
 
 
 class Interrupted(KeyboardInterrupt):
@@ -64,7 +73,7 @@ class StopRequest:
 
     @property
     def signal_name(self) -> Optional[str]:
-        """SIGINT or SIGTERM once one arrived, else None."""
+        """SIGINT, SIGTERM (or a launcher's SIGUSR2) once one arrived, else None."""
         return signal.Signals(self.signal).name if self.signal is not None else None
 
     def check(self) -> None:
@@ -84,7 +93,18 @@ class StopRequest:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
+            if callable(signal.getsignal(WARNING)):
+                self._previous[WARNING] = signal.signal(WARNING, self._handle)
         return self
+
+    def pass_on(self) -> None:
+        """After the run saved: hand a launcher's warning to the launcher's own handler (submitit requeues the job).
+
+        Nothing for a stop by SIGINT or SIGTERM, which the run itself answers.
+        """
+        handler = self._previous.get(WARNING)
+        if self.signal == WARNING and callable(handler):
+            handler(WARNING, None)
 
     def _restore(self) -> None:
         for signum, handler in self._previous.items():

@@ -161,3 +161,32 @@ def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_
     study = optuna.load_study(study_name="rnnexp", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
     # Trials 2 and 3 were asked together, then cut: failed for the sampler; then one new trial.
     assert [trial.state.name for trial in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "FAIL", "COMPLETE"]
+
+
+def test_a_launchers_time_limit_warning_reaches_it_after_the_checkpoint_landed(run_main, tmp_path):
+    # submitit listens for SIGUSR2, which SLURM sends hydra.launcher.signal_delay_s before the
+    # time limit, and requeues the job from its handler. Here the handler notes what the job
+    # directory held when it ran, then refuses to requeue, as submitit does with no requeue left.
+    seen = []
+
+    def launcher_handler(signum, frame):
+        (job,) = job_dirs(sweep_dir_of(tmp_path))
+        seen.append((job / LAST).is_file())
+        raise RuntimeError("timed-out too many times")
+
+    before = signal.signal(signal.SIGUSR2, launcher_handler)
+    try:
+        with signals_at_forward((6 + 3, signal.SIGUSR2)) as sent:
+            done = run_main(["-m", *JOB, "seed=0"])
+    finally:
+        signal.signal(signal.SIGUSR2, before)
+    assert sent and seen == [True]  # the run had saved before the launcher was told
+    assert "Not requeued (timed-out too many times): continue the sweep to finish this job" in done.stdout
+    (job,) = job_dirs(sweep_dir_of(tmp_path))
+    record = RunResult.read(job / METRICS_NAME)
+    assert (record.status, record.signal, record.epochs) == (Status.INTERRUPTED, "SIGUSR2", 1)
+    # The sweep went on to its summary; continuing it finishes the job with the uninterrupted losses.
+    assert "(1 jobs: 0 solved, 0 diverged, 0 failed, 1 interrupted)" in done.stdout
+    assert run_main(["continue=last"]).status == 0
+    uninterrupted = train(compose_config(*JOB, "seed=0"), tmp_path / "uninterrupted")
+    assert RunResult.read(job / METRICS_NAME).losses == uninterrupted.losses

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
-from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
+from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
 
@@ -91,6 +91,16 @@ def _command(argv: Optional[Sequence[str]]) -> int:
             raise
         _print_error(error)
         return USAGE_ERROR
+    except Exception as error:
+        if show_traceback or not type(error).__module__.startswith("submitit"):
+            raise
+        # submitit's launcher asks every job for its result, and raises for a job that
+        # SLURM cancelled, or killed past its time limit, before it could give one.
+        _print_error(
+            f"a job of the sweep ended without a result ({' '.join(str(error).splitlines()[:2])}); the sweep's summary so far: "
+            "python -m rnnexp.summarize last; finish it: python -m rnnexp continue=last"
+        )
+        return JOBS_FAILED
 
 
 def run_job(cfg: DictConfig) -> float:

@@ -192,26 +192,33 @@ def copy_events(source_dir: Path, run_dir: Path) -> None:
     A resumed run carries the curves of the run it continues, and writes its
     own session and final metrics at its end. TensorBoard keeps the first
     session it reads in a run, so an old one left in the copies would stand
-    for the resumed run.
+    for the resumed run. A run resumed in its own directory (a requeued
+    sweep job) has its event files rewritten in place the same way.
     """
+    from rnnexp.files import write_atomically
+
+    for events in sorted(source_dir.glob(EVENT_FILES)):
+        write_atomically(run_dir / events.name, lambda tmp, events=events: _write_without_sessions(events, tmp))
+
+
+def _write_without_sessions(events: Path, destination: str) -> None:
     from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
     from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.summary.writer.record_writer import RecordWriter
 
-    for events in sorted(source_dir.glob(EVENT_FILES)):
-        with open(run_dir / events.name, "wb") as copy:
-            writer = RecordWriter(copy)
-            for record in RawEventFileLoader(str(events)).Load():
-                event = Event.FromString(record)
-                if event.HasField("summary"):
-                    kept = [v for v in event.summary.value if not (v.tag.startswith(_HPARAMS_TAGS) or v.tag in FINAL_METRICS)]
-                    if not kept:
-                        continue
-                    if len(kept) < len(event.summary.value):
-                        del event.summary.value[:]
-                        event.summary.value.extend(kept)
-                        record = event.SerializeToString()
-                writer.write(record)
+    with open(destination, "wb") as copy:
+        writer = RecordWriter(copy)
+        for record in RawEventFileLoader(str(events)).Load():
+            event = Event.FromString(record)
+            if event.HasField("summary"):
+                kept = [v for v in event.summary.value if not (v.tag.startswith(_HPARAMS_TAGS) or v.tag in FINAL_METRICS)]
+                if not kept:
+                    continue
+                if len(kept) < len(event.summary.value):
+                    del event.summary.value[:]
+                    event.summary.value.extend(kept)
+                    record = event.SerializeToString()
+            writer.write(record)
 
 
 def graph_example(data: TaskData, device: torch.device) -> torch.Tensor:

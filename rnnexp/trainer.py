@@ -139,9 +139,10 @@ class Trainer:
         self.shuffle.set_state(state["rng"]["shuffle"])
         self.history = History(**state["history"])
         self.partial = state.get("partial")
-        if resume.source_dir.resolve() != self.run_dir.resolve():
-            # The interrupted run's curves, so the resumed run's start at epoch 1.
-            copy_events(resume.source_dir, self.run_dir)
+        # The interrupted run's curves, so the resumed run's start at epoch 1, less its
+        # hparams session: the resumed run writes its own (rewritten in place when
+        # it resumes in its own directory).
+        copy_events(resume.source_dir, self.run_dir)
         log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
 
     def open_records(self, resumed: bool) -> None:
@@ -395,45 +396,6 @@ class Trainer:
 
 
 # --------------------------------------------------------------------------- building
-def _torch_class(key: str, target: str, base: tuple[type, ...], kind: str, example: str) -> None:
-    """Refuse a ``_target_`` that is not a subclass of ``base``: instantiate would call anything."""
-    module_name, _, name = target.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(module_name), name, None)
-    except (ImportError, ValueError):  # ValueError: no module part ("Adam")
-        found = None
-    if not (isinstance(found, type) and issubclass(found, base)):
-        raise UserError(f"{key}._target_={target}: not a subclass of {kind}; for example {key}._target_={example}")
-
-
-def _call(key: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
-    """Build the torch object ``node`` names; an argument its class does not take is a UserError naming it."""
-    try:
-        return instantiate(node)(*args, **kwargs)
-    except TypeError as error:  # +optimizer.amsgrd=true: the class's __init__ refuses the keyword
-        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
-        if unknown is None:
-            raise
-        name = unknown.group(1)
-        raise UserError(
-            f"{key}.{name}: {node._target_} takes no argument {name}; "
-            f"python -m rnnexp --cfg job shows the {key}'s keys"
-        ) from None
-
-
-def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
-    _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
-    return _call("optimizer", cfg.optimizer, model.parameters(), lr=cfg.lr)
-
-
-def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):
-    if not cfg.scheduler._target_:
-        return None
-    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    _torch_class("scheduler", cfg.scheduler._target_, schedulers, "a torch.optim.lr_scheduler class", "torch.optim.lr_scheduler.StepLR")
-    return _call("scheduler", cfg.scheduler, optimizer)
-
-
 def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device) -> dict:
     """The config as run: data-derived sizes and the actual device filled in."""
     resolved = OmegaConf.to_container(cfg, resolve=True)

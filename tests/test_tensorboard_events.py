@@ -12,12 +12,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 import rnnexp.trainer
-from conftest import cli, compose_config
-from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
+from conftest import cli, compose_config, signals_at_forward
+from rnnexp.checkpoint import LAST, Resume, load_checkpoint, load_resume
+from rnnexp.job_dir import earlier_attempt
 from rnnexp.results import Status
 from rnnexp.tracking import FINAL_METRICS, NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, record_failure
 from rnnexp.trainer import train
-from test_reliability import DIVERGES_IN_EPOCH_2, signals_at_forward
+from test_reliability import DIVERGES_IN_EPOCH_2
 
 EPOCHS = 6
 
@@ -139,6 +140,20 @@ def test_an_interrupted_run_ends_unknown_and_its_resumed_run_is_one_session_of_i
     assert status == "STATUS_SUCCESS" and values["epochs"] == EPOCHS + 2
     for tag in FINAL_METRICS:
         assert [p.step for p in resumed.Scalars(tag)] == [EPOCHS + 2]
+
+
+def test_a_run_resumed_in_its_own_directory_is_one_curve_and_one_session(tmp_path):
+    # What a requeued sweep job does (rnnexp.job_dir): resume from the last.pt beside it.
+    with signals_at_forward((3, signal.SIGINT)) as sent:
+        train(compose_config("model=rnn", f"epochs={EPOCHS}"), tmp_path)
+    assert sent
+    earlier = earlier_attempt(tmp_path, compose_config("model=rnn", f"epochs={EPOCHS}"))
+    train(compose_config("model=rnn", f"epochs={EPOCHS}"), tmp_path, resume=Resume(earlier.checkpoint, tmp_path))
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2  # the first attempt's and the second's
+    resumed = read(tmp_path)
+    assert [p.step for p in resumed.Scalars("loss/train")] == list(range(1, EPOCHS + 1))
+    _, status = session(resumed)
+    assert status == "STATUS_SUCCESS"  # the second attempt's session, not the first's
 
 
 def test_a_run_that_failed_before_training_has_its_session_with_the_same_keys(tmp_path, events):

@@ -5,6 +5,7 @@ to this process at a chosen forward pass of the model, so the signal lands
 at a known training step instead of after a guessed delay.
 """
 
+import importlib.util
 import json
 import logging
 import math
@@ -371,7 +372,7 @@ def _copy_sources(destination):
     destination.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, destination / name)
-    for name in ("rnnexp", "conf"):
+    for name in ("rnnexp", "conf", "hydra_plugins"):
         shutil.copytree(REPO / name, destination / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
@@ -416,6 +417,7 @@ def test_the_wheel_works_from_an_empty_directory_outside_the_repository(tmp_path
     commands = {
         "hello": [str(script), "model=embedding", "device=cpu"],  # the console script
         "text": [str(python), "-m", "rnnexp", "task=text", "epochs=1", "task.sample_every=0", "model=gru", "model.hidden_size=8", "device=cpu", "hydra.run.dir=text"],
+        "sweep": [str(python), "-m", "rnnexp", "-m", "model=cell,rnn", "epochs=2", "device=cpu"],
     }
     # Side by side: the start-ups overlap.
     running = {k: subprocess.Popen(c, cwd=empty, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k, c in commands.items()}
@@ -429,3 +431,14 @@ def test_the_wheel_works_from_an_empty_directory_outside_the_repository(tmp_path
     assert len(list((empty / "outputs" / "runs").glob("*/*/metrics.json"))) == 1
     assert out["text"][-1].startswith("Final validation loss: "), out["text"][-1]  # the shipped corpus came along
     assert RunResult.read(empty / "text" / METRICS_NAME).status is Status.OK
+
+    # The sweep's summary rebuilt by the installed package, as for a sweep cut short: one job without its record.
+    (sweep_dir,) = (empty / "outputs" / "multirun").glob("*/*")
+    (next(sweep_dir.glob("1_*")) / METRICS_NAME).unlink()
+    plot = ["--plot"] if importlib.util.find_spec("matplotlib") else []
+    summarized = subprocess.run([str(python), "-m", "rnnexp.summarize", "last", *plot], cwd=empty, env=env, capture_output=True, text=True, timeout=300)
+    assert summarized.returncode == 0, summarized.stderr
+    lines = summarized.stdout.splitlines()
+    assert lines[0].startswith(f"Sweep {sweep_dir.relative_to(empty)} (2 jobs: ") and lines[0].endswith(", 1 running)")
+    assert lines[-2] == f"To finish the sweep: python -m rnnexp continue={sweep_dir.relative_to(empty)}"
+    assert lines[-1].endswith("summary.csv, summary.md" + (", loss_curves.png" if plot else ""))

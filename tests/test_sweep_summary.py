@@ -1,10 +1,15 @@
-"""The sweep summary from hand-made job directories: ranking, seed groups, the tables, the files it writes."""
+"""The sweep summary: ranking, seed groups, the tables and the files it writes, from hand-made job directories;
+the jobs of a sweep cut short (interrupted, running or killed, never started), from real sweeps cut in-process;
+and python -m rnnexp.summarize."""
 
 import csv
+import importlib.util
 import json
 import math
+import os
 import runpy
-import sys
+import shutil
+import signal
 from dataclasses import fields, replace
 from enum import Enum
 from pathlib import Path
@@ -12,13 +17,14 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from conftest import run_in_process, sweep_dir_of
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith
 from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.summarize import main as summarize_main
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
-from rnnexp.sweep.jobs import RANKING_NAME, Job, Ranking, group_by_setting, rank, read_jobs
+from rnnexp.sweep.jobs import MULTIRUN_NAME, RANKING_NAME, Job, Ranking, group_by_setting, planned_jobs, rank, read_jobs
 from rnnexp.sweep.report import markdown_table, shorten, text_table
-
-SUMMARIZE = Path(__file__).resolve().parents[1] / "scripts" / "summarize.py"
+from rnnexp.testing import run_command
 
 
 def make_job(sweep_dir: Path, num: int, overrides: list[str], **metrics) -> Path:
@@ -53,7 +59,7 @@ def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
     make_job(tmp_path, 2, ["lr=0.1"], solved_epoch=5, final_loss=0.3)
     make_job(tmp_path, 3, ["lr=0.2"], solved_epoch=5, final_loss=0.1)
     make_job(tmp_path, 4, ["lr=1e30"], **DIVERGED | {"final_loss": math.nan})
-    make_job(tmp_path, 5, ["lr=-1"])  # no metrics.json: a job that never finished
+    make_job(tmp_path, 5, ["lr=-1"])  # no metrics.json: a job still running, or killed
     failed_job(tmp_path, 6, ["lr=-2"], "lr=-2.0: must be a number > 0")
     make_job(tmp_path, 7, ["lr=0.3"], **unsolved(0.4))
     # Solved at epoch 3 but lost again by the end: ranked by its final loss among the unsolved.
@@ -61,9 +67,10 @@ def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
 
     summary = Summary.read(tmp_path)
     assert [j.num for j in summary.ranked] == [3, 2, 1, 7, 8, 0, 4, 6, 5]
-    assert [j.status for j in summary.ranked][-3:] == [Status.DIVERGED, Status.FAILED, Status.MISSING]
-    assert [j.num for j in summary.failed] == [6, 5]  # diverged is not failed
-    assert summary.counts() == "9 jobs: 3 solved, 1 diverged, 2 failed"
+    assert [j.status for j in summary.ranked][-3:] == [Status.DIVERGED, Status.FAILED, Status.RUNNING]
+    assert [j.num for j in summary.failed] == [6]  # diverged is not failed, nor is a job that has not ended
+    assert [j.num for j in summary.unfinished] == [5]
+    assert summary.counts() == "9 jobs: 3 solved, 1 diverged, 1 failed, 1 running"
     assert summary.groups == []  # no seeds repeated
 
     text = summary.text().splitlines()
@@ -72,12 +79,15 @@ def test_ranking_solved_by_epoch_then_loss_then_diverged_and_failed(tmp_path):
     assert first.split() == ["1", "3", "lr=0.2", "ok", "0.1000", "1.00", "5", "0.30"]
     assert diverged.split()[2:5] == ["lr=1e30", "diverged", "nan"]
     assert "Job 6 failed: lr=-2.0: must be a number > 0" in text
-    assert "Job 5 failed: no metrics.json: the job did not finish" in text
+    assert text[-2:] == [
+        "Job 5 running or killed: no metrics.json yet, no last.pt yet",
+        f"To finish the sweep: python -m rnnexp continue={tmp_path}",
+    ]
 
 
 def test_ties_go_to_the_status_that_got_further_then_to_the_lower_job_number(tmp_path):
     make_job(tmp_path, 0, ["lr=0.6"], status=Status.INTERRUPTED, signal="SIGINT", final_loss=None, solved_epoch=None)
-    make_job(tmp_path, 1, ["lr=0.5"])  # missing
+    make_job(tmp_path, 1, ["lr=0.5"])  # running, or killed
     failed_job(tmp_path, 2, ["lr=0.4"], "boom")
     make_job(tmp_path, 3, ["lr=0.3"], **DIVERGED)
     make_job(tmp_path, 4, ["lr=0.2"], **unsolved(math.inf))  # no finite loss either, but it finished
@@ -87,7 +97,7 @@ def test_ties_go_to_the_status_that_got_further_then_to_the_lower_job_number(tmp
     make_job(tmp_path, 7, ["lr=0.8"], **DIVERGED | {"prediction": "ohlol", "solved_epoch": 2})
 
     ranked = Summary.read(tmp_path).ranked
-    assert [j.num for j in ranked] == [5, 6, 4, 3, 7, 2, 1, 0]
+    assert [j.num for j in ranked] == [5, 6, 4, 3, 7, 2, 0, 1]  # the jobs that have not ended last
     assert [j.solved for j in ranked] == [True, True] + [False] * 6
 
 
@@ -101,7 +111,7 @@ def test_jobs_are_read_in_numeric_order_and_other_entries_are_skipped(tmp_path):
     (stray / ".hydra" / "overrides.yaml").write_text("- lr=1\n")
 
     jobs = read_jobs(tmp_path)
-    assert [(j.num, j.status) for j in jobs] == [(-1, Status.MISSING), (2, Status.OK), (9, Status.OK), (10, Status.OK)]
+    assert [(j.num, j.status) for j in jobs] == [(-1, Status.RUNNING), (2, Status.OK), (9, Status.OK), (10, Status.OK)]
     assert jobs[1].overrides == ["lr=2"] and jobs[1].dir == tmp_path / "2_lr=2"
 
 
@@ -180,7 +190,7 @@ def test_seed_groups_order_equal_shares_by_solved_epoch_then_loss_and_count_an_a
     assert [len(g.jobs) for g in groups] == [2, 2, 2, 2]  # +seed= is a seed like seed=
 
 
-def small_sweep(sweep_dir: Path) -> None:
+def hand_made_sweep(sweep_dir: Path) -> None:
     """Four jobs: solved, unsolved, diverged, failed; a repeated setting, so the seed table shows too."""
     make_job(sweep_dir, 0, ["task=copy", "lr=0.1", "seed=0"], final_loss=0.1)
     make_job(sweep_dir, 1, ["task=copy", "lr=0.1", "seed=1"], **unsolved(0.25))
@@ -189,7 +199,7 @@ def small_sweep(sweep_dir: Path) -> None:
 
 
 def test_the_terminal_table_whole(tmp_path):
-    small_sweep(tmp_path)
+    hand_made_sweep(tmp_path)
     assert Summary.read(tmp_path).text() == "\n".join([
         f"Sweep {tmp_path} (4 jobs: 1 solved, 1 diverged, 1 failed)",
         "Ranked: solved first by solved epoch, then by final loss",
@@ -213,7 +223,7 @@ def test_the_terminal_table_whole(tmp_path):
 
 
 def test_the_markdown_file_whole(tmp_path):
-    small_sweep(tmp_path)
+    hand_made_sweep(tmp_path)
     Summary.read(tmp_path).write()
     assert (tmp_path / SUMMARY_MD).read_text() == "\n".join([
         f"# Sweep `{tmp_path.name}`",
@@ -268,10 +278,10 @@ def test_summary_files_are_written_whole(tmp_path):
 
 
 def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
-    small_sweep(tmp_path)
+    hand_made_sweep(tmp_path)
     make_job(tmp_path, 4, ["task=copy", "lr=0.2", "seed=0"], **unsolved(1.23456789))
     make_job(tmp_path, 5, ["task=copy", "lr=0.3", "seed=0"], **DIVERGED | {"final_loss": math.nan})
-    make_job(tmp_path, 6, ["task=copy", "lr=0.4", "seed=0"])  # missing
+    make_job(tmp_path, 6, ["task=copy", "lr=0.4", "seed=0"])  # running, or killed
     Summary.read(tmp_path).write()
     with open(tmp_path / SUMMARY_CSV, newline="") as f:
         rows = {r["job"]: r for r in csv.DictReader(f)}
@@ -281,8 +291,7 @@ def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
     assert rows["4"]["final_loss"] == "1.23456789" and rows["5"]["final_loss"] == "nan"
     assert rows["2"]["final_loss"] == "" and rows["2"]["seconds"] == "12.5"
     assert (rows["3"]["status"], rows["3"]["error"]) == ("failed", "model.kind: expected a|b")
-    assert (rows["6"]["status"], rows["6"]["seconds"], rows["6"]["error"]) == (
-        "missing", "", "no metrics.json: the job did not finish")
+    assert (rows["6"]["status"], rows["6"]["seconds"], rows["6"]["error"]) == ("running", "", "")
 
 
 def test_an_empty_sweep_writes_a_header_only_csv(tmp_path):
@@ -324,14 +333,24 @@ def test_the_callback_fails_the_multirun_for_failed_jobs_not_for_diverged_ones(t
     assert (tmp_path / SUMMARY_MD).exists() and (tmp_path / SUMMARY_CSV).exists()
 
     failed_job(tmp_path, 2, ["lr=-1"], "lr=-1.0: must be a number > 0")
-    make_job(tmp_path, 3, ["lr=-2"])  # missing: counts as failed, listed after
     with pytest.raises(ExitWith) as raised:
         SweepSummary().on_multirun_end(config)
     assert raised.value.status == raised.value.code == JOBS_FAILED
-    assert raised.value.error == (
-        f"2 of 4 jobs failed (job 2: lr=-1.0: must be a number > 0); see {tmp_path / SUMMARY_MD}"
-    )
+    assert raised.value.error == f"1 of 3 jobs failed (job 2: lr=-1.0: must be a number > 0); see {tmp_path / SUMMARY_MD}"
     assert "failed" in (tmp_path / SUMMARY_CSV).read_text()  # the summary is written before the failure
+
+    # By the end of the multirun every job has returned: one without its record was killed, and fails it too.
+    make_job(tmp_path, 3, ["lr=-2"])
+    with pytest.raises(ExitWith) as raised:
+        SweepSummary().on_multirun_end(config)
+    assert raised.value.error == (
+        "1 of 4 jobs failed (job 2: lr=-1.0: must be a number > 0) and 1 did not finish "
+        f"(job 3 running or killed: no metrics.json yet, no last.pt yet); see {tmp_path / SUMMARY_MD}"
+    )
+    (tmp_path / "2_lr=-1" / METRICS_NAME).unlink()
+    with pytest.raises(ExitWith) as raised:
+        SweepSummary().on_multirun_end(config)
+    assert raised.value.error.startswith("2 of 4 jobs did not finish (job 2 running or killed: ")
 
 
 def test_the_sweep_directory_is_resolved_once_before_the_jobs(tmp_path):
@@ -344,30 +363,204 @@ def test_the_sweep_directory_is_resolved_once_before_the_jobs(tmp_path):
     assert len(made) == 1
 
 
-def summarize_script(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """scripts/summarize.py in this process: (exit status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", [str(SUMMARIZE), *args])
-    status = 0
-    try:
-        runpy.run_path(str(SUMMARIZE), run_name="__main__")
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
+def summarize(cwd: Path, *args: str):
+    """``python -m rnnexp.summarize ARGS`` in ``cwd``, in this process: its exit status and output."""
+    return run_command(summarize_main, args, cwd)
 
 
-def test_the_summarize_script_rebuilds_the_tables(tmp_path, monkeypatch, capsys):
-    small_sweep(tmp_path)
-    status, out, _ = summarize_script(monkeypatch, capsys, str(tmp_path), "--no-plot")
-    assert status == 0
-    assert out == Summary.read(tmp_path).text() + f"\nWritten into {tmp_path}: summary.csv, summary.md\n"
+def test_summarize_rebuilds_the_tables(tmp_path):
+    hand_made_sweep(tmp_path)
+    done = summarize(tmp_path, str(tmp_path))
+    assert (done.status, done.stderr) == (0, "")
+    assert done.stdout == Summary.read(tmp_path).text() + f"\nWritten into {tmp_path}: summary.csv, summary.md\n"
     assert (tmp_path / SUMMARY_CSV).is_file() and (tmp_path / SUMMARY_MD).is_file()
+    assert not (tmp_path / "loss_curves.png").exists()  # only with --plot
 
-    status, _, err = summarize_script(monkeypatch, capsys, str(tmp_path / "nowhere"))
-    assert (status, err) == (USAGE_ERROR, f"summarize.py: error: {tmp_path / 'nowhere'}: no such directory\n")
+
+SWEEP = "outputs/multirun/2026-11-26/14-54-15.397"
+AS_TYPED = "type python -m rnnexp.summarize outputs/multirun/<date>/<time> (a sweep's directory), or last for the newest"
+
+
+@pytest.mark.parametrize("args, error", [
+    ([], f"no sweep given; {AS_TYPED}"),
+    (["nowhere"], f"nowhere: no such directory; {AS_TYPED}"),
+    (["notes.txt"], f"notes.txt: not a directory; {AS_TYPED}"),
+    (["empty"], f"empty: not a sweep directory (no multirun.yaml, no job directories with .hydra/overrides.yaml); {AS_TYPED}"),
+    ([f"{SWEEP}/0_lr=0.1"], f"{SWEEP}/0_lr=0.1: one job of a sweep; summarize the sweep: python -m rnnexp.summarize {SWEEP}"),
+    (["outputs/multirun/2026-11-26"],
+     f"outputs/multirun/2026-11-26: a folder of sweeps, not a sweep; give one of them: python -m rnnexp.summarize {SWEEP}"),
+    (["run"], f"run: a single run, not a sweep (its result is its metrics.json); {AS_TYPED}"),
+    (["--no-plot", SWEEP], "--no-plot: no such option; the options are --plot and --help"),
+    ([SWEEP, "empty"], f"{SWEEP} empty: one sweep at a time; {AS_TYPED}"),
+])
+def test_summarize_says_in_one_line_what_is_wrong_and_what_to_type(tmp_path, args, error):
+    make_job(tmp_path / SWEEP, 0, ["lr=0.1"], final_loss=0.1)
     (tmp_path / "empty").mkdir()
-    status, _, err = summarize_script(monkeypatch, capsys, str(tmp_path / "empty"))
-    assert status == USAGE_ERROR and "no job directories in it" in err
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "run" / ".hydra").mkdir(parents=True)
+    (tmp_path / "run" / ".hydra" / "overrides.yaml").write_text("- lr=0.1\n")
+    done = summarize(tmp_path, *args)
+    assert (done.status, done.stdout, done.stderr) == (USAGE_ERROR, "", f"rnnexp.summarize: error: {error}\n")
+    assert not (tmp_path / SWEEP / SUMMARY_CSV).exists()
+
+
+def test_summarize_last_is_the_newest_sweep_here(tmp_path):
+    done = summarize(tmp_path, "last")
+    assert (done.status, done.stderr) == (USAGE_ERROR, (
+        "rnnexp.summarize: error: last: no sweep under outputs/multirun here; give a sweep's directory, "
+        "or start one (python -m rnnexp -m ...)\n"))
+    make_job(tmp_path / "outputs/multirun/2026-11-26/09-00-00.000", 0, ["lr=0.1"], final_loss=0.1)
+    make_job(tmp_path / SWEEP, 0, ["lr=0.2"], final_loss=0.2)
+    make_job(tmp_path / "outputs/multirun/2026-11-25/23-00-00.000", 0, ["lr=0.3"], final_loss=0.3)
+    done = summarize(tmp_path, "last")
+    assert done.status == 0 and done.stdout.splitlines()[0].startswith(f"Sweep {SWEEP} (1 jobs: ")
+    assert (tmp_path / SWEEP / SUMMARY_MD).is_file()
+
+
+# --------------------------------------------------------------------------- sweeps cut short, from real sweeps
+def test_the_planned_jobs_are_the_jobs_hydra_ran(small_sweep):
+    _, sweep_dir = small_sweep
+    ran = [job.overrides for job in read_jobs(sweep_dir)]
+    assert len(ran) == 4 and planned_jobs(sweep_dir) == ran  # each job's .hydra/overrides.yaml, in job order
+
+
+# Six jobs, stopped by a SIGTERM after job 3's second epoch: jobs 0 to 2 ended, 3 interrupted, 4 and 5 never started.
+CUT_SWEEP = ["-m", "model=cell,rnn,embedding", "seed=range(2)", "epochs=4", "device=cpu"]
+
+
+@pytest.fixture(scope="module")
+def cut_sweep(tmp_path_factory):
+    """CUT_SWEEP as the signal left it: (the directory it ran in, its sweep directory)."""
+    from rnnexp.trainer import Trainer
+
+    end_epoch = Trainer.end_epoch
+
+    def signalled(trainer, epoch, stats):
+        stop = end_epoch(trainer, epoch, stats)
+        if Path(trainer.run_dir).name.startswith("3_") and epoch == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # CPython runs the handler before os.kill returns
+        return stop
+
+    cwd = tmp_path_factory.mktemp("cut_sweep")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Trainer, "end_epoch", signalled)
+        done = run_in_process(CUT_SWEEP, cwd)
+    assert done.status == 128 + signal.SIGTERM, done.stderr  # the sweep stopped with its job
+    return cwd, sweep_dir_of(cwd)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copy_of(cut_sweep, tmp_path: Path) -> Path:
+    """The cut sweep copied to the same place under ``tmp_path``: each test alters its own."""
+    cwd, sweep_dir = cut_sweep
+    copy = tmp_path / sweep_dir.relative_to(cwd)
+    shutil.copytree(sweep_dir, copy)
+    return copy
+
+
+def test_a_cut_sweep_lists_every_planned_job_with_its_state(cut_sweep, tmp_path):
+    sweep_dir = copy_of(cut_sweep, tmp_path)
+    killed = next(sweep_dir.glob("2_*"))
+    (killed / METRICS_NAME).unlink()  # as a job killed hard leaves it: no record, its last checkpoint
+
+    done = summarize(tmp_path, "last")
+    assert (done.status, done.stderr) == (0, "")
+    shown = sweep_dir.relative_to(tmp_path)  # last: the newest sweep under outputs/multirun, from here
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"Sweep {shown} (6 jobs: ")
+    assert lines[0].endswith(" 0 diverged, 0 failed, 1 interrupted, 1 running, 2 missing)")
+    assert lines[2] == "Every job: epochs=4 device=cpu"
+    rows = [line.split()[1:5] for line in lines[6:12]]
+    assert sorted(rows[:2]) == [["0", "model=cell", "seed=0", "ok"], ["1", "model=cell", "seed=1", "ok"]]
+    assert rows[2:] == [
+        ["3", "model=rnn", "seed=1", "interrupted"],  # ranked after the ended jobs, with no loss
+        ["2", "model=rnn", "seed=0", "running"],
+        ["4", "model=embedding", "seed=0", "missing"],
+        ["5", "model=embedding", "seed=1", "missing"],
+    ]
+    assert [line.split()[5] for line in lines[8:12]] == ["-"] * 4
+    # Over the seeds that ended: model=rnn has one, model=embedding none.
+    groups = lines[lines.index("By setting, over seeds:") + 3 : -5]
+    assert [(row.split()[:2]) for row in groups] == [["model=cell", "2"]]
+    assert lines[-5:] == [
+        "Job 3 interrupted: SIGTERM after 2 of 4 epochs",
+        "Job 2 running or killed: no metrics.json yet, its last.pt holds 4 of 4 epochs",
+        "Jobs 4, 5 missing: never started",
+        f"To finish the sweep: python -m rnnexp continue={shown}",
+        f"Written into {shown}: summary.csv, summary.md",
+    ]
+    docs_outputs = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))
+    assert docs_outputs["matches"](docs_sample(), lines), "docs/sweeps.md shows another summary of this sweep"
+
+    with open(sweep_dir / SUMMARY_CSV, newline="") as f:
+        rows = {r["job"]: r for r in csv.DictReader(f)}
+    assert [rows[n]["status"] for n in "012345"] == ["ok", "ok", "running", "interrupted", "missing", "missing"]
+    assert (rows["4"]["dir"], rows["4"]["overrides"]) == ("", "model=embedding seed=0 epochs=4 device=cpu")
+    markdown = (sweep_dir / SUMMARY_MD).read_text()
+    assert "## Jobs that have not ended" in markdown
+    assert f"- 3 `{next(sweep_dir.glob('3_*')).name}`: interrupted, SIGTERM after 2 of 4 epochs" in markdown
+    assert "- 5 (no directory): missing, never started" in markdown
+
+    if importlib.util.find_spec("matplotlib") is not None:
+        done = summarize(tmp_path, str(sweep_dir), "--plot")
+        assert done.stdout.endswith(f"Written into {sweep_dir}: summary.csv, summary.md, loss_curves.png\n")
+        assert (sweep_dir / "loss_curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def docs_sample() -> list[str]:
+    """The cut sweep's summary as docs/sweeps.md shows it."""
+    page = (ROOT / "docs" / "sweeps.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(page) if line.startswith("<!-- sample: a cut sweep's summary")) + 2
+    return page[start : page.index("```", start)]
+
+
+def test_a_continued_sweep_lists_each_job_once(cut_sweep, tmp_path, run_main):
+    sweep_dir = copy_of(cut_sweep, tmp_path)
+    (next(sweep_dir.glob("2_*")) / METRICS_NAME).unlink()
+    done = run_main(["continue=last"])  # into the same directory: the interrupted job resumes, the missing ones run
+    assert done.status == 0, done.stderr
+    summary = Summary.read(sweep_dir)
+    assert sorted(j.num for j in summary.ranked) == [0, 1, 2, 3, 4, 5] and summary.unfinished == []
+    assert summary.counts().endswith(" 0 diverged, 0 failed") and "To finish the sweep" not in done.stdout
+    assert [len(g.jobs) for g in summary.groups] == [2, 2, 2]
+
+
+def test_a_sweep_whose_jobs_never_started_lists_them_all(cut_sweep, tmp_path):
+    sweep_dir = copy_of(cut_sweep, tmp_path)
+    for job_dir in sweep_dir.glob("*_*"):
+        shutil.rmtree(job_dir)  # killed before any job made its directory: multirun.yaml alone
+    summary = Summary.read(sweep_dir)
+    assert summary.counts() == "6 jobs: 0 solved, 0 diverged, 0 failed, 6 missing"
+    assert summary.common == ["epochs=4", "device=cpu"] and summary.groups == []
+    assert summary.text().splitlines()[-2] == "Jobs 0, 1, 2, 3, 4, 5 missing: never started"
+    assert summarize(tmp_path, str(sweep_dir)).status == 0
+
+
+def test_directories_that_disagree_with_multirun_yaml_list_no_missing_job(cut_sweep, tmp_path):
+    sweep_dir = copy_of(cut_sweep, tmp_path)
+    (sweep_dir / MULTIRUN_NAME).write_text((sweep_dir / MULTIRUN_NAME).read_text().replace("- seed=range(2)", "- seed=7"))
+    assert [j.status for j in read_jobs(sweep_dir)] == [Status.OK, Status.OK, Status.OK, Status.INTERRUPTED]
+
+
+def test_a_search_cut_short_counts_its_trials_and_names_none_it_never_drew(run_main, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    done = run_main(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.n_jobs=1", "epochs=2",
+                     "device=cpu"])
+    assert done.status == 0, done.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    assert planned_jobs(sweep_dir) == [None, None, None]  # multirun.yaml, saved by the summary's callback
+    shutil.rmtree(next(sweep_dir.glob("2_*")))  # the last trial never started
+
+    summary = Summary.read(sweep_dir)
+    assert summary.counts().endswith(", 1 missing")
+    assert [(j.num, j.status) for j in summary.ranked][-1] == (2, Status.MISSING)
+    lines = summary.text().splitlines()
+    assert lines[1] == "Ranked by final loss, the search's objective (minimize: lowest first)"
+    assert lines[-3].split()[1:6] == ["2", "(not", "drawn", "yet)", "missing"]  # its values were never drawn
+    assert lines[-2:] == ["Job 2 missing: never started", f"To finish the sweep: python -m rnnexp continue={sweep_dir}"]
+    assert summary.common and all(o in j.overrides for o in summary.common for j in summary.ranked[:2])
 
 
 # --------------------------------------------------------------------------- a search's objective
@@ -429,7 +622,7 @@ def test_the_ranking_follows_the_sweepers_config(sweeper, direction):
     assert Ranking.of_sweeper(config.sweeper) == Ranking(direction)
 
 
-def test_the_ranking_is_recorded_as_the_multirun_starts_and_a_rebuilt_summary_follows_it(tmp_path, monkeypatch, capsys):
+def test_the_ranking_is_recorded_as_the_multirun_starts_and_a_rebuilt_summary_follows_it(tmp_path, capsys):
     sweep_dir = tmp_path / "sweep"
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}, "sweeper": OPTUNA}})
     SweepSummary().on_multirun_start(config)
@@ -440,8 +633,8 @@ def test_the_ranking_is_recorded_as_the_multirun_starts_and_a_rebuilt_summary_fo
     assert "Ranked by final loss, the search's objective" in at_the_end
 
     (sweep_dir / SUMMARY_CSV).unlink()
-    status, rebuilt, _ = summarize_script(monkeypatch, capsys, str(sweep_dir), "--no-plot")
-    assert status == 0 and rebuilt.splitlines()[:-1] == at_the_end.splitlines()[:-1]  # all but the files line
+    done = summarize(tmp_path, str(sweep_dir))
+    assert done.status == 0 and done.stdout.splitlines()[:-1] == at_the_end.splitlines()[:-1]  # all but the files line
     with open(sweep_dir / SUMMARY_CSV, newline="") as f:
         assert [r["job"] for r in csv.DictReader(f)] == ["1", "2", "3", "0", "4"]
 
@@ -567,7 +760,7 @@ def test_the_plot_reads_each_jobs_curve_from_metrics_json_else_from_its_event_fi
 
     from rnnexp.sweep.plot import job_loss_curve, loss_curve, plot_loss_curves
 
-    small_sweep(tmp_path)
+    hand_made_sweep(tmp_path)
     make_job(tmp_path, 4, ["task=copy", "lr=0.2", "seed=0"])  # no metrics.json: still running, or killed
     failed_job(tmp_path, 5, ["task=copy", "lr=0.3", "seed=0"], "out of memory")  # after some epochs: in its events only
     for job in read_jobs(tmp_path):
@@ -582,7 +775,7 @@ def test_the_plot_reads_each_jobs_curve_from_metrics_json_else_from_its_event_fi
     assert loss_curve(jobs[3].dir) == ([], [])
     assert job_loss_curve(jobs[0]) == ([1, 2], [2.0, 1.0])  # metrics.json, not the event file
     assert job_loss_curve(jobs[1]) == ([1, 2], [2.0, 0.5])
-    assert jobs[4].status is Status.MISSING and job_loss_curve(jobs[4]) == ([1, 2, 3], [1.0, 0.5, 1.0])
+    assert jobs[4].status is Status.RUNNING and job_loss_curve(jobs[4]) == ([1, 2, 3], [1.0, 0.5, 1.0])
     assert jobs[5].status is Status.FAILED and job_loss_curve(jobs[5]) == ([1, 2, 3], [1.0, 0.5, 1.25])
     assert job_loss_curve(jobs[3]) == ([], [])  # failed before its first epoch: nothing to draw
     path = plot_loss_curves(Summary.read(tmp_path))
@@ -628,7 +821,8 @@ def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "cpu"
     assert launcher.cpus_per_task == 1 and launcher.submitit_folder.startswith("outputs/multirun/")
     sweeper = search.hydra.sweeper
-    assert sweeper._target_.endswith("OptunaSweeper") and sweeper.direction == "minimize"
+    assert sweeper._target_.endswith("OptunaSearch") and sweeper.direction == "minimize"
+    assert Ranking.of_sweeper(sweeper) == Ranking("minimize")  # the summary ranks its trials by the objective
     assert sweeper.sampler._target_ == "optuna.samplers.TPESampler" and sweeper.sampler.n_startup_trials == 10
     assert sweeper.max_failure_rate * sweeper.n_jobs >= 1  # one failed trial in a batch does not end the study
     assert sweeper.storage is None  # in memory

@@ -1,10 +1,9 @@
 """Sweeps as a user runs them (`python -m rnnexp -m ...`, here through main(argv) in this process):
 the summary at the end, failed and diverged jobs, the parallel and cluster launchers (which start
-worker processes of their own), the Optuna search, and scripts/summarize.py."""
+worker processes of their own), the Optuna search, and python -m rnnexp.summarize."""
 
 import csv
 import math
-import runpy
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,8 @@ from omegaconf import OmegaConf
 
 from conftest import SMALL_SWEEP, sweep_dir_of
 from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.summarize import main as summarize
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD
-
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def summary_rows(sweep_dir: Path) -> list[dict]:
@@ -136,25 +134,25 @@ def test_optuna_search_runs_trials_and_minimises_the_final_loss(run_main, tmp_pa
     lr = next(o for o in rows[0]["overrides"].split() if o.startswith("lr="))  # the CSV's, whole
     assert first[1] == rows[0]["job"] and f"lr={float(lr[3:]):.4g}" in first  # four significant digits
 
-    summarize = runpy.run_path(str(SCRIPTS / "summarize.py"))["main"]
-    assert summarize(["--no-plot", str(sweep_dir)]) == 0  # rebuilt from files: the same ranking
+    assert summarize([str(sweep_dir)]) == 0  # rebuilt from files: the same ranking
     assert summary_rows(sweep_dir) == rows
 
 
-def test_summarize_script_rebuilds_the_summary_and_draws_the_curves(small_sweep, tmp_path, capsys):
+def test_summarize_rebuilds_the_summary_and_draws_the_curves(small_sweep, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    summarize = runpy.run_path(str(SCRIPTS / "summarize.py"))["main"]
     _, sweep_dir = small_sweep
     before = summary_rows(sweep_dir)
     (sweep_dir / SUMMARY_CSV).unlink()
-    assert summarize([str(sweep_dir)]) == 0
+    assert summarize([str(sweep_dir), "--plot"]) == 0
     out = capsys.readouterr().out
     assert summary_rows(sweep_dir) == before
     png = sweep_dir / "loss_curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert "loss_curves.png" in out and "rank" in out
 
-    assert summarize(["--no-plot", str(tmp_path)]) == 2
+    assert summarize([str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"summarize.py: error: {tmp_path}: no job directories in it (a job directory holds .hydra/overrides.yaml)"
+        f"rnnexp.summarize: error: {tmp_path}: not a sweep directory (no multirun.yaml, no job directories with "
+        ".hydra/overrides.yaml); type python -m rnnexp.summarize outputs/multirun/<date>/<time> (a sweep's directory), "
+        "or last for the newest"
     )

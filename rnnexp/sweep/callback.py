@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from rnnexp.errors import JOBS_FAILED, ExitWith
-from rnnexp.sweep.jobs import Ranking
+from rnnexp.files import write_atomically
+from rnnexp.sweep.jobs import MULTIRUN_NAME, Ranking
 from rnnexp.sweep.report import SUMMARY_CSV, SUMMARY_MD, Summary
 
 
 class SweepSummary(Callback):
-    """Record the ranking as the multirun starts; at its end write the summary and fail the multirun for failed jobs.
+    """Record the sweep as the multirun starts; at its end write the summary, and fail the multirun for jobs that failed.
 
     The summary: summary.csv and summary.md in the sweep directory, and the
     ranked table in the terminal.
@@ -28,18 +30,18 @@ class SweepSummary(Callback):
         with read_write(config.hydra), open_dict(config.hydra):
             config.hydra.sweep.dir = str(config.hydra.sweep.dir)
         # Recorded before any job runs, so that a sweep stopped half-way and
-        # summarized later still ranks by the search's objective.
+        # summarized later still ranks by the search's objective, and lists
+        # the jobs it planned that never started. Hydra's basic sweeper saves
+        # the same multirun.yaml again as it starts; the Optuna sweeper saves none.
         Ranking.of_sweeper(config.hydra.get("sweeper")).write(config.hydra.sweep.dir)
+        saved = Path(config.hydra.sweep.dir) / MULTIRUN_NAME
+        write_atomically(saved, lambda tmp: OmegaConf.save(config, tmp))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         summary = Summary.read(config.hydra.sweep.dir, Ranking.of_sweeper(config.hydra.get("sweeper")))
         summary.write()  # before any exit, so a failed sweep still has its tables
         print(summary.text(), flush=True)
         print(f"Summary: {summary.sweep_dir / SUMMARY_MD}, {summary.sweep_dir / SUMMARY_CSV}", flush=True)
-        if summary.failed:
-            first = summary.failed[0]
-            raise ExitWith(
-                JOBS_FAILED,
-                f"{len(summary.failed)} of {len(summary.ranked)} jobs failed (job {first.num}: {first.error}); "
-                f"see {summary.sweep_dir / SUMMARY_MD}",
-            )
+        problem = summary.problem()  # failed jobs; and jobs killed, or never run, by the time all have returned
+        if problem:
+            raise ExitWith(JOBS_FAILED, f"{problem}; see {summary.sweep_dir / SUMMARY_MD}")

@@ -19,7 +19,6 @@ from typing import Optional, Sequence
 from rnnexp.errors import UserError
 
 KEY = "continue"
-SAVED_SWEEP = "multirun.yaml"  # what Hydra saves in a sweep directory as the sweep starts
 # Hydra overrides that the continued command sets itself.
 _SET_HERE = ("hydra.sweep.dir=", "hydra.mode=")
 _MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -36,12 +35,13 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
 
     from rnnexp.results import hydra_value
     from rnnexp.run_dirs import SWEEPS, named_run
+    from rnnexp.sweep.jobs import MULTIRUN_NAME
 
     value = given[0].partition("=")[2]
     sweep_dir = Path(named_run(value, KEY, root=SWEEPS))
-    saved = sweep_dir / SAVED_SWEEP
+    saved = sweep_dir / MULTIRUN_NAME
     if not saved.is_file():
-        what = "no such directory" if not sweep_dir.is_dir() else f"not a sweep directory (no {SAVED_SWEEP})"
+        what = "no such directory" if not sweep_dir.is_dir() else f"not a sweep directory (no {MULTIRUN_NAME})"
         raise UserError(f"{KEY}={value}: {what}; give a sweep's directory, {KEY}={SWEEPS}/<date>/<time>, or {KEY}=last")
     extra = [arg for arg in args if arg not in given and arg not in _MULTIRUN_FLAGS]
     for arg in extra:
@@ -58,10 +58,13 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
 
 def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
-    saved = Path(sweep_dir) / SAVED_SWEEP
+    from omegaconf import OmegaConf
+
+    from rnnexp.sweep.jobs import MULTIRUN_NAME
+
+    saved = Path(sweep_dir) / MULTIRUN_NAME
     if not saved.is_file():
         return None
-    from omegaconf import OmegaConf
 
     return [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
 

@@ -1,9 +1,18 @@
 """The jobs of a sweep as their directories record them, their ranking, and their seed groups.
 
+A job is what its directory records: ``metrics.json`` once it has ended (ok,
+diverged, failed, or interrupted, which can be resumed); a directory without
+one is a job still running, or one killed before it could write it. A job
+the sweep planned that has no directory at all never started (missing): the
+plan is read from the sweep's ``multirun.yaml``, whose overrides expand into
+the jobs as Hydra's basic sweeper expands them; for a search (Optuna) it is
+the number of trials.
+
 Ranking: solved jobs first (every evaluation sequence right at the end), by
-solved epoch, then by final loss; diverged and failed jobs last. A search
-that optimises an objective (Optuna) ranks by that instead, the final loss,
-so that its best trial is the summary's first row.
+solved epoch, then by final loss; diverged and failed jobs after them, and
+the jobs that have not ended last. A search that optimises an objective
+(Optuna) ranks the ended jobs by that instead, the final loss, so that its
+best trial is the summary's first row.
 """
 
 from __future__ import annotations
@@ -18,17 +27,28 @@ from typing import Any, Iterable, Mapping, Optional
 from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
-from rnnexp.results import METRICS_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
+from rnnexp.results import LAST, METRICS_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
 
-# Statuses that fail the multirun: the job raised, or it never wrote its result.
-FAILED = frozenset({Status.FAILED, Status.MISSING})
+# The statuses of a job that has ended: its metrics.json says how, and it will not change.
+ENDED = frozenset({Status.OK, Status.DIVERGED, Status.FAILED})
 # Ties in the ranking (equal losses, none at all) go to the job that got further.
-_STATUS_ORDER = {Status.OK: 0, Status.DIVERGED: 1, Status.FAILED: 2, Status.MISSING: 3}
+_STATUS_ORDER = {Status.OK: 0, Status.DIVERGED: 1, Status.FAILED: 2, Status.INTERRUPTED: 3, Status.RUNNING: 4,
+                 Status.MISSING: 5}
+# How the summary's lines name a job that has not ended.
+_STATE_WORDS = {Status.RUNNING: "running or killed", Status.MISSING: "missing"}
 _JOB_NUM = re.compile(r"^(\d+)_")  # Hydra's sweep subdir: <job num>_<overrides>
-# Written into the sweep directory when the multirun starts. Hydra's own
-# multirun.yaml cannot serve: the Optuna sweeper does not write one.
+CONFIG_FILE = OVERRIDES_FILE.parent / "config.yaml"  # the job's composed config, saved by Hydra
+# The sweep's whole config, with its command-line overrides (hydra.overrides.task)
+# and its sweeper: Hydra's basic sweeper saves it as the sweep starts, and
+# rnnexp.sweep.callback saves it for every sweeper (the Optuna one writes none).
+MULTIRUN_NAME = "multirun.yaml"
+# Written into the sweep directory when the multirun starts: how its summary
+# ranks the jobs (sweeps from before multirun.yaml was saved for every sweeper have only this).
 RANKING_NAME = "ranking.yaml"
 _DIRECTIONS = ("minimize", "maximize")
+# Sweepers that optimise the final loss: Hydra's Optuna sweeper, and rnnexp's
+# (hydra_plugins/rnnexp_sweepers), which wraps it to continue a search in place.
+_SEARCHES = ("OptunaSweeper", "OptunaSearch")
 
 
 @dataclass
@@ -36,7 +56,7 @@ class Job:
     """One job of a sweep: its number, its overrides and what its ``metrics.json`` says."""
 
     num: int  # -1 when the directory name does not start with one
-    dir: Path
+    dir: Optional[Path]  # None for a job that never started (missing)
     overrides: list[str]
     status: Status
     final_loss: Optional[float] = None
@@ -51,16 +71,21 @@ class Job:
     # job's record holds none (the entry point writes it without the trainer's history).
     losses: Optional[list[float]] = None
     error: str = ""
+    epochs: Optional[int] = None  # epochs finished: from metrics.json, or a running job's last.pt
+    configured_epochs: Optional[int] = None  # the job's config's epochs (read for a job that has not ended)
+    signal: Optional[str] = None  # what interrupted it
+    overrides_known: bool = True  # False for a search's trial that never started: its values were never drawn
 
     @classmethod
     def read(cls, job_dir: Path) -> Job:
-        """The job Hydra left in ``job_dir``; status ``missing`` without a ``metrics.json``."""
+        """The job Hydra left in ``job_dir``; status ``running`` without a ``metrics.json``."""
         number = _JOB_NUM.match(job_dir.name)
         num = int(number.group(1)) if number else -1
         overrides = saved_overrides(job_dir) or []
         metrics = job_dir / METRICS_NAME
         if not metrics.is_file():
-            return cls(num, job_dir, overrides, Status.MISSING, error=f"no {METRICS_NAME}: the job did not finish")
+            return cls(num, job_dir, overrides, Status.RUNNING, epochs=checkpoint_epochs(job_dir),
+                       configured_epochs=configured_epochs(job_dir))
         # A diverged run has final_loss null; older files may hold NaN, which json reads too.
         result = RunResult.read(metrics)
         return cls(
@@ -78,6 +103,9 @@ class Job:
             sequences=result.sequences,
             losses=result.losses,
             error=result.error or "",
+            epochs=result.epochs,
+            configured_epochs=configured_epochs(job_dir) if result.status not in ENDED else None,
+            signal=result.signal,
         )
 
     @property
@@ -101,8 +129,31 @@ class Job:
 
     @property
     def failed(self) -> bool:
-        """Raised or never finished: the multirun exits non-zero. A diverged job is a result, not a failure."""
-        return self.status in FAILED
+        """Raised: the multirun exits non-zero. A diverged job is a result, not a failure."""
+        return self.status is Status.FAILED
+
+    @property
+    def ended(self) -> bool:
+        """Its metrics.json says it ended (ok, diverged or failed); not interrupted, running or missing."""
+        return self.status in ENDED
+
+    @property
+    def state(self) -> str:
+        """How the summary's lines name its status: ``running or killed`` where the files cannot tell the two apart."""
+        return _STATE_WORDS.get(self.status, str(self.status))
+
+    def progress(self) -> str:
+        """Where a job that has not ended stands: ``SIGTERM after 2 of 4 epochs``, ``never started``."""
+        if self.status is Status.MISSING:
+            return "never started"
+        of = f" of {self.configured_epochs}" if self.configured_epochs is not None else ""
+        if self.status is Status.RUNNING:
+            held = f"its {LAST} holds {self.epochs}{of} epochs" if self.epochs is not None else f"no {LAST} yet"
+            return f"no {METRICS_NAME} yet, {held}"
+        if self.status is Status.INTERRUPTED:
+            by = self.signal or "a signal"
+            return f"{by} before its first epoch ended" if not self.epochs else f"{by} after {self.epochs}{of} epochs"
+        return str(self.status)
 
     @property
     def loss(self) -> float:
@@ -112,10 +163,91 @@ class Job:
         return self.final_loss
 
 
+def checkpoint_epochs(job_dir: Path) -> Optional[int]:
+    """The epochs the job's ``last.pt`` holds; None without one, or when it cannot be read.
+
+    Imports torch, and maps the file rather than reading it: only the epoch is
+    wanted, and this is asked only of a job that has not ended.
+    """
+    path = job_dir / LAST
+    if not path.is_file():
+        return None
+    try:
+        import torch
+
+        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
+    except Exception:  # cut off by a kill, or not rnnexp's: the summary does without the count
+        return None
+
+
+def configured_epochs(job_dir: Path) -> Optional[int]:
+    """The ``epochs`` of the config Hydra saved for the job; None when it cannot tell."""
+    try:
+        return int(OmegaConf.load(job_dir / CONFIG_FILE).epochs)
+    except Exception:  # no file (a job killed as it started), or a config that does not say
+        return None
+
+
 def read_jobs(sweep_dir: str | Path) -> list[Job]:
-    """Every job directory of ``sweep_dir`` (those with ``.hydra/overrides.yaml``), in job order."""
-    job_dirs = (p for p in Path(sweep_dir).iterdir() if (p / OVERRIDES_FILE).is_file())
-    return sorted((Job.read(d) for d in job_dirs), key=lambda j: (j.num, j.dir.name))
+    """Every job of the sweep in ``sweep_dir``, in job order.
+
+    Each job directory (one with ``.hydra/overrides.yaml``), and each job
+    the sweep planned that has no directory, with status ``missing``.
+    """
+    sweep_dir = Path(sweep_dir)
+    jobs = [Job.read(p) for p in sweep_dir.iterdir() if (p / OVERRIDES_FILE).is_file()]
+    started = {job.num: job for job in jobs}
+    plan = planned_jobs(sweep_dir)
+    if any(num in started and overrides not in (None, started[num].overrides) for num, overrides in enumerate(plan)):
+        plan = []  # the directories tell another story than multirun.yaml: list none rather than wrong ones
+    jobs += [
+        Job(num, None, overrides or [], Status.MISSING, overrides_known=overrides is not None)
+        for num, overrides in enumerate(plan)
+        if num not in started
+    ]
+    return sorted(jobs, key=lambda j: (j.num, j.dir.name if j.dir else ""))
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """Whether ``path`` holds a sweep: its multirun.yaml or ranking.yaml, or a job directory (``<num>_...``)."""
+    if (path / MULTIRUN_NAME).is_file() or (path / RANKING_NAME).is_file():
+        return True
+    return any(_JOB_NUM.match(p.name) and (p / OVERRIDES_FILE).is_file() for p in path.iterdir())
+
+
+def planned_jobs(sweep_dir: str | Path) -> list[Optional[list[str]]]:
+    """The jobs the sweep in ``sweep_dir`` set out to run, by job number: each one's overrides.
+
+    From its ``multirun.yaml``: the command line's overrides (and any
+    ``hydra.sweeper.params``) expanded as Hydra's basic sweeper expands them,
+    job 0 first; a search's trials are ``hydra.sweeper.n_trials`` Nones, since
+    the values of a trial are drawn only as it starts. [] when the file is
+    absent or the sweeper is another one.
+    """
+    path = Path(sweep_dir) / MULTIRUN_NAME
+    if not path.is_file():
+        return []
+    try:
+        hydra = OmegaConf.to_container(OmegaConf.load(path), resolve=False).get("hydra") or {}
+        sweeper = hydra.get("sweeper") or {}
+        if sweeper.get("n_trials") is not None:
+            return [None] * int(sweeper["n_trials"])
+        if not str(sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+            return []
+        params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
+        return sweep_grid(params + list((hydra.get("overrides") or {}).get("task") or []))
+    except Exception:  # a file this version cannot read, or overrides that need the config to expand (glob)
+        return []
+
+
+def sweep_grid(arguments: list[str]) -> list[list[str]]:
+    """Each job's overrides, in job order, for a basic sweep of ``arguments`` (``model=cell,rnn``, ``seed=range(3)``)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    # The batches only group the jobs for the launcher; the job numbers run on across them.
+    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
 
 
 @dataclass(frozen=True)
@@ -133,7 +265,7 @@ class Ranking:
     @classmethod
     def of_sweeper(cls, sweeper: Optional[Mapping[str, Any]]) -> Ranking:
         """The ranking for the multirun's ``hydra.sweeper`` config."""
-        if not sweeper or not str(sweeper.get("_target_", "")).endswith("OptunaSweeper"):
+        if not sweeper or not str(sweeper.get("_target_", "")).endswith(_SEARCHES):
             return cls()
         direction = sweeper.get("direction", "minimize")  # Optuna's default
         direction = getattr(direction, "name", direction)  # the plugin's schema holds an enum
@@ -150,8 +282,8 @@ class Ranking:
         return cls(direction) if direction in _DIRECTIONS else cls()
 
     def write(self, sweep_dir: str | Path) -> None:
-        """Record the ranking, so that scripts/summarize.py ranks a finished sweep the same way."""
-        header = "# How summary.md and summary.csv rank this sweep's jobs; scripts/summarize.py reads it back.\n"
+        """Record the ranking, so that a summary rebuilt later (rnnexp.summarize) ranks the jobs the same way."""
+        header = "# How summary.md and summary.csv rank this sweep's jobs; python -m rnnexp.summarize reads it back.\n"
         body = OmegaConf.to_yaml({"objective": "final loss" if self.direction else None, "direction": self.direction})
         path = Path(sweep_dir) / RANKING_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,11 +297,11 @@ class Ranking:
         return f"Ranked by final loss, the search's objective ({self.direction}: {best} first)"
 
     def key(self, job: Job) -> tuple:
-        """Sort key of one job; ties by status (the job that got further), then job number."""
+        """Sort key of one job: the ended jobs first; ties by status (the job that got further), then job number."""
         ties = (_STATUS_ORDER.get(job.status, 9), job.num)
         if self.direction is None:
-            return (not job.solved, job.solved_epoch if job.solved else 0, job.loss, *ties)
-        return (*self._by_objective(job.loss), *ties)
+            return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.loss, *ties)
+        return (not job.ended, *self._by_objective(job.loss), *ties)
 
     def group_key(self, group: Group) -> tuple:
         """Sort key of a seed group: by mean final loss under an objective, else by share solved."""
@@ -195,10 +327,12 @@ def override_key(override: str) -> str:
 
 
 def varying_overrides(jobs: list[Job]) -> tuple[list[str], dict[int, list[str]]]:
-    """Split the overrides into those every job shares and, per job number, the ones that tell it apart."""
-    if not jobs:
-        return [], {}
-    common = [o for o in jobs[0].overrides if all(o in j.overrides for j in jobs)]
+    """Split the overrides into those every job shares and, per job number, the ones that tell it apart.
+
+    A trial that never started has none to compare: it is left out of the shared ones.
+    """
+    known = [j for j in jobs if j.overrides_known]
+    common = [o for o in known[0].overrides if all(o in j.overrides for j in known)] if known else []
     return common, {j.num: [o for o in j.overrides if o not in common] for j in jobs}
 
 
@@ -235,9 +369,9 @@ class Group:
 
 
 def group_by_setting(jobs: list[Job], ranking: Ranking = Ranking()) -> list[Group]:
-    """Groups of jobs that differ only in ``seed``, best first by ``ranking``; [] when no setting repeats."""
+    """Groups of the ended jobs that differ only in ``seed``, best first by ``ranking``; [] when no setting repeats."""
     groups: dict[tuple[str, ...], Group] = {}
-    for job in jobs:
+    for job in (j for j in jobs if j.ended):
         setting = tuple(o for o in job.overrides if override_key(o) != "seed")
         groups.setdefault(setting, Group(setting)).jobs.append(job)
     if all(len(g.jobs) == 1 for g in groups.values()):

@@ -1,11 +1,12 @@
 """A PNG of a sweep's loss curves, read from the jobs' ``metrics.json``.
 
 For a report without TensorBoard: one line per job (``loss/train`` per epoch,
-log scale), labelled with the overrides that tell the jobs apart. A job whose
-record holds no curve (it never finished, or it failed) is drawn from its
-TensorBoard event file, which has each epoch it got through. matplotlib comes
-with the optional extra (see ``rnnexp.errors.SWEEP_EXTRA``) and is imported
-only here.
+log scale), labelled with the overrides that tell the jobs apart, and with
+its status when that is not ok. A job whose record holds no curve (it is
+still running, was killed, or failed) is drawn from its TensorBoard event
+file, which has each epoch it got through; a job that never started has
+nothing to draw. matplotlib comes with the optional extra (see
+``rnnexp.errors.SWEEP_EXTRA``) and is imported only here.
 """
 
 from __future__ import annotations
@@ -34,22 +35,30 @@ def loss_curve(job_dir: Path) -> tuple[list[int], list[float]]:
 
 def job_loss_curve(job: Job) -> tuple[list[int], list[float]]:
     """(epochs, losses) of ``job``'s training loss: from its metrics.json, else from its event files."""
+    if job.dir is None:  # never started
+        return [], []
     if job.failed or job.losses is None:  # no record, or one the entry point wrote without the trainer's history
         return loss_curve(job.dir)
     return list(range(1, len(job.losses) + 1)), list(job.losses)  # epochs count from 1, as the trainer logs them
 
 
-def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
-    """Draw every job's loss curve into ``path`` (default: ``loss_curves.png`` in the sweep dir)."""
+def pyplot():
+    """matplotlib's pyplot, drawing into files only; a UserError naming the extra when matplotlib is absent."""
     try:
         import matplotlib
     except ImportError:
-        raise UserError(f"the loss-curve plot needs matplotlib: {SWEEP_EXTRA}, or --no-plot") from None
+        raise UserError(f"the loss-curve plot needs matplotlib: {SWEEP_EXTRA}; or leave out --plot") from None
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_loss_curves(summary: Summary, path: Path | None = None) -> Path:
+    """Draw every job's loss curve into ``path`` (default: ``loss_curves.png`` in the sweep dir)."""
+    plt = pyplot()
     path = path or summary.sweep_dir / LOSS_CURVES_PNG
-    jobs = sorted(summary.ranked, key=lambda j: j.num)
+    jobs = sorted((j for j in summary.ranked if j.dir is not None), key=lambda j: j.num)  # not those never started
     _, varying = varying_overrides(jobs)
     fig, ax = plt.subplots(figsize=(10, 5.5))
     # 20 distinct colours, then the line style changes: the default cycle repeats after 10.

@@ -2,7 +2,9 @@
 
 Two tables: every job in rank order, with the overrides that tell the jobs
 apart; and, when a setting was run over several seeds, one row per setting.
-Jobs that failed are listed last with their one-line reason. The tables
+Jobs that failed are listed last with their one-line reason, and then the
+jobs that have not ended (interrupted, running or killed, never started),
+each with how far it got, and the command that finishes the sweep. The tables
 round numbers to what a reader compares (``lr=0.01414``); summary.csv keeps
 them whole, for other tools to read.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rnnexp.files import write_atomically
-from rnnexp.results import Status
+from rnnexp.results import Status, typed_override
 from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, varying_overrides
 
 SUMMARY_CSV = "summary.csv"
@@ -31,6 +33,7 @@ GROUP_COLUMNS = ["setting", "seeds", "solved", "mean loss", "std loss", "mean so
 _NUMERIC = {"rank", "job", "final loss", "accuracy", SEQUENCES_COLUMN, "solved epoch", "seconds", "seeds", "solved",
             "mean loss", "std loss", "mean solved epoch"}
 SIGNIFICANT = 4  # digits of an override's float value in the tables: lr=0.01414
+NOT_DRAWN = "(not drawn yet)"  # the overrides cell of a search's trial that never started
 
 
 @dataclass
@@ -59,10 +62,45 @@ class Summary:
     def failed(self) -> list[Job]:
         return [j for j in self.ranked if j.failed]
 
+    @property
+    def unfinished(self) -> list[Job]:
+        """The jobs that have not ended (interrupted, running or killed, missing), in rank order."""
+        return [j for j in self.ranked if not j.ended]
+
     def counts(self) -> str:
+        """``4 jobs: 1 solved, 0 diverged, 1 failed``, and the count of each state of the jobs that have not ended."""
         solved = sum(j.solved for j in self.ranked)
         diverged = sum(j.status is Status.DIVERGED for j in self.ranked)
-        return f"{len(self.ranked)} jobs: {solved} solved, {diverged} diverged, {len(self.failed)} failed"
+        counts = f"{len(self.ranked)} jobs: {solved} solved, {diverged} diverged, {len(self.failed)} failed"
+        for status in (Status.INTERRUPTED, Status.RUNNING, Status.MISSING):
+            count = sum(j.status is status for j in self.unfinished)
+            counts += f", {count} {status}" if count else ""
+        return counts
+
+    def continue_command(self) -> str:
+        """The command that runs what is left of the sweep, into its own directory."""
+        return f"python -m rnnexp {typed_override('continue', str(self.sweep_dir))}"
+
+    def unfinished_lines(self) -> list[str]:
+        """A line for each job that has not ended (one for those never started), then the command that finishes the sweep."""
+        if not self.unfinished:
+            return []
+        lines = [f"Job {j.num} {j.state}: {j.progress()}" for j in self.unfinished if j.status is not Status.MISSING]
+        missing = [str(j.num) for j in self.unfinished if j.status is Status.MISSING]
+        if missing:
+            lines.append(f"Job{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing: never started")
+        return lines + [f"To finish the sweep: {self.continue_command()}"]
+
+    def problem(self) -> Optional[str]:
+        """Why the multirun fails at its end, in one line: jobs that failed, jobs that never ended; None if neither."""
+        failed, unfinished, total = self.failed, self.unfinished, len(self.ranked)
+        parts = []
+        if failed:
+            parts.append(f"{len(failed)} of {total} jobs failed (job {failed[0].num}: {failed[0].error})")
+        if unfinished:
+            first, of = unfinished[0], "" if failed else f" of {total} jobs"
+            parts.append(f"{len(unfinished)}{of} did not finish (job {first.num} {first.state}: {first.progress()})")
+        return " and ".join(parts) or None
 
     @property
     def counts_sequences(self) -> bool:
@@ -85,7 +123,7 @@ class Summary:
         if self.groups:
             parts += ["", "By setting, over seeds:", text_table(GROUP_COLUMNS, group_rows(self.groups, self.common))]
         parts += [f"Job {job.num} failed: {job.error}" for job in self.failed]
-        return "\n".join(parts)
+        return "\n".join(parts + self.unfinished_lines())
 
     def markdown(self) -> str:
         """The content of ``summary.md``."""
@@ -107,6 +145,11 @@ class Summary:
             ]
         if self.failed:
             parts += ["", "## Failed jobs", ""] + [f"- {j.num} `{j.dir.name}`: {j.error}" for j in self.failed]
+        if self.unfinished:
+            parts += ["", "## Jobs that have not ended", ""]
+            parts += [f"- {j.num} {f'`{j.dir.name}`' if j.dir else '(no directory)'}: {j.state}, {j.progress()}"
+                      for j in self.unfinished]
+            parts += ["", f"To finish the sweep: `{self.continue_command()}`"]
         return "\n".join(parts) + "\n"
 
     def csv_rows(self) -> list[dict[str, Any]]:
@@ -115,7 +158,7 @@ class Summary:
             {
                 "rank": place,
                 "job": job.num,
-                "dir": job.dir.name,
+                "dir": job.dir.name if job.dir else "",
                 "overrides": " ".join(job.overrides),
                 "status": str(job.status),
                 "solved": job.solved,
@@ -156,10 +199,11 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
     _, varying = varying_overrides(ranked)
     rows = []
     for place, job in enumerate(ranked, start=1):
+        shown = " ".join(shorten(o) for o in varying[job.num]) or "(defaults)"
         row = [
             str(place),
             str(job.num),
-            " ".join(shorten(o) for o in varying[job.num]) or "(defaults)",
+            shown if job.overrides_known else NOT_DRAWN,
             str(job.status),
             _loss(job.final_loss),
             _number(job.accuracy, 2),

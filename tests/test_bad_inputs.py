@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import rnnexp.predict
+import rnnexp.summarize
 from conftest import run_in_process
 
 
@@ -39,7 +40,7 @@ def workdir(tmp_path_factory):
     return root
 
 
-MAIN, PREDICT = "rnnexp", "rnnexp.predict"
+MAIN, PREDICT, SUMMARIZE = "rnnexp", "rnnexp.predict", "rnnexp.summarize"
 
 # (what is wrong, module, arguments, the start of the one line)
 TABLE = [
@@ -82,6 +83,8 @@ TABLE = [
     ("checkpoint from another model", PREDICT, ["run=other_model", "input=hello"], "checkpoint other_model/best.pt: its weights do not fit its model and vocabulary"),
     ("truncated checkpoint", PREDICT, ["run=truncated", "input=hello"], "checkpoint truncated/best.pt: truncated or corrupted"),
     ("predict without a run", PREDICT, ["input=hello"], "run: missing"),
+    ("summarize a directory that is not a sweep", SUMMARIZE, ["run"], "run: a single run, not a sweep (its result is its metrics.json)"),
+    ("summarize with no sweep here", SUMMARIZE, ["last"], "last: no sweep under outputs/multirun here"),
 ]
 # Rows about a device this machine lacks: where it is present the row is not bad input.
 CUDA_HERE = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available on this machine, so device=cuda is valid")
@@ -104,7 +107,7 @@ def test_bad_input_is_one_line_and_exit_status_2(workdir, monkeypatch, capsys, w
         status, stdout, stderr = done.status, done.stdout, done.stderr
     else:
         monkeypatch.chdir(workdir)
-        status = rnnexp.predict.main(args)
+        status = {PREDICT: rnnexp.predict.main, SUMMARIZE: rnnexp.summarize.main}[module](args)
         stdout, stderr = capsys.readouterr()
     assert status == 2, stdout + stderr
     assert len(stderr.splitlines()) == 1 and stderr.endswith("\n"), stderr

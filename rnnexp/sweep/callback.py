@@ -22,6 +22,10 @@ class SweepSummary(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.hydra.launcher.get("_target_", "").endswith("submitit_launcher.SlurmLauncher"):
+            from rnnexp.slurm_noise import quiet_sacct  # needs submitit, which comes with this launcher
+
+            quiet_sacct()  # before the jobs are submitted and watched
         # Resolve the sweep directory once, here in the launching process, and
         # keep it as a plain string. Hydra copies the resolver's cache into
         # each job's config, and the joblib and submitit launchers pickle it

@@ -1,0 +1,252 @@
+"""``hydra/launcher=slurm`` against a real SLURM cluster: sweeps, a failed job, a requeue, a time limit, a sweep continued.
+
+The cluster is the one-node cluster of ``scripts/slurm_cluster.sh start``
+(docs/development.md, "Cluster tests"), found through ``SLURM_CONF`` as
+sbatch finds it. Without sbatch or a cluster that answers, these tests skip;
+under ``CI=true`` they fail instead, since CI starts the cluster itself.
+
+Each test runs ``python -m rnnexp -m hydra/launcher=slurm ...`` as a process
+of its own, as a user does on a login node, and reads what its jobs left in
+the sweep directory. The checks that need SLURM's own commands (requeue,
+cancel) address only the jobs of the test's own sweep, by the SLURM ids that
+submitit names its folders after.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
+
+import pytest
+
+from conftest import compose_config, sweep_dir_of, train_steps
+from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, RunResult, Status
+from rnnexp.sweep import SUMMARY_CSV
+from rnnexp.trainer import train
+
+pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
+
+CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriolanus.txt"
+# A job's time limit. SLURM warns a job signal_delay_s (60 s) plus up to 30 s
+# before it: long after these jobs end, all but the time-limit test's.
+TIMEOUT_MIN = 5
+# A text job that can be caught training: an LSTM over 30,000 characters takes
+# about a tenth of a second an epoch on one core (more on a busy machine).
+TEXT_JOB = ("task=text", "model=lstm", "threads=1", "device=cpu")
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def partition() -> str:
+    """The default partition of the cluster that SLURM_CONF names; skips (fails under CI=true) without one."""
+    ci = os.environ.get("CI") == "true"
+
+    def unavailable(reason: str) -> None:
+        hint = "; start one with scripts/slurm_cluster.sh start and export SLURM_CONF (docs/development.md)"
+        (pytest.fail if ci else pytest.skip)(reason + hint)
+
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    if shutil.which("sbatch") is None:
+        unavailable("no sbatch on PATH")
+    conf = os.environ.get("SLURM_CONF")
+    if not conf or not Path(conf).is_file():
+        unavailable(f"SLURM_CONF names no slurm.conf ({conf!r})")
+    try:
+        sinfo = subprocess.run(["sinfo", "--noheader", "--format=%P %T"], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        unavailable(f"the controller of the cluster in {conf} does not answer")
+    lines = [line.split() for line in sinfo.stdout.splitlines() if line.strip()]
+    up = [name for name, state in lines if state.rstrip("*~#") in ("idle", "mixed", "allocated", "completing")]
+    if sinfo.returncode != 0 or not up:
+        unavailable(f"no node of the cluster in {conf} is up ({(sinfo.stderr or sinfo.stdout).strip()})")
+    default = [name for name in up if name.endswith("*")]
+    return (default or up)[0].rstrip("*")
+
+
+def slurm_command(partition: str, *overrides: str, timeout_min: int = TIMEOUT_MIN) -> list[str]:
+    return [sys.executable, "-m", "rnnexp", "-m", "hydra/launcher=slurm", f"hydra.launcher.partition={partition}",
+            f"hydra.launcher.timeout_min={timeout_min}", *overrides]
+
+
+def environment() -> dict[str, str]:
+    # A HYDRA_FULL_ERROR in the caller's environment would change the output under test.
+    return {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+
+
+def run(command: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run ``command`` to its end; its output as the user's terminal shows it (stderr within stdout)."""
+    return subprocess.run(command, cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout)
+
+
+def start(command: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def finish(process: subprocess.Popen, timeout: float) -> str:
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"the sweep did not end within {timeout} s:\n{output}")
+    return output
+
+
+def wait_for(find: Callable[[], Optional[T]], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = find()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"waited {timeout} s for {what}")
+
+
+def summary_rows(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / SUMMARY_CSV, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".submitit")
+
+
+def slurm_ids(sweep_dir: Path) -> list[str]:
+    """The SLURM ids of the sweep's jobs (``<array>_<index>``, or one job's own): submitit's folder for each."""
+    return sorted(p.parent.name for p in (sweep_dir / ".submitit").glob("*/*_submitted.pkl"))
+
+
+def corpus(path: Path, characters: int) -> Path:
+    """The first ``characters`` of the shipped text, at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(CORPUS.read_text()[:characters])
+    return path
+
+
+def no_sacct_noise(output: str) -> None:
+    assert "sacct" not in output and "accounting storage is disabled" not in output, output
+
+
+# --------------------------------------------------------------------------- sweeps
+def test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes(partition, tmp_path):
+    done = run(slurm_command(partition, "model=cell,rnn", "seed=0,1"), tmp_path)
+    assert done.returncode == 0, done.stdout
+    sweep_dir = sweep_dir_of(tmp_path)
+    rows = summary_rows(sweep_dir)
+    assert sorted(r["overrides"] for r in rows) == ["model=cell seed=0", "model=cell seed=1", "model=rnn seed=0",
+                                                    "model=rnn seed=1"]
+    assert all(r["status"] == "ok" for r in rows)
+    assert len(slurm_ids(sweep_dir)) == 4  # four tasks of one SLURM array
+    assert f"Summary: {Path('outputs') / sweep_dir.relative_to(tmp_path / 'outputs')}" in done.stdout
+    no_sacct_noise(done.stdout)
+
+
+def test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1(partition, tmp_path):
+    text = corpus(tmp_path / "text.txt", 2000)
+    missing = tmp_path / "missing.txt"
+    done = run(slurm_command(partition, "task=text", f"task.path={missing},{text}", "epochs=2"), tmp_path)
+    assert done.returncode == 1, done.stdout
+    rows = {r["job"]: r for r in summary_rows(sweep_dir_of(tmp_path))}
+    assert rows["0"]["status"] == "failed" and str(missing) in rows["0"]["error"]
+    assert rows["1"]["status"] == "ok"
+    # The table first, then the one line that says why the status is 1.
+    assert done.stdout.index("Summary: ") < done.stdout.index("rnnexp: error: 1 of 2 jobs failed (job 0: ")
+    no_sacct_noise(done.stdout)
+
+
+def test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep(partition, tmp_path):
+    nested = tmp_path.joinpath(*(f"level_{i}_of_a_long_nested_path" for i in range(8)), "corpus.txt")
+    text = corpus(nested, 2000)
+    done = run(slurm_command(partition, "task=text", f"task.path={text}", "seed=0,1", "epochs=2"), tmp_path)
+    assert done.returncode == 0, done.stdout
+    sweep_dir = sweep_dir_of(tmp_path)
+    runs = [p.parent for p in sweep_dir.rglob(METRICS_NAME)]
+    assert len(runs) == 2 and all(p.parent == sweep_dir for p in runs), runs
+    assert [d for d in job_dirs(sweep_dir) if d not in runs] == []
+    assert all(f"task.path={text}" in r["overrides"].split() for r in summary_rows(sweep_dir))
+
+
+# --------------------------------------------------------------------------- SLURM stops a job
+def test_a_requeued_job_resumes_from_its_own_last_checkpoint(partition, tmp_path):
+    epochs = 120
+    job = (*TEXT_JOB, f"task.path={corpus(tmp_path / 'corpus.txt', 30_000)}", f"epochs={epochs}")
+    sweep = start(slurm_command(partition, *job), tmp_path)
+    last = wait_for(lambda: next((tmp_path / "outputs").glob(f"multirun/*/*/0_*/{LAST}"), None), 120,
+                    "the job's first checkpoint")
+    job_dir = last.parent
+    (slurm_id,) = slurm_ids(job_dir.parent)
+    # What a preemption does: SIGTERM to the job, then the job back in the queue.
+    subprocess.run(["scontrol", "requeue", slurm_id], check=True, timeout=60)
+    # The same config, never interrupted: trained here while SLURM restarts the job.
+    reference = train(compose_config(*job), tmp_path / "reference")
+    output = finish(sweep, timeout=300)
+    assert sweep.returncode == 0, output
+
+    assert job_dirs(job_dir.parent) == [job_dir]
+    result = RunResult.read(job_dir / METRICS_NAME)
+    assert result.status is Status.OK and result.epochs == epochs
+    assert result.losses == reference.losses  # bit for bit
+    log = (job_dir / "rnnexp.log").read_text()
+    assert "SIGTERM" in log, log  # it was stopped...
+    assert log.count(f"Epoch [1/{epochs}]") == 1 and log.count(f"Epoch [{epochs}/{epochs}]") == 1  # ...and went on
+    assert {p.parent for p in job_dir.parent.rglob(EVENT_FILES)} == {job_dir}  # no run of its own in a sub-folder
+    assert train_steps(job_dir) == list(range(1, epochs + 1))  # one loss/train curve, each epoch once
+    no_sacct_noise(output)
+
+
+@pytest.mark.slow
+def test_a_job_at_its_time_limit_is_requeued_until_it_ends(partition, tmp_path):
+    # SLURM's shortest limit, 1 minute, for a job of a minute and a half of training or more.
+    # SLURM sends SIGUSR2 10 s (plus up to 30) before the limit: the job saves its
+    # last.pt, submitit requeues it, and its next start continues from there.
+    epochs = 700
+    job = (*TEXT_JOB, f"task.path={corpus(tmp_path / 'corpus.txt', 30_000)}", f"epochs={epochs}")
+    command = slurm_command(partition, *job, "hydra.launcher.signal_delay_s=10", "hydra.launcher.max_num_timeout=8",
+                            timeout_min=1)
+    done = run(command, tmp_path, timeout=480)
+    assert done.returncode == 0, done.stdout
+    (job_dir,) = job_dirs(sweep_dir_of(tmp_path))
+    result = RunResult.read(job_dir / METRICS_NAME)
+    assert result.status is Status.OK and result.epochs == epochs
+    log = (job_dir / "rnnexp.log").read_text()
+    assert log.count(f"Epoch [1/{epochs}]") == 1 and log.count(f"Epoch [{epochs}/{epochs}]") == 1
+    assert train_steps(job_dir) == list(range(1, epochs + 1))
+    assert "timed-out" in "".join(p.read_text() for p in (job_dir.parent / ".submitit").rglob("*_log.out"))
+    no_sacct_noise(done.stdout)
+
+
+# --------------------------------------------------------------------------- the submitting process is gone
+def test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory(partition, tmp_path):
+    # One job at a time, so that the sweep can be cut after its first job.
+    overrides = ("model=cell,rnn", "seed=0,1", "epochs=30", "hydra.launcher.array_parallelism=1")
+    sweep = start(slurm_command(partition, *overrides), tmp_path)
+    first = wait_for(lambda: next((tmp_path / "outputs").glob(f"multirun/*/*/0_*/{METRICS_NAME}"), None), 120,
+                     "the first job's end")
+    sweep.send_signal(signal.SIGKILL)  # the login shell is gone
+    sweep.communicate()
+    sweep_dir = first.parent.parent
+    array = slurm_ids(sweep_dir)[0].split("_")[0]
+    subprocess.run(["scancel", array], check=True, timeout=60)  # and the jobs with it
+    wait_for(lambda: not subprocess.run(["squeue", "--noheader", f"--jobs={array}"], capture_output=True,
+                                        text=True).stdout.strip(), 60, "the cancelled jobs to leave the queue")
+    kept = first.stat().st_mtime_ns, first.read_bytes()
+    assert len(list(sweep_dir.glob(f"*/{METRICS_NAME}"))) < 4  # cut short
+    submitted = slurm_ids(sweep_dir)
+
+    done = run([sys.executable, "-m", "rnnexp", f"continue={sweep_dir}"], tmp_path)
+    assert done.returncode == 0, done.stdout
+    rows = summary_rows(sweep_dir)
+    assert sorted(r["job"] for r in rows) == ["0", "1", "2", "3"] and all(r["status"] == "ok" for r in rows)
+    assert len(job_dirs(sweep_dir)) == 4
+    assert len(slurm_ids(sweep_dir)) > len(submitted)  # continued on the cluster, with the sweep's own launcher
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == kept  # the finished job untouched
+    no_sacct_noise(done.stdout)

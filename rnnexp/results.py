@@ -128,6 +128,10 @@ class RunResult:
 
 # What Hydra and TensorBoard leave in a run directory, beside rnnexp's own files.
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"  # the job's command-line overrides, as typed
+# The sweep's whole config, with its command-line overrides (hydra.overrides.task)
+# and its sweeper: Hydra's basic sweeper saves it as the sweep starts, and
+# rnnexp.sweep.callback saves it for every sweeper (the Optuna one writes none).
+MULTIRUN_NAME = "multirun.yaml"
 EVENT_FILES = "events.out.tfevents.*"  # TensorBoard's event files
 
 

@@ -143,12 +143,12 @@ def test_a_single_run_is_named_by_its_overrides_and_run_last_finds_it(run_main, 
     pairs = tmp_path / "data" / "pairs.tsv"
     pairs.parent.mkdir()
     pairs.write_text("hello\tohlol\n")
-    done = run_main(["task=pairs", f"task.path={pairs}", "task.val_fraction=0", "model=embedding", "device=cpu"])
+    done = run_main(["task=pairs", "task.path=data/pairs.tsv", "task.val_fraction=0", "model=embedding", "device=cpu"])
     assert done.status == 0, done.stderr
     (run_dir,) = (tmp_path / "outputs" / "runs").glob("*/*")
     # Hydra's override_dirname after the time, with the path's "/" made safe: one directory, not nested ones.
     stamp, _, label = run_dir.name.partition("_")
-    assert label == f"device=cpu,model=embedding,task.path={str(pairs).replace('/', '_')},task.val_fraction=0,task=pairs"
+    assert label == "device=cpu,model=embedding,task.path=data_pairs.tsv,task.val_fraction=0,task=pairs"
     assert done.stdout.splitlines()[-1].endswith(f"Run directory: outputs/runs/{run_dir.parent.name}/{run_dir.name}")
     monkeypatch.chdir(tmp_path)
     assert predict(["run=last", "input=hello"]) == predict(["run=latest", "input=hello"]) == "ohlol"

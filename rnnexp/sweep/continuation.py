@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rnnexp.errors import UserError
+from rnnexp.results import MULTIRUN_NAME
 
 KEY = "continue"
 # Hydra overrides that the continued command sets itself.
@@ -35,7 +36,6 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
 
     from rnnexp.results import hydra_value
     from rnnexp.run_dirs import SWEEPS, named_run
-    from rnnexp.sweep.jobs import MULTIRUN_NAME
 
     value = given[0].partition("=")[2]
     sweep_dir = Path(named_run(value, KEY, root=SWEEPS))
@@ -60,7 +60,6 @@ def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
     from omegaconf import OmegaConf
 
-    from rnnexp.sweep.jobs import MULTIRUN_NAME
 
     saved = Path(sweep_dir) / MULTIRUN_NAME
     if not saved.is_file():

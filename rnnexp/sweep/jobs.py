@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping, Optional
 from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
-from rnnexp.results import LAST, METRICS_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
+from rnnexp.results import LAST, METRICS_NAME, MULTIRUN_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
 
 # The statuses of a job that has ended: its metrics.json says how, and it will not change.
 ENDED = frozenset({Status.OK, Status.DIVERGED, Status.FAILED})
@@ -38,10 +38,6 @@ _STATUS_ORDER = {Status.OK: 0, Status.DIVERGED: 1, Status.FAILED: 2, Status.INTE
 _STATE_WORDS = {Status.RUNNING: "running or killed", Status.MISSING: "missing"}
 _JOB_NUM = re.compile(r"^(\d+)_")  # Hydra's sweep subdir: <job num>_<overrides>
 CONFIG_FILE = OVERRIDES_FILE.parent / "config.yaml"  # the job's composed config, saved by Hydra
-# The sweep's whole config, with its command-line overrides (hydra.overrides.task)
-# and its sweeper: Hydra's basic sweeper saves it as the sweep starts, and
-# rnnexp.sweep.callback saves it for every sweeper (the Optuna one writes none).
-MULTIRUN_NAME = "multirun.yaml"
 # Written into the sweep directory when the multirun starts: how its summary
 # ranks the jobs (sweeps from before multirun.yaml was saved for every sweeper have only this).
 RANKING_NAME = "ranking.yaml"

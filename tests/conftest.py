@@ -31,6 +31,21 @@ from rnnexp.testing import Done, run_command
 _composed: dict[tuple[str, ...], DictConfig] = {}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The cluster tests first and the ``overlapped`` ones last, so that their waiting overlaps the other tests.
+
+    An overlapped test's work starts in the background with the first cluster
+    test (tests/test_slurm.py: a job that must outlive SLURM's one-minute
+    time limit) and is checked at the end of the session.
+    """
+    def place(item: pytest.Item) -> int:
+        if item.get_closest_marker("overlapped"):
+            return 2
+        return 0 if item.get_closest_marker("slurm") else 1
+
+    items.sort(key=place)  # stable: each group keeps its order
+
+
 def compose_config(*overrides: str) -> DictConfig:
     """The app's config with ``overrides`` (device pinned to cpu), as the command line composes it.
 
@@ -125,3 +140,17 @@ def signals_at_forward(*plan):
         yield sent
     finally:
         handle.remove()
+
+
+@pytest.fixture
+def joblib_workers():
+    """joblib's worker processes for this test alone.
+
+    joblib keeps its workers for the next sweep of the process, and a worker
+    keeps the working directory it started in: a sweep of a later test, in
+    another directory, would write its jobs into the earlier test's.
+    """
+    yield
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)

@@ -328,5 +328,5 @@ def test_a_directory_that_holds_a_sweep_is_refused_and_left_as_it_was(small_swee
     before = sorted(str(p.relative_to(sweep_dir)) for p in sweep_dir.rglob("*"))
     done = run_main(["-m", "epochs=1", "device=cpu", f"hydra.sweep.dir={sweep_dir}"])
     assert (done.status, done.stdout) == (2, "")
-    assert done.stderr.startswith(f"rnnexp: error: hydra.sweep.dir={sweep_dir}: already holds a sweep (0_device=cpu"), done.stderr
+    assert done.stderr.startswith(f"rnnexp: error: hydra.sweep.dir={sweep_dir}: already holds another sweep (0_device=cpu"), done.stderr
     assert sorted(str(p.relative_to(sweep_dir)) for p in sweep_dir.rglob("*")) == before

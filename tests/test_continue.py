@@ -61,9 +61,10 @@ def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_con
 
 
 @pytest.mark.parametrize("launcher", ["basic", pytest.param("joblib", marks=pytest.mark.slow)])
-def test_a_continued_sweep_keeps_its_finished_jobs_resumes_the_killed_and_runs_the_missing(run_main, tmp_path, launcher):
+def test_a_continued_sweep_keeps_its_finished_jobs_resumes_the_killed_and_runs_the_missing(run_main, tmp_path, launcher, request):
     if launcher != "basic":
         pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+        request.getfixturevalue("joblib_workers")
     assert run_main(["-m", f"hydra/launcher={launcher}", "model=cell,rnn,embedding", "epochs=4", "device=cpu"]).status == 0
     sweep_dir = sweep_dir_of(tmp_path)
     finished, killed, never_started = job_dirs(sweep_dir)

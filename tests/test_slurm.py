@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Iterator, Optional, TypeVar
 
 import pytest
 
@@ -43,7 +43,7 @@ TEXT_JOB = ("task=text", "model=lstm", "threads=1", "device=cpu")
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def partition() -> str:
     """The default partition of the cluster that SLURM_CONF names; skips (fails under CI=true) without one."""
     ci = os.environ.get("CI") == "true"
@@ -203,25 +203,53 @@ def test_a_requeued_job_resumes_from_its_own_last_checkpoint(partition, tmp_path
     no_sacct_noise(output)
 
 
-@pytest.mark.slow
-def test_a_job_at_its_time_limit_is_requeued_until_it_ends(partition, tmp_path):
-    # SLURM's shortest limit, 1 minute, for a job of a minute and a half of training or more.
+# SLURM's shortest limit, 1 minute, for a job of a minute and a half of training or more.
+TIME_LIMITED_EPOCHS = 700
+
+
+@pytest.fixture(scope="session")
+def time_limited_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A sweep of one job that outlives its time limit, started with the first cluster test of the session.
+
+    Most of its minute and a half is SLURM's clock, not work: tests run while
+    it waits (conftest.py runs the cluster tests first and its test last).
+    """
+    cwd = tmp_path_factory.mktemp("time_limit")
+    job = (*TEXT_JOB, f"task.path={corpus(cwd / 'corpus.txt', 30_000)}", f"epochs={TIME_LIMITED_EPOCHS}")
     # SLURM sends SIGUSR2 10 s (plus up to 30) before the limit: the job saves its
     # last.pt, submitit requeues it, and its next start continues from there.
-    epochs = 700
-    job = (*TEXT_JOB, f"task.path={corpus(tmp_path / 'corpus.txt', 30_000)}", f"epochs={epochs}")
     command = slurm_command(partition, *job, "hydra.launcher.signal_delay_s=10", "hydra.launcher.max_num_timeout=8",
                             timeout_min=1)
-    done = run(command, tmp_path, timeout=480)
-    assert done.returncode == 0, done.stdout
-    (job_dir,) = job_dirs(sweep_dir_of(tmp_path))
+    sweep = start(command, cwd)
+    yield sweep, cwd
+    if sweep.poll() is None:  # the session ended first (a test failed with -x): its jobs go too
+        sweep.kill()
+        sweep.communicate()
+        for sweep_dir in (cwd / "outputs" / "multirun").glob("*/*"):
+            subprocess.run(["scancel", *slurm_ids(sweep_dir)], timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def _time_limited_sweep_started(request):
+    if any(item.get_closest_marker("overlapped") for item in request.session.items):
+        request.getfixturevalue("time_limited_sweep")
+
+
+@pytest.mark.slow
+@pytest.mark.overlapped
+def test_a_job_at_its_time_limit_is_requeued_until_it_ends(time_limited_sweep):
+    sweep, cwd = time_limited_sweep
+    output = finish(sweep, timeout=480)
+    assert sweep.returncode == 0, output
+    (job_dir,) = job_dirs(sweep_dir_of(cwd))
     result = RunResult.read(job_dir / METRICS_NAME)
+    epochs = TIME_LIMITED_EPOCHS
     assert result.status is Status.OK and result.epochs == epochs
     log = (job_dir / "rnnexp.log").read_text()
     assert log.count(f"Epoch [1/{epochs}]") == 1 and log.count(f"Epoch [{epochs}/{epochs}]") == 1
     assert train_steps(job_dir) == list(range(1, epochs + 1))
     assert "timed-out" in "".join(p.read_text() for p in (job_dir.parent / ".submitit").rglob("*_log.out"))
-    no_sacct_noise(done.stdout)
+    no_sacct_noise(output)
 
 
 # --------------------------------------------------------------------------- the submitting process is gone

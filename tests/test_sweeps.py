@@ -82,7 +82,7 @@ def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
 
 
 @pytest.mark.slow
-def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, tmp_path):
+def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, tmp_path, joblib_workers):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     _, basic_dir = small_sweep
     done = run_main([*SMALL_SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])

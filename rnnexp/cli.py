@@ -57,6 +57,7 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from rnnexp.composing import mode_from_command_line
     from rnnexp.config import register_configs
     from rnnexp.run_dirs import register_resolvers
     from rnnexp.sweep.continuation import continue_command
@@ -74,7 +75,10 @@ def _command(argv: Optional[Sequence[str]]) -> int:
         flags = _hydra_flags(args)
         if flags is not None and flags.multirun:
             _register_sweepers()
-        with _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)):
+        with (
+            _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)),
+            mode_from_command_line(flags),  # Hydra would compose the whole config once more to read hydra.mode
+        ):
             _check_removals(flags.overrides if flags else [])
             app()
         return 0

@@ -191,6 +191,17 @@ class TextTaskConfig(TaskConfig):
     path: Optional[str] = None
     # Characters per training window: the unrolled length, how far back gradients flow.
     window: int = 64
+    # Read the text as batch_size contiguous streams, window after window in
+    # order, and carry the model's state from each window to the next
+    # (detached: gradients still stop at the window's start), from zeros at
+    # each epoch's start. Each prediction then sees the stream so far, not
+    # only its window: a lower loss in the same epochs (docs/performance.md,
+    # "Text"). false: independent windows from zeros, shuffled each epoch.
+    stateful: bool = True
+    # With stateful: the validation text is read as this many streams side
+    # by side, each from zeros; fewer give each prediction more context and
+    # a slower pass. 10, as pytorch/examples' word_language_model evaluates.
+    val_streams: int = 10
     # Every this many epochs, log a generated sample; 0: never.
     sample_every: int = 5
     # Characters to sample.

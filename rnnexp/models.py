@@ -5,11 +5,17 @@ encoder -> recurrence -> optional linear head, and
 ``forward(ids, targets=None, lengths=None)`` returns ``(logits, loss)`` so one
 training loop serves them all. The first three are the notebook's; lstm and
 gru swap in torch's gated layers.
+
+The recurrence starts from zeros, unless the caller hands it a state:
+``forward(ids, targets, state=state)`` starts there and returns the state
+after the last step as well, ``(logits, loss, state)``, which is where the
+next window of a stream starts (stateful training, sampling).
+``initial_state(batch)`` is the zeros to start a stream from.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +26,24 @@ from rnnexp.data import IGNORE
 from rnnexp.encoders import build_encoder
 from rnnexp.errors import UserError
 
+# A recurrence's state: h (cell: (B, H); layers: (layers x directions, B, H)),
+# or (h, c) for an LSTM.
+State = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+
+
+def detach_state(state: State) -> State:
+    """The same values, cut from the graph that made them, so backpropagation stops at the window's start."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(part.detach() for part in state)
+
 
 class RecurrentTagger(nn.Module):
     """Shared part: an encoder in front, a head (or none) behind, the loss.
 
-    Subclasses implement :meth:`recur`, (B, T, input) -> (B, T, output_size).
+    Subclasses implement :meth:`recur_from`, (B, T, input) and a state ->
+    (B, T, output_size) and the state after the last step, and
+    :meth:`initial_state`.
     """
 
     def __init__(self, encoder: nn.Module, hidden_size: int, num_classes: int, head: bool, output_size: int, dropout: float):
@@ -37,12 +56,27 @@ class RecurrentTagger(nn.Module):
         # scores, as in the notebook's first two models (hidden_size = classes).
         self.head = nn.Linear(output_size, num_classes) if head else nn.Identity()
 
-    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    def recur_from(self, x: torch.Tensor, lengths: Optional[torch.Tensor], state: Optional[State]) -> tuple[torch.Tensor, State]:
         raise NotImplementedError
 
-    def forward(self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, lengths: Optional[torch.Tensor] = None):
+    def initial_state(self, batch: int) -> State:
+        """The zero state a stream of ``batch`` sequences starts from."""
+        raise NotImplementedError
+
+    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+        """The recurrence from zeros (what model.cuda_graph replays): (B, T, input) -> (B, T, output_size)."""
+        return self.recur_from(x, lengths, None)[0]
+
+    def forward(
+        self, ids: torch.Tensor, targets: Optional[torch.Tensor] = None, lengths: Optional[torch.Tensor] = None,
+        state: Optional[State] = None,
+    ):
+        """``(logits, loss)`` from zeros; with a ``state``, ``(logits, loss, state after the last step)`` from it."""
         x = self.encoder(ids)  # (B, T, input)
-        h = self.recur(x, lengths)  # (B, T, output_size)
+        if state is None:
+            h = self.recur(x, lengths)  # (B, T, output_size)
+        else:
+            h, state = self.recur_from(x, lengths, state)
         logits = self.head(self.dropout(h))  # (B, T, C)
         loss = None
         if targets is not None:
@@ -51,7 +85,7 @@ class RecurrentTagger(nn.Module):
             # `loss = + criterion(...)`, which keeps only the last step's loss
             # and so learns "lllll".)
             loss = F.cross_entropy(logits.reshape(-1, self.num_classes), targets.reshape(-1), ignore_index=IGNORE)
-        return logits, loss
+        return (logits, loss) if state is None else (logits, loss, state)
 
     @staticmethod
     def scale_init(recurrent: nn.Module, init_scale: float) -> None:
@@ -88,14 +122,18 @@ class CellModel(RecurrentTagger):
         self.cell = nn.RNNCell(encoder.output_size, hidden_size)
         self.scale_init(self.cell, init_scale)
 
-    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    def initial_state(self, batch: int) -> torch.Tensor:
+        return self.cell.weight_hh.new_zeros(batch, self.hidden_size)  # h_0: (B, H)
+
+    def recur_from(self, x: torch.Tensor, lengths: Optional[torch.Tensor], state: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps, _ = x.shape
-        h = x.new_zeros(batch, self.hidden_size)  # h_0: (B, H)
+        h = x.new_zeros(batch, self.hidden_size) if state is None else state  # h_0: (B, H)
         outputs = []
         for t in range(steps):
             h = self.cell(x[:, t], h)  # (B, input), (B, H) -> (B, H)
             outputs.append(h)
-        return torch.stack(outputs, dim=1)  # (B, T, H)
+        # With padding, h has run over it: only equal-length windows (stateful text) carry it on.
+        return torch.stack(outputs, dim=1), h  # (B, T, H), (B, H)
 
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -136,18 +174,23 @@ class LayerModel(RecurrentTagger):
         )
         self.scale_init(self.rnn, init_scale)
 
-    def recur(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
+    def initial_state(self, batch: int) -> State:
+        rnn = self.rnn
+        h = rnn.weight_hh_l0.new_zeros(rnn.num_layers * (2 if rnn.bidirectional else 1), batch, rnn.hidden_size)
+        return (h, torch.zeros_like(h)) if isinstance(rnn, nn.LSTM) else h  # (layers x directions, B, H)
+
+    def recur_from(self, x: torch.Tensor, lengths: Optional[torch.Tensor], state: Optional[State]) -> tuple[torch.Tensor, State]:
         steps = x.shape[1]
         if self.time_first:
             x = x.transpose(0, 1)  # (T, B, input): the layer's default layout
         if lengths is not None:
             # Pack so that no direction reads padding: (B,) lengths, on the CPU.
             packed = pack_padded_sequence(x, lengths, batch_first=not self.time_first, enforce_sorted=False)
-            out, _ = self.rnn(packed)
+            out, state = self.rnn(packed, state)
             out, _ = pad_packed_sequence(out, batch_first=not self.time_first, total_length=steps)
         else:
-            out, _ = self.rnn(x)  # h_0 = 0; out: the top layer's h_1..h_T (both directions concatenated)
-        return out.transpose(0, 1) if self.time_first else out  # (B, T, directions * H)
+            out, state = self.rnn(x, state)  # None: h_0 = 0; out: the top layer's h_1..h_T (both directions concatenated)
+        return (out.transpose(0, 1) if self.time_first else out), state  # (B, T, directions * H), the state after step T
 
 
 MODELS = {

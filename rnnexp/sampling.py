@@ -35,20 +35,36 @@ def sample_text(
     temperature: float,
     window: int,
     generator: torch.Generator,
+    carry_state: bool = False,
 ) -> str:
     """Continue ``prime`` by ``length`` characters, each drawn at ``temperature``.
 
-    Each step reruns the model over the last ``window`` characters (the length
-    it was trained on) and draws from the scores at the final position. The
-    draws come from ``generator``, so sampling never moves the training's
-    random state.
+    With ``carry_state`` (a model trained statefully, for which the whole text
+    so far is context) the model reads the prime once and then one character
+    per step, carrying its state. Otherwise each step reruns the model from
+    zeros over the last ``window`` characters (the length it was trained on).
+    Either way each draw comes from the scores at the final position, and from
+    ``generator``, so sampling never moves the training's random state.
     """
     device = next(model.parameters()).device
     ids = vocab.encode(prime).tolist()
     with eval_mode(model):
-        for _ in range(length):
-            context = torch.tensor([ids[-window:]], device=device)  # (1, <=window)
-            logits, _ = model(context)  # (1, T, C)
-            probabilities = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)  # (C,)
-            ids.append(int(torch.multinomial(probabilities, 1, generator=generator)))
+        if carry_state:
+            state = model.initial_state(1)
+            context = torch.tensor([ids], device=device)  # (1, len(prime)), then (1, 1)
+            for _ in range(length):
+                logits, _, state = model(context, state=state)  # (1, T, C)
+                ids.append(_draw(logits, temperature, generator))
+                context = torch.tensor([ids[-1:]], device=device)
+        else:
+            for _ in range(length):
+                context = torch.tensor([ids[-window:]], device=device)  # (1, <=window)
+                logits, _ = model(context)  # (1, T, C)
+                ids.append(_draw(logits, temperature, generator))
     return vocab.decode(ids)
+
+
+def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator) -> int:
+    """A character id drawn from the scores at the last position of ``logits`` (1, T, C)."""
+    probabilities = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)  # (C,)
+    return int(torch.multinomial(probabilities, 1, generator=generator))

@@ -18,6 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from rnnexp.composing import compose_each_job_once
 from rnnexp.config import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
@@ -207,5 +208,7 @@ class StartChecks(Callback):
             check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None
+        # Hydra builds the sweeper after this hook: it then composes each job once, not twice.
+        compose_each_job_once(config)
 
 

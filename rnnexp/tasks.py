@@ -4,7 +4,9 @@ A task is a set of (source, target) string pairs of equal length: the models
 are taggers that emit one target character per source character. The text
 task is the same thing cut from a corpus: each window of characters is a
 source and the window shifted by one character is its target (next-character
-prediction).
+prediction). With ``task.stateful`` (its default) the windows follow each
+other in contiguous streams instead (rnnexp.data.Streams), and the model
+carries its state from one to the next.
 
 Every task gets one vocabulary for input and output: the sorted characters of
 all its strings, so hello -> ohlol has e, h, l, o as in the notebook.
@@ -26,7 +28,7 @@ from typing import Callable, Optional
 import torch
 from omegaconf import DictConfig
 
-from rnnexp.data import SequenceSet
+from rnnexp.data import SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.vocab import Vocabulary
 
@@ -38,12 +40,16 @@ DEFAULT_CORPUS = "coriolanus.txt"
 @dataclass
 class TaskData:
     vocab: Vocabulary
-    train: SequenceSet
-    val: Optional[SequenceSet]  # None when the task has no validation split
+    train: SequenceSet | Streams
+    val: Optional[SequenceSet | Streams]  # None when the task has no validation split
     language_model: bool = False  # the text task: sampled, never "solved"
+    # Streams read in order, the model's state carried from batch to batch
+    # (task.stateful); otherwise independent sequences from zeros.
+    stateful: bool = False
+    val_streams: int = 0  # stateful only: the streams evaluation reads in parallel
 
     @property
-    def eval_set(self) -> SequenceSet:
+    def eval_set(self) -> SequenceSet | Streams:
         """Where predictions and final metrics come from: validation if there is one."""
         return self.val if self.val is not None else self.train
 
@@ -184,14 +190,19 @@ def _load_text(task: DictConfig) -> TaskData:
     # The last val_fraction of the text is held out whole, so no validation
     # window overlaps a training one.
     split = int(len(ids) * (1 - task.val_fraction))
-    train = SequenceSet.windows(ids[:split], task.window)
-    val = SequenceSet.windows(ids[split:], task.window) if task.val_fraction > 0 else None
+    # A checkpoint saved before task.stateful existed trained on independent windows.
+    stateful = task.get("stateful", False)
+    if stateful and task.val_streams < 1:
+        raise UserError(f"task.val_streams={task.val_streams}: must be an integer >= 1")
+    cut = Streams if stateful else SequenceSet.windows
+    train = cut(ids[:split], task.window)
+    val = cut(ids[split:], task.window) if task.val_fraction > 0 else None
     if len(train) == 0 or (val is not None and len(val) == 0):
         raise UserError(
             f"task.path={path}: {len(text)} characters are too few for task.window={task.window} "
             f"with task.val_fraction={task.val_fraction}; use a longer text or a shorter window"
         )
-    return TaskData(vocab, train, val, language_model=True)
+    return TaskData(vocab, train, val, language_model=True, stateful=stateful, val_streams=task.val_streams if stateful else 0)
 
 
 def load_task(task: DictConfig) -> TaskData:
@@ -201,7 +212,7 @@ def load_task(task: DictConfig) -> TaskData:
     return _load_pairs(task)
 
 
-def unigram_entropy(data: SequenceSet, vocab_size: int) -> float:
+def unigram_entropy(data: SequenceSet | Streams, vocab_size: int) -> float:
     """Cross-entropy (nats per character) of always predicting the training targets' frequencies.
 
     The loss a model reaches by learning only how common each character is: a

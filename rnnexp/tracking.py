@@ -29,6 +29,7 @@ torch is loaded.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -76,7 +77,28 @@ def short_name(target: str) -> str:
 
 def overrides_of(run_dir: str | Path) -> str:
     """The run's command-line overrides as typed (``model=cell seed=1``), from what Hydra saved beside it."""
-    return " ".join(saved_overrides(run_dir) or []) or NO_OVERRIDES
+    overrides = _job_overrides(run_dir)
+    if overrides is None:
+        overrides = saved_overrides(run_dir)
+    return " ".join(overrides or []) or NO_OVERRIDES
+
+
+def _job_overrides(run_dir: str | Path) -> Optional[list[str]]:
+    """The overrides of the Hydra job running in ``run_dir``, from Hydra's config: what it has just saved there.
+
+    None outside such a job (train() called directly, a run read later).
+    """
+    if "hydra" not in sys.modules:  # no Hydra job in this process
+        return None
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    job = HydraConfig.get()
+    output_dir = job.runtime.get("output_dir")
+    if output_dir is None or Path(output_dir).resolve() != Path(run_dir).resolve():
+        return None
+    return [str(override) for override in job.overrides.task]
 
 
 def hparams_of(resolved: dict, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:

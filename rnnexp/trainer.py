@@ -9,27 +9,25 @@ runs from tests and scripts with a config composed any way.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import math
-import re
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from rnnexp.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
 from rnnexp.checks import validate
 from rnnexp.compute import place
-from rnnexp.data import SequenceSet
+from rnnexp.data import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
-from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.models import RecurrentTagger, State, build_model, detach_state
+from rnnexp.optimizers import build_optimizer, build_scheduler
 from rnnexp.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.sampling import eval_mode, sample_text
@@ -103,6 +101,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.data = load_task(cfg.task)
+        self._check_stateful()
         self.prime = self._check_prime()
         if self.data.language_model:
             baseline = unigram_entropy(self.data.train, len(self.data.vocab))
@@ -118,12 +117,13 @@ class Trainer:
         self.history = History()
         self.partial: Optional[dict[str, Any]] = None  # the epoch a signal cut short, when resuming one
         self.epoch_shuffle: Optional[torch.Tensor] = None  # the batch order's generator state at the epoch's start
+        self.carried: Optional[State] = None  # stateful: the state the last step left, saved with a partial epoch
         self.last_train: Optional[EpochStats] = None  # the latest finished epoch's passes
         self.last_val: Optional[EpochStats] = None
         self.stopped_early = False
         self.resolved = resolved_config(cfg, self.model, self.device)
         self.checkpoints = CheckpointWriter(self.run_dir)
-        steps_per_epoch = math.ceil(len(self.data.train) / cfg.batch_size)
+        steps_per_epoch = self.data.train.count_batches(cfg.batch_size)
         self.progress = ProgressBar(show_progress, cfg.epochs, steps_per_epoch)
         self.tracker: Optional[RunTracker] = None
 
@@ -180,27 +180,33 @@ class Trainer:
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, epoch: int, stop: StopRequest) -> EpochStats:
-        """One pass over the training set in shuffled mini-batches, one optimizer step each.
+        """One pass over the training set in mini-batches, one optimizer step each.
 
-        Returns after the current step when ``stop`` is requested, and before
-        the step when the loss is not finite (a step on a non-finite loss
-        would carry it into every weight). An epoch a signal cut short resumes after its last step:
-        the batch order is drawn again from the same generator state.
+        The batches come shuffled, or, stateful, in stream order with the
+        model's state carried from each to the next (from zeros at the
+        epoch's start). Returns after the current step when ``stop`` is
+        requested, and before the step when the loss is not finite (a step on
+        a non-finite loss would carry it into every weight). An epoch a signal
+        cut short resumes after its last step: the batch order is drawn again
+        from the same generator state, and the carried state comes back.
         """
-        stats = EpochStats()
+        stats, state = EpochStats(), None
         if self.partial is not None and self.partial["epoch"] == epoch:
             self.shuffle.set_state(self.partial["shuffle"])
             stats = EpochStats(**self.partial["stats"])
+            state = _moved(self.partial.get("carried"), self.device)
         self.epoch_shuffle = self.shuffle.get_state()  # saved with a partial epoch
         cfg, model = self.cfg, self.model
         model.train()
         self.progress.start_epoch()
-        for step, batch in enumerate(self.data.train.batches(cfg.batch_size, self.shuffle), start=1):
+        # Streams are read in order: the generator then draws nothing, and is saved all the same.
+        order = None if self.data.stateful else self.shuffle
+        for step, batch in enumerate(self.data.train.batches(cfg.batch_size, order), start=1):
             if step <= stats.steps:
                 continue
             batch = batch.to(self.device)
             self.optimizer.zero_grad()
-            logits, loss = model(batch.source, batch.target, batch.lengths)  # (B, T, C), scalar
+            logits, loss, state = self._forward(batch, state)  # (B, T, C), scalar, the state for the next batch
             loss_value = loss.item()  # the step's one read of the loss from the device
             if not math.isfinite(loss_value):
                 stats.finite = False
@@ -215,7 +221,7 @@ class Trainer:
             # produced its losses (before each step).
             chars_before = stats.chars
             stats.add(batch, logits.detach(), loss_value, self.data.vocab)
-            stats.steps = step
+            stats.steps, self.carried = step, state
             self.progress.step(epoch, step, stats.loss, stats.chars - chars_before)
             if stop.requested:
                 break
@@ -224,14 +230,31 @@ class Trainer:
             log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
         return stats
 
+    def _forward(self, batch: Batch, state: Optional[State]) -> tuple[torch.Tensor, torch.Tensor, Optional[State]]:
+        """The model on ``batch``: logits, loss, and the state the next batch starts from.
+
+        Stateful, the batch starts from ``state`` (None: zeros) and the state
+        it ends in is passed on cut from its graph (truncated
+        backpropagation: gradients stop at the window's start). Otherwise
+        every sequence starts from zeros and there is no state to pass on.
+        """
+        if not self.data.stateful:
+            logits, loss = self.model(batch.source, batch.target, batch.lengths)
+            return logits, loss, None
+        if state is None:
+            state = self.model.initial_state(len(batch.source))
+        logits, loss, state = self.model(batch.source, batch.target, batch.lengths, state)
+        return logits, loss, detach_state(state)
+
     @torch.no_grad()
-    def evaluate(self, sequences: SequenceSet) -> EpochStats:
-        """Loss and accuracies on ``sequences`` without a gradient step (dropout off)."""
-        stats = EpochStats()
+    def evaluate(self, sequences: SequenceSet | Streams) -> EpochStats:
+        """Loss and accuracies on ``sequences`` without a gradient step (dropout off); stateful, as streams."""
+        stats, state = EpochStats(), None
+        rows = self.data.val_streams if self.data.stateful else self.cfg.batch_size
         with eval_mode(self.model):
-            for batch in sequences.batches(self.cfg.batch_size):
+            for batch in sequences.batches(rows):
                 batch = batch.to(self.device)
-                logits, loss = self.model(batch.source, batch.target, batch.lengths)
+                logits, loss, state = self._forward(batch, state)
                 loss_value = loss.item()
                 stats.add(batch, logits, loss_value, self.data.vocab)
                 stats.finite &= math.isfinite(loss_value)
@@ -267,6 +290,8 @@ class Trainer:
         """last.pt with the position inside ``epoch``, so resume= continues from that step."""
         state = self.state()
         state["partial"] = {"epoch": epoch, "steps": stats.steps, "shuffle": self.epoch_shuffle, "stats": asdict(stats)}
+        if self.carried is not None:
+            state["partial"]["carried"] = _moved(self.carried, torch.device("cpu"))
         self.checkpoints.flush()  # the epochs before, so they cannot land over this one
         save_checkpoint(self.run_dir / LAST, state)
 
@@ -320,7 +345,7 @@ class Trainer:
         counted = final.sequences > 0 and not self.data.language_model  # a text run is never "solved"
         return RunResult(
             prediction=final.first_prediction or "",
-            target=self.data.vocab.decode(self.data.eval_set.targets[0]),
+            target=self.data.vocab.decode(self.data.eval_set.batch(torch.arange(1)).target[0]),
             final_loss=final.loss if ok else None,
             accuracy=final.char_accuracy,
             sequences=final.sequences if counted else None,
@@ -354,6 +379,29 @@ class Trainer:
         }
 
     # ------------------------------------------------------------------ helpers
+    def _check_stateful(self) -> None:
+        """What stateful training needs of the model and the text (checks that need the data)."""
+        if not self.data.stateful:
+            return
+        cfg = self.cfg
+        if cfg.model.bidirectional:
+            raise UserError(
+                "model.bidirectional=true: task.stateful carries the state forward through the text, and a backward "
+                "direction's state runs the other way; set task.stateful=false or model.bidirectional=false"
+            )
+        if cfg.model.cuda_graph:
+            raise UserError(
+                "model.cuda_graph=true: the graphs replay windows that start from zeros, and task.stateful carries "
+                "the state from window to window; set task.stateful=false or model.cuda_graph=false"
+            )
+        sets = (("training", self.data.train, cfg.batch_size), ("validation", self.data.val, self.data.val_streams))
+        for name, sequences, rows in sets:
+            if sequences is not None and sequences.count_batches(rows) == 0:
+                raise UserError(
+                    f"task.stateful=true: the {name} text is too short for {rows} streams of at least one character; "
+                    f"use a longer text, fewer streams (batch_size, task.val_streams) or task.stateful=false"
+                )
+
     def _check_prime(self) -> Optional[str]:
         """The text task's sample prime; its characters must occur in the text (a check that needs the data)."""
         if not self.data.language_model:
@@ -390,7 +438,10 @@ class Trainer:
             task = self.cfg.task
             # Seeded per epoch, apart from the training's random state.
             generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-            text = sample_text(self.model, self.data.vocab, self.prime, task.sample_length, task.temperature, task.window, generator)
+            text = sample_text(
+                self.model, self.data.vocab, self.prime, task.sample_length, task.temperature, task.window, generator,
+                carry_state=self.data.stateful,
+            )
             self.tracker.log_sample(epoch, text)
             log.info(f"Sample after epoch {epoch} (temperature {task.temperature}):\n{text}")
 
@@ -433,6 +484,13 @@ def summary_line(result: RunResult, data: TaskData) -> str:
     if solved is not None:
         return f"Solved at epoch {solved} but lost again by the end: {right}; first: {first}. {where}"
     return f"Not solved: {right}, {result.accuracy:.1%} of characters; first: {first}. {where}"
+
+
+def _moved(state: Optional[State], device: torch.device) -> Optional[State]:
+    """A carried state (a tensor, a tuple of them, or None) on ``device``."""
+    if isinstance(state, tuple):
+        return tuple(part.to(device) for part in state)
+    return None if state is None else state.to(device)
 
 
 def shown(path: Path) -> str:

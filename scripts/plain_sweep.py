@@ -6,7 +6,9 @@ The baseline of the sweep section of scripts/bench.py: every combination of
 the notebook's three models (cell, rnn, embedding) x lr 0.01, 0.05, 0.1 x
 Adam, SGD (momentum 0.9), RMSprop, each trained on "hello" -> "ohlol" for 15
 epochs from seed 0 with the sizes rnnexp uses by default, and its final loss
-printed. Nothing is logged or saved.
+printed. Nothing is logged or saved. It trains on one thread, as each job of
+rnnexp's sweep does (``threads=auto`` for these models): the difference
+between the two is then what rnnexp adds per job, not a thread count.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only cell and rnn at lr 0.1 with Adam (the bench's --quick)")
     quick = parser.parse_args().quick
+    torch.set_num_threads(1)  # what rnnexp's threads=auto gives the notebook's models (rnnexp/threads.py)
     grid = [("cell", 0.1, "adam"), ("rnn", 0.1, "adam")] if quick else itertools.product(MODELS, (0.01, 0.05, 0.1), OPTIMIZERS)
     for model_name, lr, optimizer_name in grid:
         print(f"model={model_name} lr={lr} optimizer={optimizer_name} final loss = {train_one(model_name, lr, optimizer_name):.4f}")

@@ -91,7 +91,11 @@ def test_each_yaml_file_sets_only_what_differs_from_its_schema(path):
     entries = [entry for entry in raw.pop("defaults", []) if isinstance(entry, str)]
     raw.pop("hydra", None)
     schemas = [SCHEMAS[entry.lstrip("/").split("@")[0]] for entry in entries if entry.lstrip("/").startswith("schema_")]
-    if schemas:
+    placed = [entry.split("@")[1] for entry in entries if entry.lstrip("/").startswith("schema_") and "@" in entry]
+    if placed and placed != ["_here_"]:  # a global option: its schema's keys below their place, and top-level keys
+        (schema,), (place,) = schemas, placed
+        defaults = {**schema_defaults(Config), **schema_defaults(schema, f"{place}.")}
+    elif schemas:
         (schema,) = schemas
         defaults = schema_defaults(schema)
     else:  # a shared global file: top-level keys and the keys every task has
@@ -109,6 +113,8 @@ def test_the_data_tasks_include_the_shared_file(make_cfg):
         cfg = make_cfg(*with_required(group, option))
         if option in ("hello", "inline"):  # one pair: no split, the schema's lr
             assert (cfg.lr, cfg.task.val_fraction) == (Config.lr, TaskConfig.val_fraction)
+        elif option == "text":  # the shared split, and stateful training's own lr
+            assert (cfg.lr, cfg.task.val_fraction) == (OmegaConf.load(CONF / "task" / "text.yaml").lr, shared.task.val_fraction)
         else:
             assert (cfg.lr, cfg.task.val_fraction) == (shared.lr, shared.task.val_fraction), option
 

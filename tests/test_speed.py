@@ -231,6 +231,18 @@ def test_the_start_up_baseline_computes_rnnexps_losses_to_the_bit(make_cfg, tmp_
     assert train(make_cfg("model=embedding"), tmp_path).losses == plain
 
 
+@pytest.mark.parametrize("model", ["cell", "rnn", "embedding"])
+def test_the_sweep_baseline_trains_on_the_threads_rnnexps_jobs_get(make_cfg, model, monkeypatch, capsys):
+    """scripts/plain_sweep.py trains on one thread, as threads=auto gives each job of the benchmark's sweep."""
+    cfg = make_cfg(f"model={model}")
+    assert choose_threads(cfg.threads, *model_and_rows(cfg)) == 1
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    monkeypatch.setattr(sys, "argv", ["plain_sweep.py", "--quick"])
+    torch.set_num_threads(2)
+    load_script("plain_sweep").main()
+    assert torch.get_num_threads() == 1 and len(capsys.readouterr().out.splitlines()) == 2
+
+
 @pytest.mark.e2e
 def test_run_child_reports_each_childs_own_peak_in_mib(bench, tmp_path):
     """From a parent as small as bench.py's when its children run (see run_child): a 256 MiB child, then an empty one."""

@@ -1,0 +1,172 @@
+"""Optimizers built without loading TorchDynamo, and torch's own path once it is loaded.
+
+Whether a process loads ``torch._dynamo`` can only be seen in a process that
+has not loaded it yet, so that test starts one; the others run here, where
+another test may have loaded it already, and choose the branch they test.
+"""
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from rnnexp import optimizers
+from rnnexp.errors import UserError
+from rnnexp.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers, without_dynamo_import
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# In a fresh process: every optimizer option, a scheduler, checkpoint round trips, all
+# without TorchDynamo; then TorchDynamo loaded, the same steps through torch's wrappers,
+# and the weights of both compared with a plain torch optimizer's, bit for bit.
+FRESH_PROCESS = r"""
+import sys
+import torch
+from rnnexp.config import compose
+from rnnexp.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers
+
+def train(optimizer_option, build):
+    torch.manual_seed(0)
+    model = torch.nn.RNN(4, 3)
+    cfg = compose([f"optimizer={optimizer_option}", "scheduler=step", "scheduler.step_size=2"])
+    optimizer = build(cfg, model)
+    scheduler = build_scheduler(cfg, optimizer)
+    for step in range(4):
+        optimizer.zero_grad()
+        out, _ = model(torch.ones(5, 1, 4) * step)
+        out.pow(2).sum().backward()
+        optimizer.step()
+        scheduler.step()
+    state = optimizer.state_dict()
+    optimizer.load_state_dict(state)
+    return [p.detach().clone() for p in model.parameters()]
+
+def plain(cfg, model):
+    options = {k: v for k, v in cfg.optimizer.items() if not k.startswith("_")}
+    if "betas" in options:
+        options["betas"] = tuple(options["betas"])
+    return getattr(torch.optim, cfg.optimizer._target_.rsplit(".", 1)[1])(model.parameters(), lr=cfg.lr, **options)
+
+options = ["adam", "adamw", "sgd", "rmsprop"]
+before = {option: train(option, build_optimizer) for option in options}
+print("known", knows_torch_wrappers(), "loaded", "torch._dynamo" in sys.modules)
+import torch._dynamo
+breaks = []
+torch._dynamo.graph_break = lambda *args, **kwargs: breaks.append(1)
+after = {option: train(option, build_optimizer) for option in options}
+print("breaks", len(breaks))
+reference = {option: train(option, plain) for option in options}
+same = all(torch.equal(a, r) for option in options for a, r in zip(before[option] + after[option], reference[option] * 2))
+print("same", same)
+"""
+
+
+@pytest.mark.e2e
+def test_a_process_that_builds_and_steps_optimizers_loads_no_torchdynamo(tmp_path):
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    known, breaks, same = done.stdout.splitlines()
+    assert known == f"known {knows_torch_wrappers()} loaded {not knows_torch_wrappers()}"
+    # Once TorchDynamo is loaded, every step goes through torch's wrapper: two graph breaks a step.
+    assert breaks == f"breaks {4 * 4 * 2}"
+    assert same == "same True"  # the weights of torch's own path, without TorchDynamo and with it
+
+
+def test_this_torch_is_recognised():
+    """The torch the tests run on (2.13) is one whose optimizers load no TorchDynamo; others fall back."""
+    if torch.__version__.split("+")[0] == "2.13.0":
+        assert knows_torch_wrappers()
+
+
+@pytest.fixture
+def no_dynamo(monkeypatch):
+    """As in a process that has not loaded TorchDynamo, whether or not this one has."""
+    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: False)
+
+
+def model_and_optimizer(make_cfg, *overrides):
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    return model, build_optimizer(make_cfg(*overrides), model)
+
+
+def step(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    optimizer.zero_grad()
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()
+
+
+@pytest.mark.skipif(not knows_torch_wrappers(), reason="this torch's optimizers keep torch's own step")
+def test_the_step_hooks_run_and_the_grad_mode_is_the_optimizers(make_cfg, no_dynamo):
+    model, optimizer = model_and_optimizer(make_cfg)
+    assert "step" in vars(optimizer)  # the step that loads no TorchDynamo
+    seen = []
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: seen.append(("pre", torch.is_grad_enabled())))
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: seen.append(("post", torch.is_grad_enabled())))
+    step(model, optimizer)
+    assert seen == [("pre", True), ("post", True)] and torch.is_grad_enabled()
+
+
+def test_a_scheduler_sees_the_optimizers_steps(make_cfg, no_dynamo):
+    """A scheduler wraps optimizer.step to learn that it ran: stepping it after one gives no warning."""
+    model, optimizer = model_and_optimizer(make_cfg, "scheduler=step")
+    scheduler = build_scheduler(make_cfg("scheduler=step"), optimizer)
+    step(model, optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scheduler.step()
+
+
+def test_an_optimizer_whose_step_torch_does_not_wrap_is_left_as_it_is():
+    class Plain(torch.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+        def step(self, closure=None):
+            return None
+
+    optimizer = Plain(nn.Linear(1, 1).parameters())
+    assert without_dynamo_import(optimizer) is optimizer and "step" not in vars(optimizer)
+    lbfgs = torch.optim.LBFGS(nn.Linear(1, 1).parameters())  # a step under torch.no_grad, not torch's wrapper
+    assert "step" not in vars(without_dynamo_import(lbfgs))
+
+
+def test_a_stand_in_calls_the_method_until_torchdynamo_loads_then_hands_over(monkeypatch):
+    loaded, calls = [False], []
+
+    def method(x):
+        calls.append(("method", x))
+        return x
+
+    def wrapper(x):
+        calls.append(("torch", x))
+        return x
+
+    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: loaded[0])
+    stand_in = optimizers._until_dynamo_loads(method, wrapper)
+    setattr(method, optimizers._DISABLED_CACHE, stand_in)
+    assert stand_in(1) == 1
+    loaded[0] = True
+    assert stand_in(2) == 2
+    assert calls == [("method", 1), ("torch", 2)]
+    assert not hasattr(method, optimizers._DISABLED_CACHE)  # torch's wrapper keeps its own there from now on
+
+
+def test_a_torch_whose_wrapper_keeps_no_cache_is_left_as_it_is(monkeypatch):
+    """torch 2.2 and 2.3 import TorchDynamo in every call of torch._disable_dynamo's wrapper: nothing to fill."""
+    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: False)
+    monkeypatch.setattr(optimizers, "_disabled_wrapper_code", lambda: (lambda: None).__code__)
+    method = torch.optim.Optimizer.zero_grad.__wrapped__
+    before = getattr(method, optimizers._DISABLED_CACHE, None)
+    optimizers._skip_dynamo_in_disabled_methods()
+    assert getattr(method, optimizers._DISABLED_CACHE, None) is before
+    assert not knows_torch_wrappers()
+
+
+def test_an_unknown_keyword_names_the_key(make_cfg):
+    with pytest.raises(UserError, match=r"^optimizer.amsgrd: torch.optim.Adam takes no argument amsgrd;"):
+        model_and_optimizer(make_cfg, "+optimizer.amsgrd=true")

@@ -84,6 +84,7 @@ RULES = (
     Rule("task.size", _at_least(1), "must be an integer >= 1"),
     Rule("task.symbols", lambda value: 2 <= value <= 26, "must be between 2 and 26"),
     Rule("task.window", _at_least(1), "must be an integer >= 1"),
+    Rule("task.val_streams", _at_least(1), "must be an integer >= 1"),
     Rule("task.temperature", _positive, "must be a number > 0"),
 )
 
@@ -104,6 +105,7 @@ def validate(cfg: DictConfig) -> None:
     _check_model(cfg.model)
     _check_encoder(cfg.encoder)
     _check_task(cfg.task)
+    _check_stateful(cfg)
 
 
 def _check_missing(cfg: DictConfig) -> None:
@@ -148,6 +150,22 @@ def _check_model(model: DictConfig) -> None:
         raise UserError(
             f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={model.name} "
             "already runs each layer as one fused kernel); set model.cuda_graph=false"
+        )
+
+
+def _check_stateful(cfg: DictConfig) -> None:
+    """What carrying the state from window to window (task.stateful, the text task) rules out in the model."""
+    if not cfg.task.get("stateful", False):
+        return
+    if cfg.model.bidirectional:
+        raise UserError(
+            "model.bidirectional=true: task.stateful carries the state forward through the text, and a backward "
+            "direction's state runs the other way; set task.stateful=false or model.bidirectional=false"
+        )
+    if cfg.model.cuda_graph:
+        raise UserError(
+            "model.cuda_graph=true: the graphs replay windows that start from zeros, and task.stateful carries "
+            "the state from window to window; set task.stateful=false or model.cuda_graph=false"
         )
 
 

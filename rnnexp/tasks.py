@@ -192,8 +192,6 @@ def _load_text(task: DictConfig) -> TaskData:
     split = int(len(ids) * (1 - task.val_fraction))
     # A checkpoint saved before task.stateful existed trained on independent windows.
     stateful = task.get("stateful", False)
-    if stateful and task.val_streams < 1:
-        raise UserError(f"task.val_streams={task.val_streams}: must be an integer >= 1")
     cut = Streams if stateful else SequenceSet.windows
     train = cut(ids[:split], task.window)
     val = cut(ids[split:], task.window) if task.val_fraction > 0 else None

@@ -380,20 +380,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ helpers
     def _check_stateful(self) -> None:
-        """What stateful training needs of the model and the text (checks that need the data)."""
+        """What stateful training needs of the text (the model's side is checked in rnnexp.checks)."""
         if not self.data.stateful:
             return
         cfg = self.cfg
-        if cfg.model.bidirectional:
-            raise UserError(
-                "model.bidirectional=true: task.stateful carries the state forward through the text, and a backward "
-                "direction's state runs the other way; set task.stateful=false or model.bidirectional=false"
-            )
-        if cfg.model.cuda_graph:
-            raise UserError(
-                "model.cuda_graph=true: the graphs replay windows that start from zeros, and task.stateful carries "
-                "the state from window to window; set task.stateful=false or model.cuda_graph=false"
-            )
         sets = (("training", self.data.train, cfg.batch_size), ("validation", self.data.val, self.data.val_streams))
         for name, sequences, rows in sets:
             if sequences is not None and sequences.count_batches(rows) == 0:

@@ -231,6 +231,7 @@ BAD_VALUES = [
     (["task=copy", "task.symbols=1"], "task.symbols=1: must be between 2 and 26"),
     (["task=reverse", "task.symbols=27"], "task.symbols=27: must be between 2 and 26"),
     (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
+    (["task=text", "task.val_streams=0"], "task.val_streams=0: must be an integer >= 1"),
     (["task=text", "task.temperature=0"], "task.temperature=0.0: must be a number > 0"),
     # Combinations.
     (["task=inline"], "task.source, task.target: no value given; set it on the command line"),

@@ -68,6 +68,9 @@ class EpochStats:
         self.correct_chars += correct_chars
         self.sequences += len(batch.index)
         self.correct_sequences += correct_sequences
+        if len(self.predictions) == self.SHOWN:
+            return  # all shown: a text's streams bring sequences 0 to 3 back in every batch
         for row in (batch.index < self.SHOWN).nonzero().flatten().tolist():
-            shown = predicted[row] if mask is None else predicted[row][mask[row]]
-            self.predictions[int(batch.index[row])] = vocab.decode(shown)
+            if int(batch.index[row]) not in self.predictions:
+                shown = predicted[row] if mask is None else predicted[row][mask[row]]
+                self.predictions[int(batch.index[row])] = vocab.decode(shown)

@@ -16,6 +16,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -272,10 +273,13 @@ def verdicts(table: str) -> dict[str, str]:
     return {cells[1].strip(): cells[6].strip() for cells in rows}
 
 
-def test_quick_runs_every_command_says_it_is_a_smoke_run_and_gives_no_verdicts(bench, monkeypatch, tmp_path, run_main, capsys):
-    """``bench.py --quick`` for the two sections that start processes, in-process, with set times, memory and load."""
-    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # where a script run as a file finds its sibling modules
-    started, lines = [], []
+def children_in_process(monkeypatch, run_main, started: list, lines: Optional[list] = None):
+    """bench.run_child's stand-in: rnnexp through run_main and a baseline script's main(), in this process.
+
+    Each command's arguments go to ``started`` and the lines a script printed
+    to ``lines``; the times and memory are set: rnnexp 2.0 s and 320 MiB, the
+    baseline 1.5 s and 300 MiB.
+    """
 
     def run_here(command: list[str], cwd: Path) -> tuple[float, float]:
         started.append(command[1:])
@@ -286,9 +290,18 @@ def test_quick_runs_every_command_says_it_is_a_smoke_run_and_gives_no_verdicts(b
         monkeypatch.setattr(sys, "argv", command[1:])
         with contextlib.redirect_stdout(io.StringIO()) as printed:
             load_script(Path(command[1]).stem).main()
-        lines.append(len(printed.getvalue().splitlines()))
+        if lines is not None:
+            lines.append(len(printed.getvalue().splitlines()))
         return 1.5, 300.0
 
+    return run_here
+
+
+def test_quick_runs_every_command_says_it_is_a_smoke_run_and_gives_no_verdicts(bench, monkeypatch, tmp_path, run_main, capsys):
+    """``bench.py --quick`` for the two sections that start processes, in-process, with set times, memory and load."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # where a script run as a file finds its sibling modules
+    started, lines = [], []
+    run_here = children_in_process(monkeypatch, run_main, started, lines)
     monkeypatch.setattr(bench, "run_child", run_here)
     monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.5, 0.75))
     out = tmp_path / "bench.json"
@@ -410,3 +423,19 @@ def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
     assert {model: m["same_losses"] for model, m in models.items()} == {"rnn": True, "cell": True}
     assert "| throughput model=rnn (" in done.stdout and "| throughput model=cell (" in done.stdout
     assert set(verdicts(done.stdout).values()) == {""}  # a smoke run: no verdicts
+
+
+def test_the_benchmark_text_section_runs_and_its_loop_gives_rnnexps_losses(bench, monkeypatch, tmp_path, run_main, capsys):
+    """``bench.py --quick --only text`` in-process: both sides run one epoch, to the same losses."""
+    started = []
+    run_here = children_in_process(monkeypatch, run_main, started)
+    monkeypatch.setattr(bench, "run_child", run_here)
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.5, 0.75))
+    out = tmp_path / "bench.json"
+    bench.main(["--quick", "--only", "text", "--json", str(out)])
+    assert [c[:3] for c in started] == [["-m", "rnnexp", "task=text"], [str(ROOT / "scripts" / "plain_text_loop.py"), "--epochs", "1"]]
+    report = json.loads(out.read_text())["text"]
+    assert report["same_losses"] and report["epochs"] == 1 and report["wall"]["ratio"] == pytest.approx(2.0 / 1.5)
+    table = capsys.readouterr().out
+    assert "| text: validation loss after 1 epoch |" in table and "| same losses | <= 1.64 | |" in table
+    assert "| text: start-to-finish wall, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | <= 1.00x | |" in table

@@ -9,13 +9,8 @@ How low the loss gets in 15 epochs is the benchmark's figure
 (docs/performance.md, "Text"), not a test's.
 """
 
-import contextlib
-import importlib.util
-import io
-import json
 import random
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,8 +29,6 @@ from rnnexp.sampling import sample_text
 from rnnexp.tasks import load_task
 from rnnexp.trainer import train
 from rnnexp.vocab import Vocabulary
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def corpus(tmp_path: Path, characters: int, name: str = "corpus.txt") -> Path:
@@ -217,47 +210,3 @@ def test_sampling_with_a_carried_state_is_reproducible():
 def test_what_stateful_training_refuses(tmp_path, overrides, message):
     with pytest.raises(UserError, match=message):
         train(small_text(corpus(tmp_path, 600), *overrides), tmp_path / "run")
-
-
-# --------------------------------------------------------------------------- the benchmark's text section
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def keep_torch_threads():
-    """A run and the hand-written loop set torch's threads for the whole process: put the count back."""
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-def test_the_benchmark_text_section_runs_and_its_loop_gives_rnnexps_losses(monkeypatch, tmp_path, run_main, capsys, keep_torch_threads):
-    """``bench.py --quick --only text`` in-process: both sides run one epoch, to the same losses."""
-    bench = load_script("bench")
-    started = []
-
-    def run_here(command: list[str], cwd: Path) -> tuple[float, float]:
-        started.append(command[1:])
-        if command[1:3] == ["-m", "rnnexp"]:
-            done = run_main(command[3:], cwd)
-            assert done.status == 0, done.stderr
-            return 2.0, 320.0
-        monkeypatch.setattr(sys, "argv", command[1:])
-        with contextlib.redirect_stdout(io.StringIO()):
-            load_script(Path(command[1]).stem).main()
-        return 1.5, 300.0
-
-    monkeypatch.setattr(bench, "run_child", run_here)
-    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.5, 0.75))
-    out = tmp_path / "bench.json"
-    bench.main(["--quick", "--only", "text", "--json", str(out)])
-    assert [c[:3] for c in started] == [["-m", "rnnexp", "task=text"], [str(ROOT / "scripts" / "plain_text_loop.py"), "--epochs", "1"]]
-    report = json.loads(out.read_text())["text"]
-    assert report["same_losses"] and report["epochs"] == 1 and report["wall"]["ratio"] == pytest.approx(2.0 / 1.5)
-    table = capsys.readouterr().out
-    assert "| text: validation loss after 1 epoch |" in table and "| same losses | <= 1.64 | |" in table
-    assert "| text: start-to-finish wall, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | <= 1.00x | |" in table

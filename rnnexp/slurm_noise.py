@@ -21,6 +21,9 @@ from typing import Optional
 from submitit.slurm import slurm
 
 
+GONE = "ENDED"  # the state of a job squeue no longer lists (any state submitit counts as finished)
+
+
 class SqueueWatcher(slurm.SlurmInfoWatcher):
     """submitit's SLURM watcher, reading the states of this user's jobs from squeue (one line per array task)."""
 
@@ -32,7 +35,13 @@ class SqueueWatcher(slurm.SlurmInfoWatcher):
 
     def read_info(self, string: bytes | str) -> dict[str, dict[str, str]]:
         text = string.decode() if isinstance(string, bytes) else string
-        return super().read_info("JobID|State|NodeList\n" + text)  # the header sacct prints and squeue leaves out
+        info = super().read_info("JobID|State|NodeList\n" + text)  # the header sacct prints and squeue leaves out
+        # A job leaves squeue once it has ended (MinJobAge later), and a job that
+        # ended between two polls would wait as "still running" forever: one that
+        # is gone has ended. If it left no result (cancelled, killed), submitit says so.
+        for job_id in self._registered - self._finished:
+            info.setdefault(job_id, {"JobID": job_id, "State": GONE, "NodeList": ""})
+        return info
 
 
 def quiet_sacct() -> None:

@@ -92,7 +92,9 @@ def predict(argv: list[str]) -> str:
         raise UserError(f"temperature={temperature}: must be a number > 0")
     generator = torch.Generator().manual_seed(_number(args, "seed", int, 0))
     window = task.get("window") or len(text)
-    return sample_text(model, vocab, text, length, temperature, window, generator)
+    # A model trained statefully read the whole text so far: it carries its state as it samples.
+    stateful = bool(task.get("stateful", False))
+    return sample_text(model, vocab, text, length, temperature, window, generator, carry_state=stateful)
 
 
 def main(argv: list[str] | None = None) -> int:

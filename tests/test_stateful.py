@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config, signals_at_forward
-from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
+from rnnexp.checkpoint import LAST, load_checkpoint, load_resume, restore_model
 from rnnexp.data import SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.models import build_model, detach_state
@@ -181,10 +181,14 @@ def test_a_stateful_run_samples_text_carrying_its_state(tmp_path):
     events.Reload()
     sample = events.Tensors("sample/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "the " in sample and len(sample) > 30
-    # A finished run samples from the command line too (rerunning its window, as for any run).
+    # A finished run samples from the command line too, carrying its state as in training:
+    # the same text as sample_text with the run's weights and carry_state.
     args = [f"run={tmp_path}", "sample=20", "prime=fox", "seed=1"]
     text = predict(args)
     assert text.startswith("fox") and len(text) == 23 and text == predict(args)
+    model, vocab = restore_model(load_checkpoint(tmp_path / "best.pt"))
+    carried = sample_text(model, vocab, "fox", 20, 1.0, 8, torch.Generator().manual_seed(1), carry_state=True)
+    assert text == carried
 
 
 def test_sampling_with_a_carried_state_is_reproducible():

@@ -69,8 +69,7 @@ class EpochStats:
         self.sequences += len(batch.index)
         self.correct_sequences += correct_sequences
         if len(self.predictions) == self.SHOWN:
-            return  # all shown: a text's streams bring sequences 0 to 3 back in every batch
+            return  # each sequence comes once a pass: once the first SHOWN are in, no batch holds one
         for row in (batch.index < self.SHOWN).nonzero().flatten().tolist():
-            if int(batch.index[row]) not in self.predictions:
-                shown = predicted[row] if mask is None else predicted[row][mask[row]]
-                self.predictions[int(batch.index[row])] = vocab.decode(shown)
+            shown = predicted[row] if mask is None else predicted[row][mask[row]]
+            self.predictions[int(batch.index[row])] = vocab.decode(shown)

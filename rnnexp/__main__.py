@@ -1,8 +1,6 @@
 """``python -m rnnexp``: see rnnexp.cli."""
 
-import sys
-
-from rnnexp.cli import main
+from rnnexp.cli import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

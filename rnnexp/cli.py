@@ -28,7 +28,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, NoReturn, Optional, Sequence
 
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
@@ -50,6 +50,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except Interrupted as stopped:  # a second signal, outside any job
             print(f"rnnexp: aborted by a second {stopped.signal_name}", file=sys.stderr)
             return stopped.exit_status
+
+
+def command() -> NoReturn:
+    """The ``rnnexp`` command and ``python -m rnnexp``: :func:`main`, then the process ends (rnnexp.quick_exit)."""
+    from rnnexp.quick_exit import run_command
+
+    run_command(main)
 
 
 def _command(argv: Optional[Sequence[str]]) -> int:

@@ -2,6 +2,7 @@
 
     python scripts/plain_text_loop.py                      # rnnexp's task=text model=lstm at its defaults
     python scripts/plain_text_loop.py --epochs 1 --json out.json
+    python scripts/plain_text_loop.py --example            # word_language_model's own update instead
 
 The baseline of the text section of scripts/bench.py: the loop of
 pytorch/examples' word_language_model, run character by character, with the
@@ -21,6 +22,13 @@ Adam is written out, as the examples write their SGD step: torch.optim's
 optimizers import torch._dynamo on their first call (1 to 3 s), which a loop
 that updates its weights itself never does. The arithmetic is
 torch.optim.Adam's on the CPU, operation for operation.
+
+``--example`` trains with the example's own update instead, the peer that
+rnnexp's text run is timed against: plain SGD at lr 20 with the gradient
+norm clipped to 0.25, the lr divided by 4 after an epoch whose validation
+loss is no better than the best so far, on torch's default thread count (the
+example sets none). Its model and data stay rnnexp's; the example's uniform
+init, its saved copy of the best model and its test pass are left out.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from torch import nn
 
 CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriolanus.txt"
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, as rnnexp's optimizer=adam
+EXAMPLE_LR, EXAMPLE_CLIP = 20.0, 0.25  # word_language_model's --lr and --clip defaults
 
 
 def streams(ids: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,6 +83,14 @@ def loss_of(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def sgd_step(params: list[torch.Tensor], lr: float, clip: float) -> None:
+    """word_language_model's update: the gradient norm clipped to ``clip``, then ``p -= lr * grad``."""
+    nn.utils.clip_grad_norm_(params, clip)
+    for param in params:
+        param.add_(param.grad, alpha=-lr)
+
+
+@torch.no_grad()
 def adam_step(params: list[torch.Tensor], moments: list[tuple[torch.Tensor, torch.Tensor]], step: int, lr: float) -> None:
     """One step of torch.optim.Adam (no weight decay, no amsgrad) over ``params``, written out."""
     beta1, beta2 = BETAS
@@ -98,7 +115,7 @@ def train(args: argparse.Namespace) -> dict:
     model = CharLstm(len(chars), args.embedding_size, args.hidden_size)
     params = list(model.parameters())
     moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
-    lr, step = args.lr, 0
+    lr, step = (EXAMPLE_LR if args.example else args.lr), 0
     losses, val_losses = [], []
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -113,7 +130,10 @@ def train(args: argparse.Namespace) -> dict:
             total += loss.item() * targets.numel()
             loss.backward()
             step += 1
-            adam_step(params, moments, step, lr)
+            if args.example:
+                sgd_step(params, lr, EXAMPLE_CLIP)
+            else:
+                adam_step(params, moments, step, lr)
         losses.append(total / train_y.numel())
 
         model.eval()
@@ -123,7 +143,10 @@ def train(args: argparse.Namespace) -> dict:
                 logits, hidden = model(inputs, hidden)
                 total += loss_of(logits, targets).item() * targets.numel()
         val_losses.append(total / val_y.numel())
-        if args.cosine:
+        if args.example:
+            if len(val_losses) > 1 and val_losses[-1] >= min(val_losses[:-1]):
+                lr /= 4  # no better than the best so far: the example anneals
+        elif args.cosine:
             # torch.optim.lr_scheduler.CosineAnnealingLR's step (T_max: the run, eta_min 0), in its own arithmetic.
             lr = (1 + math.cos(math.pi * epoch / args.epochs)) / (1 + math.cos(math.pi * (epoch - 1) / args.epochs)) * lr
         print(f"Epoch [{epoch}/{args.epochs}] loss = {losses[-1]:.3f}, val loss = {val_losses[-1]:.3f}")
@@ -141,11 +164,13 @@ def main() -> None:
     parser.add_argument("--val-streams", type=int, default=10)
     parser.add_argument("--hidden-size", type=int, default=64)
     parser.add_argument("--embedding-size", type=int, default=10)
+    parser.add_argument("--example", action="store_true", help="word_language_model's update and threads (--lr, --cosine unused)")
     parser.add_argument("--json", help="write the losses per epoch to this file")
     args = parser.parse_args()
-    # One thread, the count rnnexp's threads=auto takes for a model this size:
-    # the time between the two is then the framework's alone.
-    torch.set_num_threads(1)
+    if not args.example:
+        # One thread, the count rnnexp's threads=auto takes for a model this size:
+        # the time between the two is then the framework's alone.
+        torch.set_num_threads(1)
     started = time.perf_counter()
     result = train(args)
     print(f"Final validation loss: {result['val_losses'][-1]:.4f} ({time.perf_counter() - started:.2f} s of training)")

@@ -261,10 +261,13 @@ def test_run_child_reports_each_childs_own_peak_in_mib(bench, tmp_path):
         bench.run_child([sys.executable, "-c", "import sys; sys.exit('no luck')"], tmp_path)
 
 
-def test_rounds_alternate_the_two_sides(bench):
+def test_rounds_alternate_the_sides(bench):
     order = []
     bench.alternate(3, lambda: order.append("A") or {}, lambda: order.append("B") or {})
     assert "".join(order) == "ABBAAB"
+    order.clear()
+    bench.alternate(2, *(lambda side=side: order.append(side) or {} for side in "ABC"))
+    assert "".join(order) == "ABCCBA"
 
 
 def verdicts(table: str) -> dict[str, str]:
@@ -426,16 +429,25 @@ def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
 
 
 def test_the_benchmark_text_section_runs_and_its_loop_gives_rnnexps_losses(bench, monkeypatch, tmp_path, run_main, capsys):
-    """``bench.py --quick --only text`` in-process: both sides run one epoch, to the same losses."""
+    """``bench.py --quick --only text`` in-process: the three sides run one epoch, rnnexp's recipe to the same losses."""
     started = []
     run_here = children_in_process(monkeypatch, run_main, started)
     monkeypatch.setattr(bench, "run_child", run_here)
     monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.25, 0.5, 0.75))
     out = tmp_path / "bench.json"
     bench.main(["--quick", "--only", "text", "--json", str(out)])
-    assert [c[:3] for c in started] == [["-m", "rnnexp", "task=text"], [str(ROOT / "scripts" / "plain_text_loop.py"), "--epochs", "1"]]
+    loop = str(ROOT / "scripts" / "plain_text_loop.py")
+    assert [c[:3] for c in started] == [["-m", "rnnexp", "task=text"], [loop, "--epochs", "1"], [loop, "--epochs", "1"]]
+    assert "--example" in started[2] and "--example" not in started[1]
     report = json.loads(out.read_text())["text"]
     assert report["same_losses"] and report["epochs"] == 1 and report["wall"]["ratio"] == pytest.approx(2.0 / 1.5)
+    assert report["wall_example"]["ratio"] == pytest.approx(2.0 / 1.5)
+    # The example's update is another recipe: another loss.
+    assert report["val_loss"]["example"] != report["val_loss"]["rnnexp"] == report["val_loss"]["plain"]
     table = capsys.readouterr().out
     assert "| text: validation loss after 1 epoch |" in table and "| same losses | <= 1.64 | |" in table
-    assert "| text: start-to-finish wall, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | <= 1.00x | |" in table
+    assert "| text: start-to-finish wall vs the same recipe written out, s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) | 1.33x | | |" in table
+    assert (
+        "| text: start-to-finish wall vs word_language_model's update (--example), s | 2.00 (2.00-2.00) | 1.50 (1.50-1.50) "
+        "| 1.33x | <= 1.00x | |" in table
+    )

@@ -385,6 +385,19 @@ def test_verdicts_hold_only_below_the_load_limit(bench, others, expected):
     assert bench.SMOKE in bench.table(fixed_report(bench, others, quick=True))
 
 
+def test_a_throughput_whose_losses_differ_gets_no_verdict(bench):
+    """Timings of two loops that did different work (another lr schedule, say) say nothing of the framework's cost."""
+    def model(same_losses: bool) -> dict:
+        chars = {"rnnexp": {"median": 99.0, "min": 99.0, "max": 99.0, "n": 5}, "plain": {"median": 100.0, "min": 100.0, "max": 100.0, "n": 5}}
+        return {"threads": 1, "epochs": 2, "chars_per_epoch": 1000, "chars_per_s": {**chars, "ratio": 0.99}, "same_losses": same_losses}
+
+    report = fixed_report(bench, (0.1, 0.1))
+    report["throughput"] = {"models": {"rnn": model(True), "cell": model(False)}, "load": report["sweep"]["load"]}
+    found = verdicts(bench.table(report))
+    assert found["throughput model=rnn (1 thread), chars/s"] == "met"
+    assert found["throughput model=cell (1 thread), chars/s"] == "not comparable (the losses differ: not the same work)"
+
+
 def test_the_harness_takes_its_own_share_out_of_the_load_average(bench, monkeypatch):
     """One busy core adds 1 - e^-1 to the 1-minute load average in a minute, and that much decays by e^-1 in the next."""
     now, used = [0.0], [0.0]

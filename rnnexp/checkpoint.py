@@ -36,6 +36,7 @@ from rnnexp.config import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.optimizers import COSINE
 from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
 from rnnexp.vocab import Vocabulary
 
@@ -206,12 +207,18 @@ def load_resume(run_dir: str, epochs: Optional[int]) -> tuple[DictConfig, Resume
     """The config and state to continue ``run_dir`` from its last checkpoint.
 
     The run continues with the config it was started with; ``epochs``, when
-    given, extends (or shortens) it to that many epochs in all.
+    given, extends (or shortens) it to that many epochs in all. A cosine
+    schedule that spanned the run then spans the new length: the epochs left
+    take the lrs a run planned for that many epochs would (see
+    rnnexp.optimizers.replan_cosine), rather than climbing back up the
+    cosine from the lr of 0 the first run ended at.
     """
     path = find_checkpoint(run_dir, LAST, "resume")
     state = load_checkpoint(path)
     cfg = OmegaConf.create(state["config"])
     if epochs is not None:
+        if cfg.scheduler._target_ == COSINE and cfg.scheduler.T_max == cfg.epochs:
+            cfg.scheduler.T_max = epochs
         cfg.epochs = epochs
     if state["epoch"] >= cfg.epochs:
         raise UserError(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import re
 import sys
 import types
@@ -47,6 +48,24 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
     _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
     _skip_dynamo_in_disabled_methods()  # before the constructor's add_param_group
     return without_dynamo_import(_call("optimizer", cfg.optimizer, model.parameters(), lr=cfg.lr))
+
+
+COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
+
+
+def replan_cosine(scheduler: Any, optimizer: torch.optim.Optimizer, T_max: int) -> None:
+    """Give a restored CosineAnnealingLR the config's ``T_max`` where its state holds another (resume with epochs=N).
+
+    The optimizer's lr becomes the one a schedule planned with ``T_max`` from
+    the start gives at this epoch; torch's steps go on from it along the new
+    half cosine.
+    """
+    if not isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) or scheduler.T_max == T_max:
+        return
+    scheduler.T_max = T_max
+    progress = (1 + math.cos(math.pi * scheduler.last_epoch / T_max)) / 2
+    for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = scheduler.eta_min + (base_lr - scheduler.eta_min) * progress
 
 
 def build_scheduler(cfg: DictConfig, optimizer: torch.optim.Optimizer):

@@ -27,7 +27,7 @@ from rnnexp.data import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models import RecurrentTagger, State, build_model, detach_state
-from rnnexp.optimizers import build_optimizer, build_scheduler
+from rnnexp.optimizers import build_optimizer, build_scheduler, replan_cosine
 from rnnexp.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.sampling import eval_mode, sample_text
@@ -135,6 +135,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
+            replan_cosine(self.scheduler, self.optimizer, self.cfg.scheduler.get("T_max"))
         torch.set_rng_state(state["rng"]["torch"])
         self.shuffle.set_state(state["rng"]["shuffle"])
         self.history = History(**state["history"])

@@ -115,6 +115,23 @@ def test_resume_ends_with_the_losses_of_an_uninterrupted_run(make_cfg, tmp_path,
     assert [e.step for e in events.Scalars("loss/train")] == [1, 2, 3, 4, 5, 6]  # the first half's curve came along
 
 
+def test_a_cosine_run_trained_further_takes_the_lrs_of_a_run_planned_that_long(make_cfg, tmp_path):
+    def lrs(run: str) -> list[float]:
+        events = EventAccumulator(str(tmp_path / run))
+        events.Reload()
+        return [e.value for e in sorted(events.Scalars("lr"), key=lambda e: e.step)]  # the copied file may load second
+
+    train(make_cfg("model=embedding", "scheduler=cosine", "epochs=8"), tmp_path / "planned")
+    train(make_cfg("model=embedding", "scheduler=cosine", "epochs=4"), tmp_path / "short")
+    cfg, resume = load_resume(str(tmp_path / "short"), epochs=8)
+    assert cfg.scheduler.T_max == 8
+    train(cfg, tmp_path / "extended", resume=resume)
+    # The short run ended its half cosine at lr 0; the extension does not climb back up it.
+    assert lrs("extended")[:4] == lrs("short")
+    assert lrs("extended")[4:] == pytest.approx(lrs("planned")[4:], rel=1e-6)
+    assert load_checkpoint(tmp_path / "extended" / LAST)["config"]["scheduler"]["T_max"] == 8
+
+
 def test_resume_refuses_a_finished_run(make_cfg, tmp_path):
     train(make_cfg("epochs=2"), tmp_path)
     with pytest.raises(UserError, match=r"already finished its 2 epochs; add epochs=N \(N > 2\)"):

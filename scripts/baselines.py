@@ -29,14 +29,20 @@ CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriol
 
 
 class OneHotRnn(nn.Module):
-    """The notebook's cell and rnn models: one-hot input, the recurrence, a linear head where asked.
+    """One-hot input, a recurrence, a linear head where asked: the notebook's cell and rnn models, and lstm and gru.
 
-    ``cell`` unrolls an nn.RNNCell in Python; ``rnn`` runs nn.RNN time-first.
-    Without a head the hidden size is the number of classes and h_t is read as
-    the class scores.
+    ``cell`` unrolls an nn.RNNCell in Python; ``rnn`` runs nn.RNN time-first;
+    ``lstm`` and ``gru`` run nn.LSTM and nn.GRU batch-first, as rnnexp's
+    models of those names do. Without a head the hidden size is the number
+    of classes and h_t is read as the class scores. ``init_scale`` scales the
+    recurrence's initial weights (rnnexp's ``model.init_scale``).
     """
 
-    def __init__(self, kind: str, classes: int, hidden_size: Optional[int] = None, head: bool = False):
+    LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+    def __init__(
+        self, kind: str, classes: int, hidden_size: Optional[int] = None, head: bool = False, init_scale: float = INIT_SCALE,
+    ):
         super().__init__()
         self.kind, self.classes = kind, classes
         self.hidden_size = hidden_size or classes
@@ -44,13 +50,13 @@ class OneHotRnn(nn.Module):
         self.head = nn.Linear(self.hidden_size, classes) if head else None
         if kind == "cell":
             self.recurrence: nn.Module = nn.RNNCell(classes, self.hidden_size)
-        elif kind == "rnn":
-            self.recurrence = nn.RNN(classes, self.hidden_size)
+        elif kind in self.LAYERS:
+            self.recurrence = self.LAYERS[kind](classes, self.hidden_size, batch_first=kind != "rnn")
         else:
-            raise ValueError(f"kind={kind!r}: cell or rnn")
+            raise ValueError(f"kind={kind!r}: cell, rnn, lstm or gru")
         with torch.no_grad():
             for parameter in self.recurrence.parameters():
-                parameter.mul_(INIT_SCALE)
+                parameter.mul_(init_scale)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = F.one_hot(ids, self.classes).float()  # (B, T, V)
@@ -61,9 +67,11 @@ class OneHotRnn(nn.Module):
                 h = self.recurrence(x[:, t], h)  # (B, H)
                 outputs.append(h)
             out = torch.stack(outputs, dim=1)  # (B, T, H)
-        else:
+        elif self.kind == "rnn":
             out, _ = self.recurrence(x.transpose(0, 1))  # (T, B, H)
             out = out.transpose(0, 1)  # (B, T, H)
+        else:
+            out, _ = self.recurrence(x)  # (B, T, H)
         return out if self.head is None else self.head(out)  # (B, T, C)
 
 
@@ -130,13 +138,14 @@ def windows(ids: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def train_text(model_name: str = "rnn", epochs: int = 2, seed: int = 0, lr: float = 0.01, batch_size: int = 32,
-               hidden_size: int = 128, window: int = 64) -> dict:
+               hidden_size: int = 128, window: int = 64, init_scale: float = INIT_SCALE, device: str = "cpu") -> dict:
     """A character language model on the corpus, by the loop a user would write.
 
     Return the seconds taken, the training characters seen, and the last
     epoch's training and validation losses. Each epoch sums the loss of every
     step (``loss.item()``) and computes the validation loss, as such a loop
-    usually does.
+    usually does. On ``device`` the model lives there and each batch is moved
+    to it as it is used.
     """
     started = time.perf_counter()
     text = CORPUS.read_text("utf-8")
@@ -149,7 +158,7 @@ def train_text(model_name: str = "rnn", epochs: int = 2, seed: int = 0, lr: floa
 
     torch.manual_seed(seed)
     shuffle = torch.Generator().manual_seed(seed)
-    model = OneHotRnn(model_name, len(chars), hidden_size, head=True)
+    model = OneHotRnn(model_name, len(chars), hidden_size, head=True, init_scale=init_scale).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(epochs):
         model.train()
@@ -157,13 +166,14 @@ def train_text(model_name: str = "rnn", epochs: int = 2, seed: int = 0, lr: floa
         order = torch.randperm(len(train_x), generator=shuffle)
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            _, loss = step(model, optimizer, train_x[index], train_y[index])
+            _, loss = step(model, optimizer, train_x[index].to(device), train_y[index].to(device))
             total += loss.item() * index.numel() * window
         train_loss = total / train_x.numel()
         model.eval()
         with torch.no_grad():
             val_loss = sum(
-                loss_of(model(val_x[i : i + batch_size]), val_y[i : i + batch_size]).item() * val_x[i : i + batch_size].numel()
+                loss_of(model(val_x[i : i + batch_size].to(device)), val_y[i : i + batch_size].to(device)).item()
+                * val_x[i : i + batch_size].numel()
                 for i in range(0, len(val_x), batch_size)
             ) / val_x.numel()
     return {"seconds": time.perf_counter() - started, "chars": train_x.numel() * epochs, "loss": train_loss, "val_loss": val_loss}

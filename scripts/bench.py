@@ -1,7 +1,7 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
     python scripts/bench.py                      # every section, 5 pairs each
-    python scripts/bench.py --only startup       # one section: startup, sweep, throughput or text
+    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text or gpu
     python scripts/bench.py --repeat 9           # more pairs: tighter medians
     python scripts/bench.py --quick              # smoke run: 1 pair of shrunken work, no verdicts
 
@@ -32,6 +32,10 @@ The targets are read off here, never asserted in tests:
                 at the same size), in no more wall time than that example's loop
                 (scripts/plain_text_loop.py --example: <= 1.00x); the same recipe
                 written out (scripts/plain_text_loop.py) shows the framework's own cost
+    gpu         on CUDA, characters/s of ``train()`` for cuDNN's rnn, lstm and gru and
+                the Python cell loop vs the same hand-written loop: >= 0.95x; and the
+                cell loop replayed as CUDA graphs, against rnnexp's own cell loop
+                (skipped without a GPU)
 """
 
 from __future__ import annotations
@@ -65,7 +69,28 @@ TEXT_ARGS = [
 ]
 # The text section's run: the character language model at its defaults.
 TEXT_RUN = ["task=text", "model=lstm"]
-SECTIONS = ("startup", "sweep", "throughput", "text")
+# The GPU section: the text task at batch 64, window 128, hidden 256, one-hot
+# input and a linear head for every model, so one hand-written model class
+# (scripts/baselines.py) mirrors each; a constant lr, as the loop steps.
+GPU_ARGS = [
+    "task=text", "task.window=128", "batch_size=64", "model.hidden_size=256", "model.head=true", "encoder=one_hot",
+    "task.stateful=false", "scheduler=none",
+]
+# (name, overrides, epochs): the epochs give each run about a second on a
+# current GPU. cuDNN runs rnn, lstm and gru; cell is the Python loop over
+# nn.RNNCell, and cell_graph the same loop replayed as CUDA graphs (rnnexp
+# only: it is compared with rnnexp's own cell).
+GPU_RUNS = (
+    ("rnn", ["model=rnn"], 40),
+    ("lstm", ["model=lstm"], 15),
+    ("gru", ["model=gru"], 20),
+    ("cell", ["model=cell"], 3),
+    ("cell_graph", ["model=cell", "model.cuda_graph=true"], 10),
+)
+# Two programs doing the same work on a GPU may still round differently
+# (kernels chosen per call, atomics): losses this close count as the same work.
+GPU_LOSS_TOLERANCE = 1e-4
+SECTIONS = ("startup", "sweep", "throughput", "text", "gpu")
 # Above this 1-minute load average of other processes (at a section's start or
 # end) a section's figures are not comparable: on the 2-core machines these
 # targets were set on, 0.5 leaves both cores mostly to the benchmark.
@@ -216,6 +241,55 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
             "same_losses": a[0]["loss"] == b[0]["loss"],
         }
     return {"config": " ".join(TEXT_ARGS), "models": results, "targets": {"chars_per_s_ratio": 0.95}}
+
+
+def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> dict:
+    """In one process on ``device``: rnnexp's train() vs baselines.train_text for each of GPU_RUNS."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        return {"skipped": "no GPU on this machine"}
+    import baselines
+    from rnnexp.config import compose
+    from rnnexp.tasks import load_task
+    from rnnexp.trainer import train
+
+    results = {}
+    for name, overrides, epochs in GPU_RUNS:
+        graphed = "model.cuda_graph=true" in overrides
+        if graphed and device != "cuda":
+            continue  # CUDA graphs need CUDA
+        cfg = compose([*GPU_ARGS, *overrides, f"device={device}", f"epochs={1 if quick else epochs}"])
+        chars = int(load_task(cfg.task).train.lengths.sum()) * cfg.epochs
+
+        def framework() -> dict:
+            started = time.perf_counter()
+            result = train(cfg, tempfile.mkdtemp(dir=workdir))
+            return {"seconds": time.perf_counter() - started, "chars": chars, "loss": result.losses[-1]}
+
+        def hand_written() -> dict:
+            # On the thread count the framework's first run set (threads=auto): the process keeps it.
+            return baselines.train_text(
+                cfg.model.name, cfg.epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size,
+                hidden_size=cfg.model.hidden_size, window=cfg.task.window, init_scale=cfg.model.init_scale, device=device,
+            )
+
+        sides = (framework,) if graphed else (framework, hand_written)
+        if not quick:
+            for side in sides:
+                side()  # first-use costs (cuDNN's plans, the graphs' capture, the allocator): not counted
+        runs = alternate(repeat, *sides)
+        for r in itertools.chain(*runs):
+            r["chars_per_s"] = r["chars"] / r["seconds"]
+        entry: dict = {"epochs": cfg.epochs, "chars_per_epoch": chars // cfg.epochs}
+        if graphed:
+            entry["chars_per_s"] = summary([r["chars_per_s"] for r in runs[0]])
+        else:
+            a, b = runs
+            entry["chars_per_s"] = compare(a, b, "chars_per_s")
+            entry["same_losses"] = abs(a[0]["loss"] - b[0]["loss"]) <= GPU_LOSS_TOLERANCE * abs(b[0]["loss"])
+        results[name] = entry
+    return {"config": " ".join(GPU_ARGS), "device": device, "models": results, "targets": {"chars_per_s_ratio": 0.95}}
 
 
 def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
@@ -460,7 +534,23 @@ def table(report: dict) -> str:
             "text: start-to-finish wall vs word_language_model's update (--example), s", fmt(e["rnnexp"]),
             fmt(e["plain"]), f"{e['ratio']:.2f}x", "<= 1.00x", verdict(s, e["ratio"] <= 1.00, quick), load,
         ))
-    if not report["machine"]["gpu"]:
+    gpu = report.get("gpu", {})
+    if "models" in gpu:
+        load = load_range(gpu)
+        for name, t in gpu["models"].items():
+            c = t["chars_per_s"]
+            if "ratio" in c:
+                lines.append(row(
+                    f"GPU throughput model={name}, chars/s", fmt(c["rnnexp"], digits=0), fmt(c["plain"], digits=0),
+                    f"{c['ratio']:.2f}x", ">= 0.95x", verdict(gpu, c["ratio"] >= 0.95, quick, same_work=t["same_losses"]), load,
+                ))
+            else:  # the CUDA-graph cell: against rnnexp's own Python loop
+                eager = gpu["models"]["cell"]["chars_per_s"]["rnnexp"]["median"]
+                lines.append(row(
+                    f"GPU throughput model={name}, chars/s", fmt(c, digits=0), "", f"{c['median'] / eager:.2f}x model=cell",
+                    "", "", load,
+                ))
+    elif not report["machine"]["gpu"]:
         lines.append(row("throughput on a GPU", "not measured: no GPU on this machine", "", "", ">= 0.95x", "", ""))
     if quick:
         lines += ["", SMOKE]
@@ -483,7 +573,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     report: dict = {"machine": machine(), "repeat": repeat, "quick": args.quick, "load_limit": LOAD_LIMIT}
     report["load_start"] = read_load(share)
     with tempfile.TemporaryDirectory(prefix="rnnexp-bench-") as workdir:
-        for name, fn in (("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text)):
+        benches = (
+            ("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text),
+            ("gpu", bench_gpu),
+        )
+        for name, fn in benches:
             if name in sections:
                 start = read_load(share)
                 started = time.perf_counter()

@@ -398,6 +398,46 @@ def test_a_throughput_whose_losses_differ_gets_no_verdict(bench):
     assert found["throughput model=cell (1 thread), chars/s"] == "not comparable (the losses differ: not the same work)"
 
 
+def test_the_gpu_section_times_each_model_against_a_loop_that_computes_its_losses(bench, monkeypatch, tmp_path):
+    """The GPU section's work on the CPU, at a small size: every hand-written model gives rnnexp's losses to the bit."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # bench.py's own folder, where it finds baselines.py
+    import baselines
+
+    text = tmp_path / "text.txt"  # the shipped text's first 4000 characters: both sides read it
+    text.write_text(baselines.CORPUS.read_text("utf-8")[:4000], "utf-8")
+    monkeypatch.setattr(baselines, "CORPUS", text)
+    small = {"task.window": "16", "batch_size": "32", "model.hidden_size": "16", "task.path": str(text)}
+    sized = [arg for arg in bench.GPU_ARGS if arg.partition("=")[0] not in small]
+    monkeypatch.setattr(bench, "GPU_ARGS", sized + [f"{key}={value}" for key, value in small.items()])
+    section = bench.bench_gpu(1, tmp_path, quick=True, device="cpu")
+    models = section["models"]
+    assert {name: m["same_losses"] for name, m in models.items()} == {"rnn": True, "lstm": True, "gru": True, "cell": True}
+    assert all(m["epochs"] == 1 and m["chars_per_s"]["rnnexp"]["median"] > 0 for m in models.values())
+
+    # The CUDA-graph row, as a GPU gives it: measured against rnnexp's own cell loop.
+    models["cell_graph"] = {"epochs": 1, "chars_per_epoch": 1, "chars_per_s": {"median": 4.0 * models["cell"]["chars_per_s"]["rnnexp"]["median"], "min": 0, "max": 0, "n": 1}}
+    report = fixed_report(bench, (0.1, 0.1))
+    report["gpu"] = {**section, "load": report["sweep"]["load"]}
+    table = bench.table(report)
+    found = verdicts(table)
+    assert {name: found[f"GPU throughput model={name}, chars/s"] for name in ("rnn", "lstm", "gru", "cell")} == {
+        name: "met" if m["chars_per_s"]["ratio"] >= 0.95 else "missed" for name, m in models.items() if name != "cell_graph"
+    }
+    assert "| 4.00x model=cell |" in table
+    assert "throughput on a GPU" not in table
+
+
+def test_without_a_gpu_the_gpu_section_says_so(bench, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert bench.bench_gpu(1, tmp_path, quick=False) == {"skipped": "no GPU on this machine"}
+    report = fixed_report(bench, (0.1, 0.1))
+    report["machine"]["gpu"] = None
+    report["gpu"] = {"skipped": "no GPU on this machine"}
+    assert verdicts(bench.table(report))["throughput on a GPU"] == ""
+    assert "| throughput on a GPU | not measured: no GPU on this machine |" in bench.table(report)
+
+
 def test_the_harness_takes_its_own_share_out_of_the_load_average(bench, monkeypatch):
     """One busy core adds 1 - e^-1 to the 1-minute load average in a minute, and that much decays by e^-1 in the next."""
     now, used = [0.0], [0.0]

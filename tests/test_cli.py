@@ -106,6 +106,22 @@ def test_plain_runs_started_together_each_finish_in_a_directory_of_their_own(tmp
     assert len(run_dirs) == 2 and len(list((tmp_path / "outputs" / "runs").glob("*/*"))) == 2
 
 
+@pytest.mark.e2e
+def test_a_run_whose_output_reader_has_gone_finishes_quietly(tmp_path):
+    # As `python -m rnnexp ... | head -1` once head has its line: here the reader is gone before the first.
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnexp", "model=embedding", "epochs=3"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=180) == 0
+    assert stderr == ""  # no traceback per line that could not be shown
+    (metrics,) = (tmp_path / "outputs" / "runs").glob(f"*/*/{METRICS_NAME}")
+    assert RunResult.read(metrics).status is Status.OK
+
+
 @pytest.fixture
 def hydra_cleared():
     """main() as a fresh process would run it: Hydra not yet initialised; its logging set-up undone afterwards."""

@@ -135,6 +135,11 @@ def alternate(repeat: int, *sides: Callable[[], dict]) -> tuple[list[dict], ...]
     return results
 
 
+def with_rate(run: dict) -> dict:
+    """A baselines.train_text result with its characters per second."""
+    return {**run, "chars_per_s": run["chars"] / run["seconds"]}
+
+
 def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
@@ -196,6 +201,19 @@ def bench_sweep(repeat: int, workdir: Path, quick: bool) -> dict:
     }
 
 
+def timed_train(cfg, chars: int, workdir: Path) -> Callable[[], dict]:
+    """rnnexp's train() on ``cfg`` in this process: its seconds, the characters it trained on, its last epoch's loss."""
+    from rnnexp.trainer import train
+
+    def run() -> dict:
+        started = time.perf_counter()
+        result = train(cfg, tempfile.mkdtemp(dir=workdir))
+        seconds = time.perf_counter() - started
+        return {"seconds": seconds, "chars": chars, "chars_per_s": chars / seconds, "loss": result.losses[-1]}
+
+    return run
+
+
 def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     """In one process: rnnexp's train() vs the hand-written loop of scripts/plain_text_loop.py, for rnn and cell."""
     import torch
@@ -205,7 +223,6 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     from rnnexp.models import build_model
     from rnnexp.tasks import load_task
     from rnnexp.threads import choose_threads
-    from rnnexp.trainer import train
 
     epochs = 1 if quick else 2
     results = {}
@@ -217,21 +234,16 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
         chars = int(data.train.lengths.sum()) * epochs
         threads = choose_threads(cfg.threads, build_model(cfg, len(data.vocab)), cfg.batch_size)
 
-        def framework() -> dict:
-            started = time.perf_counter()
-            result = train(cfg, tempfile.mkdtemp(dir=workdir))
-            return {"seconds": time.perf_counter() - started, "chars": chars, "loss": result.losses[-1]}
+        framework = timed_train(cfg, chars, workdir)
 
         def hand_written() -> dict:
             # The same thread count as train() chose: the ratio is then the framework's own cost.
             torch.set_num_threads(threads)
-            return baselines.train_text(model, epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size)
+            return with_rate(baselines.train_text(model, epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size))
 
         if not quick:
             framework(), hand_written()  # first-use costs (lazy imports, allocator): not counted
         a, b = alternate(repeat, framework, hand_written)
-        for r in a + b:
-            r["chars_per_s"] = r["chars"] / r["seconds"]
         results[model] = {
             "threads": threads,
             "epochs": epochs,
@@ -252,7 +264,6 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
     import baselines
     from rnnexp.config import compose
     from rnnexp.tasks import load_task
-    from rnnexp.trainer import train
 
     results = {}
     for name, overrides, epochs in GPU_RUNS:
@@ -262,25 +273,20 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
         cfg = compose([*GPU_ARGS, *overrides, f"device={device}", f"epochs={1 if quick else epochs}"])
         chars = int(load_task(cfg.task).train.lengths.sum()) * cfg.epochs
 
-        def framework() -> dict:
-            started = time.perf_counter()
-            result = train(cfg, tempfile.mkdtemp(dir=workdir))
-            return {"seconds": time.perf_counter() - started, "chars": chars, "loss": result.losses[-1]}
+        framework = timed_train(cfg, chars, workdir)
 
         def hand_written() -> dict:
             # On the thread count the framework's first run set (threads=auto): the process keeps it.
-            return baselines.train_text(
+            return with_rate(baselines.train_text(
                 cfg.model.name, cfg.epochs, seed=cfg.seed, lr=cfg.lr, batch_size=cfg.batch_size,
                 hidden_size=cfg.model.hidden_size, window=cfg.task.window, init_scale=cfg.model.init_scale, device=device,
-            )
+            ))
 
         sides = (framework,) if graphed else (framework, hand_written)
         if not quick:
             for side in sides:
                 side()  # first-use costs (cuDNN's plans, the graphs' capture, the allocator): not counted
         runs = alternate(repeat, *sides)
-        for r in itertools.chain(*runs):
-            r["chars_per_s"] = r["chars"] / r["seconds"]
         entry: dict = {"epochs": cfg.epochs, "chars_per_epoch": chars // cfg.epochs}
         if graphed:
             entry["chars_per_s"] = summary([r["chars_per_s"] for r in runs[0]])

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
-from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
 from rnnexp.errors import USAGE_ERROR, UserError
 from rnnexp.run_dirs import named_run
 
@@ -60,6 +57,12 @@ def predict(argv: list[str]) -> str:
     choice = args.get("checkpoint", "best")
     if choice not in ("best", "last"):
         raise UserError(f"checkpoint={choice}: allowed values are best, last")
+    # Here, not at the top: a bad argument is answered without importing torch,
+    # and the command's exit handler is registered before torch's (rnnexp.quick_exit).
+    import torch
+
+    from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
+
     path = find_checkpoint(named_run(args["run"], "run"), BEST if choice == "best" else LAST, "run")
     state = load_checkpoint(path)
     model, vocab = restore_model(state, path)
@@ -112,4 +115,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from rnnexp.quick_exit import run_command
+
+    run_command(main)

@@ -2,6 +2,8 @@
 single runs named by their overrides."""
 
 import os
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
@@ -56,6 +58,14 @@ def test_predict_refuses_characters_outside_the_vocabulary(hello_run):
 def test_predict_argument_errors(args, message):
     with pytest.raises(UserError, match="^" + message):
         predict(args)
+
+
+@pytest.mark.e2e
+def test_a_bad_predict_argument_is_answered_before_torch_is_imported(tmp_path):
+    program = "import sys; from rnnexp.predict import main; status = main(['run=.']); print(status, 'torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["2", "False"]
+    assert done.stderr.startswith("rnnexp.predict: error: give either input=")
 
 
 def test_sampling_continues_the_prime_reproducibly(text_run):

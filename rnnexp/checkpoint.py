@@ -32,11 +32,10 @@ import torch
 from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
-from rnnexp.config import migrate
+from rnnexp.config import COSINE, migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models import RecurrentTagger, build_model
-from rnnexp.optimizers import COSINE
 from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
 from rnnexp.vocab import Vocabulary
 

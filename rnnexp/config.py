@@ -239,9 +239,12 @@ class StepSchedulerConfig(SchedulerConfig):
     gamma: float = 0.5  # lr factor at each decay
 
 
+COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
+
+
 @dataclass
 class CosineSchedulerConfig(SchedulerConfig):
-    _target_: Optional[str] = "torch.optim.lr_scheduler.CosineAnnealingLR"
+    _target_: Optional[str] = COSINE
     T_max: int = II("epochs")  # epochs of one half-cosine: the whole run
     eta_min: float = 0.0  # the lr it ends at
 

@@ -50,10 +50,7 @@ def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
     return without_dynamo_import(_call("optimizer", cfg.optimizer, model.parameters(), lr=cfg.lr))
 
 
-COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
-
-
-def replan_cosine(scheduler: Any, optimizer: torch.optim.Optimizer, T_max: int) -> None:
+def replan_cosine(scheduler: Any, optimizer: torch.optim.Optimizer, T_max: Optional[int]) -> None:
     """Give a restored CosineAnnealingLR the config's ``T_max`` where its state holds another (resume with epochs=N).
 
     The optimizer's lr becomes the one a schedule planned with ``T_max`` from

@@ -350,8 +350,10 @@ def plain_text_args(cfg) -> list[str]:
     or a cosine decay over the run. A default that leaves it is refused, so
     the two sides never compare different work.
     """
+    from rnnexp.config import COSINE
+
     model, optimizer, scheduler, task = cfg.model, cfg.optimizer, cfg.scheduler, cfg.task
-    cosine = scheduler._target_ == "torch.optim.lr_scheduler.CosineAnnealingLR"
+    cosine = scheduler._target_ == COSINE
     shape = (model.name, model.num_layers, model.head, model.bidirectional, model.dropout, model.init_scale)
     adam = (optimizer._target_, tuple(optimizer.betas), optimizer.weight_decay)
     written_out = (

@@ -64,6 +64,7 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from rnnexp.command_words import check_spacing, path_words
     from rnnexp.composing import mode_from_command_line
     from rnnexp.config import register_configs
     from rnnexp.run_dirs import register_resolvers
@@ -78,12 +79,14 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path="pkg://rnnexp.conf", config_name="config")(run_job)
     try:
-        args = continue_command(args) or args  # continue=<sweep dir>: that sweep's own command line
+        check_spacing(args)
+        args = continue_command(args) or path_words(args)  # continue=<sweep dir>: that sweep's own command line
         flags = _hydra_flags(args)
         if flags is not None and flags.multirun:
             _register_sweepers()
         with (
             _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)),
+            _resumed_run_dir(flags if _runs_a_job(flags) else None),
             mode_from_command_line(flags),  # Hydra would compose the whole config once more to read hydra.mode
         ):
             _check_removals(flags.overrides if flags else [])
@@ -146,6 +149,8 @@ def run_job(cfg: DictConfig) -> float:
             status = _record_stop(stopped, run_dir, hydra_cfg.overrides.task, time.perf_counter() - started)
             raise ExitWith(status) from None
         except Exception as error:
+            if hydra_cfg.mode == RunMode.RUN and isinstance(error, UserError) and _discard_untrained(run_dir):
+                raise ExitWith(USAGE_ERROR, error) from error  # refused before training: no run to list
             logging.getLogger("rnnexp.failures").exception("run failed")  # the traceback, into the job's log file
             reason = one_line(error, schema_keys())
             RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
@@ -168,6 +173,19 @@ def run_job(cfg: DictConfig) -> float:
     if result.status is Status.INTERRUPTED:
         raise ExitWith(result.exit_status)
     return result.final_loss if result.final_loss is not None and math.isfinite(result.final_loss) else math.inf
+
+
+def _discard_untrained(run_dir: Path) -> bool:
+    """Remove the directory this command made for a run that never began training; True when it did.
+
+    Training begins with the run's records (its event file, then metrics.json
+    and last.pt); before them the directory holds only what Hydra wrote as
+    the job started.
+    """
+    from rnnexp.run_dirs import discard_new_run_dir
+    from rnnexp.start_checks import run_file_in
+
+    return run_file_in(run_dir) is None and discard_new_run_dir(str(run_dir))
 
 
 def _launcher_warned(stop: StopRequest) -> bool:
@@ -389,6 +407,53 @@ def _run_dirs_named_only(named_only: bool) -> Iterator[None]:
 
 def _named_when_a_job_starts(parent: str, *_: object) -> str:
     return os.path.join(parent, "<created when a job starts>")
+
+
+@contextlib.contextmanager
+def _resumed_run_dir(flags: Optional[argparse.Namespace]) -> Iterator[None]:
+    """A single run's ``resume=<run>``: name its directory after that run, beside it (rnnexp.run_dirs.resumed_run_place).
+
+    A ``hydra.run.dir`` given on the command line is used as given.
+    """
+    resumed = _resumed_run(flags)
+    if resumed is None:
+        yield
+        return
+    from datetime import date
+
+    from omegaconf import OmegaConf
+
+    from rnnexp.run_dirs import register_resolvers, resumed_run_place, unique_dir
+
+    run, overrides = resumed
+    parent, label = resumed_run_place(run, overrides, date.today().isoformat())
+    OmegaConf.register_new_resolver(
+        "rnnexp.unique_dir", lambda *_: unique_dir(parent, label), use_cache=True, replace=True
+    )
+    try:
+        yield
+    finally:
+        OmegaConf.clear_resolver("rnnexp.unique_dir")
+        register_resolvers()
+
+
+def _resumed_run(flags: Optional[argparse.Namespace]) -> Optional[tuple[str, list[str]]]:
+    """The run directory a single run's ``resume=`` names, and the command's overrides; None for any other command."""
+    if flags is None or flags.multirun:
+        return None
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rnnexp.run_dirs import named_run
+
+    typed = OverridesParser.create().parse_overrides(list(flags.overrides))
+    if any(override.key_or_group == "hydra.run.dir" for override in typed):
+        return None
+    resume = [o for o in typed if o.key_or_group == "resume" and not o.is_delete() and isinstance(o.value(), str)]
+    if not resume:
+        return None
+    run = named_run(resume[-1].value(), "resume")
+    plain = [o.input_line for o in typed if not o.is_hydra_override() and o.key_or_group != "resume"]
+    return run, [line for line in plain if line is not None]
 
 
 def _check_removals(overrides: Sequence[str]) -> None:

@@ -54,7 +54,19 @@ def _suggest(word: str, candidates: Iterable[str]) -> str:
 
 
 def no_such_key(key: str, known_keys: Iterable[str]) -> str:
-    """The line for a key that the composed config does not have, however it was typed."""
+    """The line for a key that the composed config does not have, however it was typed.
+
+    A key that other options of its group read (``task.path`` under the
+    default task) is sent to them rather than to a look-alike key.
+    """
+    from rnnexp.config import options_defining  # imported here: rnnexp.config imports Hydra
+
+    owners = options_defining(key)
+    if owners:
+        group = key.partition(".")[0]
+        choices = [f"{group}={owner}" for owner in owners]
+        listed = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} and {choices[-1]}"
+        return f"{key}: not a key of this {group}; {key} belongs to {listed} (for example {choices[-1]} {key}=...)"
     return f"{key}: no such config key{_suggest(key, known_keys)} (python -m rnnexp --cfg job lists the keys)"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from datetime import datetime
 from typing import Optional
 
@@ -54,6 +55,7 @@ def unique_dir(parent: str, label: str = "") -> str:
     so Hydra's sweep jobs, which copy the resolver cache of the sweep config,
     all see the same value.
     """
+    new_parents = _missing_parents(parent)
     os.makedirs(parent, exist_ok=True)
     stamp = datetime.now().strftime("%H-%M-%S.%f")[:-3]
     suffix = f"_{dir_label(label)}" if label else ""
@@ -62,9 +64,44 @@ def unique_dir(parent: str, label: str = "") -> str:
         path = os.path.join(parent, f"{stamp}-{n}{suffix}" if n else f"{stamp}{suffix}")
         try:
             os.mkdir(path)
+            _made_here[os.path.realpath(path)] = new_parents
             return path
         except FileExistsError:
             n += 1
+
+
+# The directories unique_dir made in this process: each run's, with the parents
+# it created for it (outputs/, outputs/runs/<date>/), innermost first.
+_made_here: dict[str, list[str]] = {}
+
+
+def _missing_parents(parent: str) -> list[str]:
+    missing, path = [], os.path.abspath(parent)
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def discard_new_run_dir(path: str) -> bool:
+    """Remove ``path`` when unique_dir made it in this process, and the parents made for it that are left empty.
+
+    For a command refused before training began: its directory holds only
+    what Hydra wrote at the start (.hydra/, the log), and left in place it
+    would be one more failed run in TensorBoard and in ``run=last``. A
+    directory the user named (``hydra.run.dir=...``) is never removed.
+    Returns whether it was removed.
+    """
+    new_parents = _made_here.pop(os.path.realpath(path), None)
+    if new_parents is None:
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    for parent in new_parents:
+        try:
+            os.rmdir(parent)  # only when empty: another run may have started there since
+        except OSError:
+            break
+    return True
 
 
 def newest_run(root: str = RUNS, exclude: Optional[str] = None) -> Optional[str]:
@@ -113,3 +150,34 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("rnnexp.dir_label", dir_label)
 
 
+
+
+def resumed_run_place(run: str, overrides: list[str], today: str) -> tuple[str, str]:
+    """Where ``resume=<run>`` trains, as (parent, label): beside the run it continues, under its overrides.
+
+    The label is the resumed run's own (the part of its name after the time)
+    with the command's overrides laid over it (``epochs=15``), less
+    ``resume=`` itself: ``07-49-50.987_epochs=6,model=rnn`` continues as
+    ``<time>_epochs=15,model=rnn``, and a run resumed again keeps them still.
+    A run in ``<root>/<YYYY-MM-DD>/`` continues in ``<root>/<today>/``, whatever
+    the working directory (``resume=.`` inside a run directory); elsewhere, in RUNS.
+    """
+    path = os.path.abspath(run)
+    stamp = _RUN_NAME.match(os.path.basename(path))
+    label = os.path.basename(path)[stamp.end():] if stamp else ""
+    by_key = {item.partition("=")[0]: item for item in _LABEL_ITEM.split(label) if item}
+    for override in overrides:
+        by_key[override.partition("=")[0].lstrip("+~")] = override
+    by_key.pop("resume", None)
+    label = ",".join(sorted(by_key.values()))  # sorted, as Hydra sorts override_dirname
+    if _DATE_NAME.match(os.path.basename(os.path.dirname(path))):
+        parent = os.path.join(os.path.dirname(os.path.dirname(path)), today)
+        inside = os.path.relpath(parent)
+        parent = parent if inside.startswith(os.pardir) else inside  # relative when under the working directory
+    else:
+        parent = os.path.join(RUNS, today)
+    return parent, label
+
+
+# Between two items of a label: a comma before the next key= (a value may hold commas).
+_LABEL_ITEM = re.compile(r",(?=[\w.+~-]+=)")

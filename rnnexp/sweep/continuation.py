@@ -37,7 +37,9 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
     from rnnexp.results import hydra_value
     from rnnexp.run_dirs import SWEEPS, named_run
 
-    value = given[0].partition("=")[2]
+    from rnnexp.command_words import unquoted
+
+    value = unquoted(given[0].partition("=")[2])  # a directory as printed, or in Hydra's quotes
     sweep_dir = Path(named_run(value, KEY, root=SWEEPS))
     saved = sweep_dir / MULTIRUN_NAME
     if not saved.is_file():

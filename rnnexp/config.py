@@ -18,6 +18,8 @@ config keys: the task owns them and the code passes them to the model.
 from __future__ import annotations
 
 import copy
+import re
+from importlib import resources
 from dataclasses import Field, dataclass, fields
 from typing import Any, Optional, Sequence, Tuple
 
@@ -402,3 +404,24 @@ def schema_keys() -> list[str]:
         for schema in schemas:
             keys += [f"{prefix}{f.name}" for f in fields(schema) if not f.name.startswith("_")]
     return sorted(set(keys))
+
+
+_SCHEMA_IN_DEFAULTS = re.compile(r"^\s*-\s*/(schema_\w+)@", re.MULTILINE)  # "- /schema_task_text@task"
+
+
+def options_defining(key: str) -> list[str]:
+    """The options of ``key``'s group whose schema has it: ``task.path`` -> ``["pairs", "text"]``.
+
+    Read from each option's YAML defaults list (the schema it extends), so a
+    key typed under the wrong option can be sent to the ones that read it.
+    """
+    group, _, name = key.partition(".")
+    folder = resources.files("rnnexp.conf") / group
+    if not name or "." in name or group not in SECTION_SCHEMAS or not folder.is_dir():
+        return []
+    options = []
+    for option in sorted(folder.iterdir(), key=lambda path: path.name):
+        schema = _SCHEMA_IN_DEFAULTS.search(option.read_text()) if option.name.endswith(".yaml") else None
+        if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
+            options.append(option.name.removesuffix(".yaml"))
+    return options

@@ -19,8 +19,10 @@ stderr with exit status 2. --help prints this text.
 
 from __future__ import annotations
 
+import shlex
 import sys
 
+from rnnexp.command_words import unquoted
 from rnnexp.errors import USAGE_ERROR, UserError
 from rnnexp.run_dirs import named_run
 
@@ -35,7 +37,7 @@ def parse(argv: list[str]) -> dict[str, str]:
             raise UserError(f"{token!r}: arguments are key=value, with keys {', '.join(KEYS)}")
         if key not in KEYS:
             raise UserError(f"{key}: no such argument; allowed: {', '.join(KEYS)}")
-        args[key] = value
+        args[key] = unquoted(value) if key == "run" else value  # a directory as printed, or in Hydra's quotes
     if "run" not in args:
         raise UserError(
             "run: missing; give the run directory, for example run=outputs/runs/2026-11-26/14-19-35.714_model=cell, or run=last"
@@ -62,12 +64,20 @@ def predict(argv: list[str]) -> str:
     import torch
 
     from rnnexp.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
+    from rnnexp.tasks import is_language_model
 
     path = find_checkpoint(named_run(args["run"], "run"), BEST if choice == "best" else LAST, "run")
     state = load_checkpoint(path)
     model, vocab = restore_model(state, path)
     model.eval()
     task = state["config"]["task"]
+    if "input" in args and is_language_model(task):
+        # Mapped, each character would come back as the model's guess at the
+        # next one: output that looks like an answer but is none.
+        raise UserError(
+            f"input={args['input']!r}: this run is a language model (task={task['name']}): it samples text "
+            f"from a prime instead of mapping an input; give sample=N, for example sample=200 prime={shlex.quote(args['input'])}"
+        )
 
     text = args.get("input", args.get("prime", task.get("prime") or vocab.characters[0]))
     key = "input" if "input" in args else "prime"

@@ -37,6 +37,11 @@ def workdir(tmp_path_factory):
     cut = root / "truncated"
     cut.mkdir()
     (cut / "best.pt").write_bytes((root / "run" / "best.pt").read_bytes()[:1500])
+    # A language model (task=text), on a text short enough to train in a moment.
+    (root / "book.txt").write_text("The quick brown fox jumps over the lazy dog. hello. " * 12)
+    text = ["task=text", "task.path=book.txt", "task.window=8", "model=gru", "model.hidden_size=8", "task.sample_every=0"]
+    done = run_in_process([*text, "epochs=1", "device=cpu", "hydra.run.dir=text_run"], root)
+    assert done.status == 0, done.stderr
     return root
 
 
@@ -48,6 +53,9 @@ TABLE = [
     ("misspelled key", MAIN, ["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
     ("misspelled nested key", MAIN, ["model.hiden_size=8"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
     ("misspelled key added with +", MAIN, ["+lrr=0.1"], "lrr: no such config key; did you mean lr?"),
+    ("a key of another option of the group", MAIN, ["task.path=/data.txt"], "task.path: not a key of this task; task.path belongs to task=pairs and task=text (for example task=text task.path=...)"),
+    ("spaces around =", MAIN, ["model", "=", "rnn"], "'model = rnn': an override is one word, with no spaces around its =; type model=rnn"),
+    ("a space after =", MAIN, ["model=", "rnn"], "'model= rnn': an override is one word, with no spaces around its =; type model=rnn"),
     ("misspelled nested key added with ++", MAIN, ["++model.hiden_size=3"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
     ("+ on a key that has a value", MAIN, ["+lr=0.3"], "+lr=0.3: lr already has a value, so it takes no +; type lr=0.3"),
     ("+ on a group of the defaults list", MAIN, ["+experiment=seed_cell"], "+experiment=seed_cell: experiment is already in the defaults list, so it takes no +; type experiment=seed_cell"),
@@ -60,6 +68,7 @@ TABLE = [
     ("lr beyond a float32", MAIN, ["lr=1e39"], "lr=1e+39: must be at most 3.4e+38 (the largest float32, the weights' type)"),
     ("lr whose first Adam step is beyond a float32", MAIN, ["lr=1e38"], "lr=1e+38: must be at most 3.4e+37 with optimizer.betas[0]=0.9"),
     ("out of range: epochs", MAIN, ["epochs=0"], "epochs=0: must be an integer >= 1"),
+    ("out of range: seed", MAIN, ["seed=-3"], "seed=-3: must be an integer >= 0"),
     ("out of range: size", MAIN, ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
     ("hidden size without a head", MAIN, ["model=rnn", "model.hidden_size=8"], "model.hidden_size=8: without a head h_t is read as the class scores"),
     ("source and target lengths differ", MAIN, ["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
@@ -83,6 +92,7 @@ TABLE = [
     ("checkpoint from another model", PREDICT, ["run=other_model", "input=hello"], "checkpoint other_model/best.pt: its weights do not fit its model and vocabulary"),
     ("truncated checkpoint", PREDICT, ["run=truncated", "input=hello"], "checkpoint truncated/best.pt: truncated or corrupted"),
     ("predict without a run", PREDICT, ["input=hello"], "run: missing"),
+    ("input to a language model", PREDICT, ["run=text_run", "input=hello"], "input='hello': this run is a language model (task=text): it samples text from a prime instead of mapping an input; give sample=N, for example sample=200 prime=hello"),
     ("summarize a directory that is not a sweep", SUMMARIZE, ["run"], "run: a single run, not a sweep (its result is its metrics.json)"),
     ("summarize with no sweep here", SUMMARIZE, ["last"], "last: no sweep under outputs/multirun here"),
 ]
@@ -113,6 +123,8 @@ def test_bad_input_is_one_line_and_exit_status_2(workdir, monkeypatch, capsys, w
     assert len(stderr.splitlines()) == 1 and stderr.endswith("\n"), stderr
     assert stderr.startswith(f"{module}: error: {message}"), stderr
     assert stdout == "", stdout  # nothing trained, nothing printed besides the one line
+    # Refused before training: no run directory left behind (rows that name one use hydra.run.dir).
+    assert not list(workdir.glob("outputs/runs/*/*")), list(workdir.glob("outputs/runs/*/*"))
 
 
 def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):

@@ -16,11 +16,7 @@ import os
 from typing import Sequence
 
 from rnnexp.errors import UserError
-from rnnexp.results import hydra_value
-
-# The keys whose value is a file or directory. hydra.run.dir and hydra.sweep.dir
-# are Hydra's own, given a printed directory to reuse.
-PATH_KEYS = frozenset({"resume", "task.path", "hydra.run.dir", "hydra.sweep.dir"})
+from rnnexp.results import PATH_KEYS, hydra_value
 
 # Hydra's flags that take the next word as their value (--cfg job, -cd my_conf).
 _FLAGS_WITH_VALUE = frozenset({

@@ -159,9 +159,16 @@ def typed_override(key: str, value: Any) -> str:
     """
     if isinstance(value, str) and value.startswith("${"):
         return shell_word(f"{key}={value}")  # an interpolation: left unquoted for Hydra to resolve
+    if key in PATH_KEYS and isinstance(value, str) and value and not _SHELL_UNSAFE.search(value):
+        return f"{key}={value}"  # a path as printed: rnnexp.command_words quotes it for Hydra
     if isinstance(value, str) and not _PLAIN_VALUE.fullmatch(value):
         return shell_word(f"{key}={_hydra_quoted(value)}")
     return f"{key}={_value_typed(value)}"
+
+
+# The keys whose value is a file or directory, taken as one string however it
+# reads in Hydra's grammar (rnnexp.command_words); continue= is rnnexp's own.
+PATH_KEYS = frozenset({"resume", "continue", "task.path", "hydra.run.dir", "hydra.sweep.dir"})
 
 
 def hydra_value(value: str) -> str:

@@ -192,16 +192,15 @@ def test_an_interrupted_command_exits_130_and_names_the_resume_command(run_main,
 
 def test_the_printed_resume_commands_work_as_typed_with_the_default_run_directory(run_main, tmp_path, layout):
     # The default run directory is named after the overrides (..._batch_size=16,device=cpu,...):
-    # its = and , are Hydra's own syntax unless the hint quotes them.
+    # the hint gives it as printed, = and , included, and rnnexp reads it back as one path.
     with signals_at_forward((forward_number(layout, 2, 3), signal.SIGINT)) as sent:
         done = run_main([*INTERRUPTED, "device=cpu"])
     assert sent and done.status == 130, done.stderr
     hint = next(line for line in done.stdout.splitlines() if "Continue with: " in line).partition("Continue with: ")[2]
     command = shlex.split(hint)
     assert command[:3] == ["python", "-m", "rnnexp"] and len(command) == 4
-    key, _, quoted = command[3].partition("=")
-    assert key == "resume" and quoted[0] == quoted[-1] == "'"  # Hydra's quotes, which the shell passed on
-    stopped = quoted[1:-1]
+    key, _, stopped = command[3].partition("=")
+    assert key == "resume" and hint.endswith(f" resume={stopped}")  # unquoted, as the directory was printed
     assert "=" in Path(stopped).name and "," in Path(stopped).name
     assert RunResult.read(tmp_path / stopped / METRICS_NAME).status is Status.INTERRUPTED
 

@@ -204,22 +204,34 @@ MODELS = {
 }
 
 
-def build_model(cfg: Mapping[str, Any], vocab_size: int) -> RecurrentTagger:
-    """Build ``cfg``'s encoder and model, sized from the vocabulary.
+def check_head(model_cfg: Mapping[str, Any], num_classes: int) -> None:
+    """Without a head h_t is read as the class scores: then hidden_size must be the number of classes.
 
-    ``cfg`` is the run's config (a DictConfig, or the plain dict a checkpoint
-    holds). One vocabulary serves input and output, so classes = vocab_size.
+    The other model checks need only the config (rnnexp.checks.validate); this
+    one needs the number of classes, which comes from the data.
     """
-    model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
-    num_classes = vocab_size
     hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
-    # The other model checks need only the config: rnnexp.checks.validate. This
-    # one needs the number of classes, which comes from the data.
     if not model_cfg["head"] and hidden_size != num_classes:
         raise UserError(
             f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
             f"equal the number of classes ({num_classes}); set model.head=true or model.hidden_size={num_classes}"
         )
+
+
+def build_model(cfg: Mapping[str, Any], vocab_size: int, *, trainable: bool = True) -> RecurrentTagger:
+    """Build ``cfg``'s encoder and model, sized from the vocabulary.
+
+    ``cfg`` is the run's config (a DictConfig, or the plain dict a checkpoint
+    holds). One vocabulary serves input and output, so classes = vocab_size.
+    ``trainable=False`` builds the model even where :func:`check_head` refuses
+    to train it: its h_t are then no class scores, but their shapes are what
+    ``python -m rnnexp.shapes`` shows.
+    """
+    model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
+    num_classes = vocab_size
+    hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
+    if trainable:
+        check_head(model_cfg, num_classes)
     encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])
     return MODELS[model_cfg["name"]](
         encoder=encoder,

@@ -6,7 +6,7 @@
 Arguments are key=value, as on the rnnexp command line:
 
     run          the run directory (required); last (or latest): the newest run in outputs/runs
-    input        characters to map, one output character per input character
+    input        characters to map, one output character per input character (a text run samples instead)
     sample       number of characters to generate after `prime` (text runs)
     prime        where the sample starts (default: the run's task.prime, else its first character)
     temperature  sampling temperature (default: the run's task.temperature, else 1.0)

@@ -12,6 +12,11 @@ head, and catches what F.cross_entropy is given. Every shape printed is read
 from a tensor of that pass; the words beside it (batch, seq_len, ...) are
 checked against it.
 
+A config that training refuses for want of a head (model.head=false with a
+hidden_size other than the number of classes, or two directions) is shown as
+far as it goes, up to h_t, with one line on what training it needs: the
+notebook's cells have no head, since they compute no loss.
+
 :func:`trace_shapes` returns the named shapes (a :class:`ShapeTrace`) and
 :func:`render` the text printed. docs/shapes.md quotes the output for the
 notebook's models; ``python scripts/docs_outputs.py`` writes it anew.
@@ -19,6 +24,7 @@ notebook's models; ``python scripts/docs_outputs.py`` writes it anew.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -40,7 +46,7 @@ from rnnexp.checks import validate
 from rnnexp.config import compose, schema_keys
 from rnnexp.data import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
-from rnnexp.models import CellModel, LayerModel, RecurrentTagger, build_model
+from rnnexp.models import CellModel, LayerModel, RecurrentTagger, build_model, check_head
 from rnnexp.sampling import eval_mode
 from rnnexp.start_checks import check_keys, check_removal
 from rnnexp.tasks import load_task
@@ -81,9 +87,10 @@ class ShapeTrace:
     inputs: list[Shape]  # ids -> x
     steps: list[Step]  # model=cell only
     recurrent: list[Shape]  # nn.RNN / LSTM / GRU: inputs, h_0, out, h_n (c_0, c_n)
-    outputs: list[Shape]  # head input -> logits
-    loss: list[Shape]  # F.cross_entropy's input and target
+    outputs: list[Shape]  # head input -> logits; empty where h_t cannot be class scores
+    loss: list[Shape]  # F.cross_entropy's input and target; empty as outputs
     parameters: list[Shape] = field(default_factory=list)
+    refusal: str = ""  # why python -m rnnexp refuses to train this config (no head), else ""
 
     @property
     def parameter_count(self) -> int:
@@ -102,22 +109,45 @@ class ShapeTrace:
 def trace_shapes(cfg: DictConfig) -> ShapeTrace:
     """Build ``cfg``'s task and model and trace the first training batch through it (CPU; no training).
 
-    ``cfg`` must have passed :func:`rnnexp.checks.validate`. Raises UserError
-    for what only the data shows (a file, hidden_size without a head).
+    ``cfg`` must have passed :func:`compose_config`'s checks. Raises UserError
+    for what only the data shows (a file). A model that training refuses for
+    want of a head is traced up to h_t, and the trace says why (``refusal``).
     """
     data = load_task(cfg.task)
+    refusal = head_refusal(cfg, len(data.vocab))
     torch.manual_seed(cfg.seed)  # the weights as a run would draw them (the shapes do not depend on it)
-    model = build_model(cfg, len(data.vocab))
+    model = build_model(cfg, len(data.vocab), trainable=False)
     batch = next(data.train.batches(cfg.batch_size))  # in order: the first batch_size sequences
     title = f"model={cfg.model.name}  encoder={cfg.encoder.name}  task={cfg.task.name}"
-    return trace_model(model, batch, title)
+    return trace_model(model, batch, title, refusal)
 
 
-def trace_model(model: RecurrentTagger, batch: Batch, title: str = "") -> ShapeTrace:
-    """Pass ``batch`` through ``model`` with hooks and name what each module saw and returned."""
+def head_refusal(cfg: DictConfig, num_classes: int) -> str:
+    """The one line ``python -m rnnexp`` refuses ``cfg`` with for want of a head, or "" if it trains.
+
+    ``cfg`` has passed every other check (:func:`compose_config` validates it
+    with model.head=true), so what is refused here is the missing head.
+    """
+    if cfg.model.head:
+        return ""
+    try:
+        validate(cfg)  # two directions need a head
+        check_head(cfg.model, num_classes)  # so does a hidden_size other than the classes
+    except UserError as error:
+        return str(error)
+    return ""
+
+
+def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: str = "") -> ShapeTrace:
+    """Pass ``batch`` through ``model`` with hooks and name what each module saw and returned.
+
+    With a ``refusal`` (training needs a head this model lacks) its h_t are no
+    class scores: the trace ends at them, with no head, logits or loss.
+    """
     sizes = _sizes(model, batch)
+    scores = not refusal
     with eval_mode(model):  # dropout off: the same shapes, and running the layer again repeats its outputs
-        seen = _forward_with_hooks(model, batch)
+        seen = _forward_with_hooks(model, batch, with_loss=scores)
         recurrent = [] if isinstance(model, CellModel) else _layer_shapes(model, seen, sizes)
     if isinstance(model, CellModel):
         steps = _cell_steps(seen, sizes)
@@ -149,15 +179,16 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "") -> ShapeT
         outputs=[
             _named("h", seen["head_input"], ("batch", "seq_len", hidden), sizes, h_note),
             _named("logits", seen["logits"], ("batch", "seq_len", "classes"), sizes, logits_note),
-        ],
+        ] if scores else [],
         loss=[
             _named("loss input", seen["loss_input"], ("batch x seq_len", "classes"), sizes, "logits, one row per step"),
             _named("loss target", seen["loss_target"], ("batch x seq_len",), sizes, target_note),
-        ],
+        ] if scores else [],
         parameters=[
             _named(name, parameter, _parameter_dims(name, hidden, _gate_rows(model)), sizes)
             for name, parameter in sorted(model.named_parameters(), key=_forward_order)
         ],
+        refusal=refusal,
     )
 
 
@@ -174,8 +205,8 @@ class _LossInputs(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def _forward_with_hooks(model: RecurrentTagger, batch: Batch) -> dict[str, Any]:
-    """One forward pass of ``batch`` (with its targets, as in training); what each module saw."""
+def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = True) -> dict[str, Any]:
+    """One forward pass of ``batch`` (with its targets, as in training, if ``with_loss``); what each module saw."""
     seen: dict[str, Any] = {"steps": []}
 
     def on_encoder(module, args, out):
@@ -198,11 +229,12 @@ def _forward_with_hooks(model: RecurrentTagger, batch: Batch) -> dict[str, Any]:
     loss = _LossInputs()
     try:
         with torch.no_grad(), loss:
-            model(batch.source, batch.target, batch.lengths)
+            model(batch.source, batch.target if with_loss else None, batch.lengths)
     finally:
         for hook in hooks:
             hook.remove()
-    seen["loss_input"], seen["loss_target"] = loss.tensors
+    if with_loss:
+        seen["loss_input"], seen["loss_target"] = loss.tensors
     return seen
 
 
@@ -353,9 +385,14 @@ def render(trace: ShapeTrace) -> str:
     if trace.steps:
         lines += _step_lines(trace.steps)
     lines += _table([_row(s) for s in trace.recurrent])
-    lines += ["", f"head: {trace.head}", *_table([_row(s) for s in trace.outputs]), ""]
-    lines += ["loss: F.cross_entropy over every step", *_table([_row(s) for s in trace.loss]), ""]
+    lines.append("")
+    if trace.outputs:
+        lines += [f"head: {trace.head}", *_table([_row(s) for s in trace.outputs]), ""]
+    if trace.loss:
+        lines += ["loss: F.cross_entropy over every step", *_table([_row(s) for s in trace.loss]), ""]
     lines += [f"parameters: {trace.parameter_count}", *_table([_row(s) for s in trace.parameters])]
+    if trace.refusal:
+        lines += ["", f"training this config needs model.head=true; python -m rnnexp refuses it as it is: {trace.refusal}"]
     return "\n".join(lines) + "\n"
 
 
@@ -398,14 +435,18 @@ def compose_config(overrides: Sequence[str]) -> DictConfig:
     """The config ``python -m rnnexp OVERRIDES`` would run, with its checks; no output directory.
 
     The same checks in the same order as the command line: ``~key`` before
-    composing, then the keys that nothing reads, then validate().
+    composing, then the keys that nothing reads, then validate(), all but
+    those that ask for a head: the shapes up to h_t need none, and
+    :func:`trace_shapes` says what training needs instead.
     """
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         if override.is_delete() and not override.is_hydra_override():
             check_removal(override.key_or_group)
     cfg = compose(overrides)
     check_keys(cfg)
-    validate(cfg)
+    with_head = copy.deepcopy(cfg)
+    with_head.model.head = True  # the one difference: what validate(cfg) refuses beyond this wants a head
+    validate(with_head)
     return cfg
 
 

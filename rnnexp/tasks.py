@@ -23,7 +23,7 @@ import string
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import torch
 from omegaconf import DictConfig
@@ -203,9 +203,15 @@ def _load_text(task: DictConfig) -> TaskData:
     return TaskData(vocab, train, val, language_model=True, stateful=stateful, val_streams=task.val_streams if stateful else 0)
 
 
+def is_language_model(task: Mapping[str, Any]) -> bool:
+    """Whether ``task`` (a config, or the plain dict a checkpoint holds) trains a language model:
+    one that predicts each next character, so its run samples text rather than mapping an input."""
+    return task["name"] == "text"
+
+
 def load_task(task: DictConfig) -> TaskData:
     """Build ``cfg.task``'s data (validated by rnnexp.checks.validate); raises UserError on bad files."""
-    if task.name == "text":
+    if is_language_model(task):
         return _load_text(task)
     return _load_pairs(task)
 

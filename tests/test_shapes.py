@@ -10,6 +10,7 @@ own event reader.
 from __future__ import annotations
 
 import logging
+import re
 import runpy
 import warnings
 from pathlib import Path
@@ -21,7 +22,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnnexp.models import CellModel, build_model
-from rnnexp.shapes import main, render, trace_shapes
+from rnnexp.shapes import compose_config, main, render, trace_shapes
 from rnnexp.tasks import load_task
 from rnnexp.testing import run_command
 from rnnexp.tracking import RunTracker, graph_example
@@ -42,11 +43,14 @@ MODELS = {
 }
 
 # The notebook's first shape cell, as a config: "hel" -> "elo" has the
-# vocabulary e, h, l, o (input size 4) and 3 steps. Hidden size 2 is not the
-# number of classes (4), so the model needs a head to be built at all.
-NOTEBOOK_CELL = ("task=inline", "task.source=hel", "task.target=elo", "model=cell", "model.hidden_size=2", "model.head=true")
+# vocabulary e, h, l, o (input size 4) and 3 steps. As the notebook writes it
+# there is no head; hidden size 2 is not the number of classes (4), so only a
+# head (model.head=true) makes it a model that can be trained.
+NOTEBOOK_CELL_AS_WRITTEN = ("task=inline", "task.source=hel", "task.target=elo", "model=cell", "model.hidden_size=2")
+NOTEBOOK_CELL = (*NOTEBOOK_CELL_AS_WRITTEN, "model.head=true")
 # Its second: nn.RNN with 3 layers on "hello" (5 steps), time-first.
-NOTEBOOK_RNN = ("model=rnn", "model.num_layers=3", "model.hidden_size=2", "model.head=true")
+NOTEBOOK_RNN_AS_WRITTEN = ("model=rnn", "model.num_layers=3", "model.hidden_size=2")
+NOTEBOOK_RNN = (*NOTEBOOK_RNN_AS_WRITTEN, "model.head=true")
 
 
 def own_forward(cfg):
@@ -139,6 +143,48 @@ def test_the_notebooks_rnn_cell(make_cfg):
     }
 
 
+@pytest.mark.parametrize(
+    "overrides, shown",
+    [
+        (NOTEBOOK_CELL_AS_WRITTEN, {"x_t": "(1, 4)", "h_t": "(1, 2)"}),  # "Input size: torch.Size([1, 4])", "outputs size: ..."
+        (NOTEBOOK_RNN_AS_WRITTEN, {"h_0": "(3, 1, 2)", "out": "(5, 1, 2)", "h_n": "(3, 1, 2)"}),
+        # Two directions' states (B, T, 2 x hidden) are never class scores without a head, whatever the hidden size.
+        (("model=gru", "model.head=false", "model.bidirectional=true", "model.hidden_size=2"), {"out": "(1, 5, 4)"}),
+    ],
+    ids=["notebook cell", "notebook rnn", "bidirectional"],
+)
+def test_a_config_training_refuses_for_want_of_a_head_is_shown_up_to_h_t(run_main, tmp_path, overrides, shown):
+    (tmp_path / "shapes").mkdir()
+    shapes = run_command(main, overrides, tmp_path / "shapes")
+    assert (shapes.status, shapes.stderr) == (0, ""), shapes.stderr
+    assert list((tmp_path / "shapes").iterdir()) == [], "no output directory"
+    lines = shapes.stdout.splitlines()
+    for name, shape in shown.items():
+        row = re.compile(rf"^  (t=\d+ +)? *{re.escape(name)} +{re.escape(shape)} ")  # "  t=1  x_t      (1, 4)  (batch, ..."
+        assert any(row.match(line) for line in lines), (name, shapes.stdout)
+    # No head, so no scores and no loss: the trace ends at h_t, and the weights.
+    assert not any(line.startswith(("head:", "loss:")) for line in lines), shapes.stdout
+    assert lines[-2] == "" and lines[-3].startswith("  ")  # the last parameter row, then the one line
+    # That line quotes what training says, and training still refuses the config.
+    trained = run_main(list(overrides), cwd=tmp_path)
+    assert trained.status == 2 and trained.stdout == ""
+    refusal = trained.stderr.removeprefix("rnnexp: error: ").rstrip("\n")
+    assert lines[-1] == f"training this config needs model.head=true; python -m rnnexp refuses it as it is: {refusal}"
+    assert "model.head=true" in refusal
+    # With the head it asks for, the same recurrence goes on to the scores and the loss.
+    trace = trace_shapes(compose_config([*overrides, "model.head=true"]))
+    assert trace.refusal == "" and trace.loss and trace.shape("logits")[-1] == trace.sizes["classes"]
+
+
+def test_the_notebooks_rnncell_cell_as_written_has_the_notebooks_shapes():
+    trace = trace_shapes(compose_config(NOTEBOOK_CELL_AS_WRITTEN))
+    cell = torch.nn.RNNCell(input_size=4, hidden_size=2)  # the notebook's cell, no head
+    assert [(step.x_t.shape, step.h_t.shape) for step in trace.steps] == [((1, 4), (1, 2))] * 3
+    assert {p.name: p.shape for p in trace.parameters} == {f"cell.{name}": p.shape for name, p in cell.named_parameters()}
+    assert (trace.outputs, trace.loss) == ([], [])
+    assert trace.refusal.startswith("model.hidden_size=2: without a head h_t is read as the class scores")
+
+
 def test_the_command_prints_the_trace_and_writes_nothing(make_cfg, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(list(NOTEBOOK_CELL)) == 0
@@ -152,7 +198,8 @@ def test_the_command_prints_the_trace_and_writes_nothing(make_cfg, tmp_path, mon
     [
         (["model=foo"], "model=foo: no such option; choose one of cell, embedding, gru, lstm, rnn"),
         (["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
-        (["model=cell", "model.hidden_size=2"], "model.hidden_size=2: without a head h_t is read as the class scores"),
+        # Only the checks that ask for a head are left to the trace: the others refuse as in a run.
+        (["model=cell", "model.bidirectional=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),
         (["task=inline"], "task.source, task.target: no value given"),
         (["-m", "model=cell,rnn"], "-m: rnnexp.shapes takes overrides only"),
     ],
@@ -185,10 +232,12 @@ def test_the_start_checks_refuse_what_the_command_line_refuses(run_main, tmp_pat
 def test_the_docs_page_holds_the_commands_output_exactly():
     docs_outputs = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))
     blocks = docs_outputs["blocks"](PAGE)
-    expected = [f"python -m rnnexp.shapes {' '.join(example)}" for example in (NOTEBOOK_CELL, NOTEBOOK_RNN, ("model=embedding",))]
+    examples = (NOTEBOOK_CELL_AS_WRITTEN, NOTEBOOK_CELL, NOTEBOOK_RNN_AS_WRITTEN, ("model=embedding",))
+    expected = [f"python -m rnnexp.shapes {' '.join(example)}" for example in examples]
     assert [block.command for block in blocks] == expected
     for block in blocks:
-        assert block.lines == docs_outputs["run"](block.command), (
+        # A "..." line stands for lines the page shows in an earlier block.
+        assert docs_outputs["matches"](block.lines, docs_outputs["run"](block.command)), (
             f"docs/shapes.md: `{block.command}` prints something else now; python scripts/docs_outputs.py writes it anew"
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import sys
 from typing import Callable, NoReturn
 
@@ -28,7 +29,14 @@ def run_command(main: Callable[[], int]) -> NoReturn:
     """
     status: list[int] = []
     atexit.register(_end_process, status)
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        # The reader of stdout has gone (| head): end quietly, with the status a
+        # process that SIGPIPE ended has, instead of a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 128 + signal.SIGPIPE
     status.append(code)
     sys.exit(code)
 

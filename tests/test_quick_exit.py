@@ -70,3 +70,18 @@ def test_a_command_that_raises_exits_as_python_does(tmp_path):
     assert "RuntimeError: the command failed" in done.stderr
     assert outputs(tmp_path) == {"command.log": "logged\n", "handler.txt": "ran", "thread.txt": "done"}
     assert "torn down" in done.stderr  # Python's own exit, teardown included
+
+
+def test_a_command_whose_reader_has_gone_ends_quietly(tmp_path):
+    # python -m rnnexp.predict --help | head -2: the help is longer than head reads.
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    done = subprocess.run(
+        [sys.executable, "-c", "from rnnexp.quick_exit import run_command\n"
+         "def main():\n    print('x' * 1_000_000)\n    return 0\nrun_command(main)"],
+        stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=60,
+    )
+    reader.stdin.close()
+    assert reader.stdout.read() == b"x" * 10
+    reader.wait(timeout=10)
+    assert done.stderr == ""  # no BrokenPipeError traceback
+    assert done.returncode == 141  # 128 + SIGPIPE, as a process that the signal ended

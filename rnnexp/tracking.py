@@ -5,21 +5,20 @@ session is written through the same writer's file (not
 ``SummaryWriter.add_hparams``, which opens a separate sub-folder run detached
 from the curves), so the HParams dashboard links each session to its curves.
 
-How the HParams page chooses what it shows when it opens: without an
-experiment summary (rnnexp writes none, see :meth:`RunTracker.start_session`)
-the server lists the hyperparameters that differ between the sessions first,
-each part sorted by name, and the metrics (every scalar tag of the sessions'
-runs) sorted by tag; the page ticks the first five of each (tensorboard's
-plugins/hparams/backend_context.py builds that experiment). The order a run
-writes them in plays no part. Hence two choices of names:
+How the HParams page chooses what it shows when it opens (tensorboard's
+plugins/hparams/backend_context.py and the page's script): the server takes
+the first experiment summary it finds, in run-name order (it merges none), and
+lists its hyperparameters marked ``differs`` first, then the others, each part
+by name; the metrics keep the summary's order. The page ticks the first five
+of each. So every run writes an experiment summary (:func:`_experiment`)
+that marks the keys the user varied (:func:`varied_keys`: a sweep's swept keys,
+a single run's overridden ones) and lists the final metrics, then the curves.
+Hence two choices of names:
 
 - ``Overrides``, the run's command-line overrides, is capitalised: Python's
-  order puts capitals first, so it leads the differing hyperparameters and the
-  table opens on the words the user typed (``model=cell seed=1``), however many
-  keys differ between the runs shown; the config keys that differ come next.
-- the accuracy curves are ``train_accuracy/*`` and ``val_accuracy/*``, sorted
-  after ``final/*``, so the five metrics ticked are the four ``final/*`` values
-  and ``loss/train``.
+  order puts capitals first, so it is the first column after the varied keys.
+- the final metrics are ``result/*``: Scalars and Time Series draw tag groups
+  by name, so the loss curves (``loss/*``) come first, not single points.
 
 This module imports neither torch nor the writer until a run opens its
 records: :func:`record_failure` runs while a bad value is answered, before
@@ -55,8 +54,17 @@ NO_OVERRIDES = "(none)"  # a run with none, or trained by calling train() direct
 # a number, so the column stays numeric for every run.
 UNKNOWN_SIZE = -1
 
-# Scalars the HParams dashboard shows as metric columns; every run that trains logs all of them.
-FINAL_METRICS = ("final/loss", "final/accuracy_char", "final/accuracy_seq", "final/solved_epoch")
+# Scalars logged once, at the run's end; every run that trains logs all of them. Named to sort after
+# loss/* and lr: Scalars and Time Series draw the groups by name, and open on the loss curves.
+FINAL_METRICS = ("result/loss", "result/accuracy_char", "result/accuracy_seq", "result/solved_epoch")
+# The HParams table's metric columns, in the order shown: the page ticks the first five. A column
+# a run has no data for (loss/val without a validation split) stays empty.
+METRICS = (
+    *FINAL_METRICS, "loss/train", "loss/val", "val_accuracy/char", "val_accuracy/seq",
+    "train_accuracy/char", "train_accuracy/seq", "lr",
+)
+# Runs written before the final metrics were named result/*: their copies drop these too.
+_OLD_FINAL = "final/"
 
 # The session's status on the HParams page (its Status filter). An interrupted
 # run is not over, resume= finishes it: Unknown, neither a success nor a failure.
@@ -140,6 +148,68 @@ def _size(value: Optional[int]) -> int:
     return UNKNOWN_SIZE if value is None else int(value)
 
 
+def varied_keys(run_dir: str | Path) -> set[str]:
+    """The keys the user varied: a sweep job's swept keys, or a single run's overridden keys.
+
+    A job's sweep is read from the files Hydra saved: the job's
+    ``.hydra/hydra.yaml`` (its sweeper's params, an Optuna search's) and the
+    sweep directory's ``multirun.yaml`` above it (the overrides as typed, where
+    ``seed=0,1`` sweeps and ``epochs=3`` does not). Empty for a run trained by
+    calling train() directly. Keys that are no hyperparameter column
+    (``task.shift``, ``hydra.*``) are returned too; they mark nothing.
+    """
+    from omegaconf import OmegaConf
+
+    run_dir = Path(run_dir)
+    hydra_yaml = run_dir / ".hydra" / "hydra.yaml"
+    hydra = OmegaConf.load(hydra_yaml).hydra if hydra_yaml.is_file() else None
+    if hydra is None or hydra.get("mode") != "MULTIRUN":
+        words = _job_overrides(run_dir) or saved_overrides(run_dir) or []
+        return {_override_key(word) for word in words}
+    keys = {_override_key(str(key)) for key in OmegaConf.select(hydra, "sweeper.params", default=None) or {}}
+    # The sweep directory holds its jobs (conf/config.yaml's hydra.sweep.subdir). Not
+    # hydra.sweep.dir as saved: resolving it again would name (and make) a new directory.
+    multirun = run_dir.parent / "multirun.yaml"
+    if multirun.is_file():
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        typed = OmegaConf.select(OmegaConf.load(multirun), "hydra.overrides.task", default=None) or []
+        parsed = OverridesParser.create().parse_overrides([str(word) for word in typed])
+        keys |= {_override_key(override.key_or_group) for override in parsed if override.is_sweep_override()}
+    return keys
+
+
+def _override_key(word: str) -> str:
+    """``+model.dropout=0.1`` -> ``model.dropout``: the config key an override sets."""
+    return word.split("=", 1)[0].lstrip("+~")
+
+
+def _experiment(hparams: Mapping[str, HParamValue], varied: set[str]):
+    """The experiment summary: every hyperparameter, the ``varied`` ones marked to lead, and METRICS.
+
+    String hyperparameters get no list of values: the page would offer it as
+    a filter with every value ticked and hide the runs whose value it lacks,
+    the runs of other sweeps in the same ``--logdir``. Interval filters start
+    open, so numbers need no range either.
+    """
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    infos = []
+    for key, value in hparams.items():
+        info = api_pb2.HParamInfo(name=key, differs=key in varied)
+        if isinstance(value, bool):  # before int: a bool is an int
+            info.type = api_pb2.DATA_TYPE_BOOL
+            info.domain_discrete.extend([False, True])  # every value a bool can have
+        elif isinstance(value, (int, float)):
+            info.type = api_pb2.DATA_TYPE_FLOAT64
+        else:
+            info.type = api_pb2.DATA_TYPE_STRING
+        infos.append(info)
+    metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag)) for tag in METRICS]
+    experiment = api_pb2.Experiment(hparam_infos=infos, metric_infos=metrics)
+    return _hparams_summary("experiment", plugin_data_pb2.HParamsPluginData(experiment=experiment))
+
+
 def _session_start(hparams: Mapping[str, HParamValue], started: float):
     """The summary that opens an hparams session: its hyperparameters and start time."""
     from tensorboard.plugins.hparams import plugin_data_pb2
@@ -200,9 +270,15 @@ def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
         return
     hparams = hparams_of(OmegaConf.to_container(cfg, resolve=True), overrides_of(run_dir))
     now = time.time()
+    summaries = (
+        _experiment(hparams, varied_keys(run_dir)),
+        _session_start(hparams, now),
+        _text_summary("error", reason),
+        _session_end(Status.FAILED, now),
+    )
     writer = EventFileWriter(str(run_dir))
     try:
-        for summary in (_session_start(hparams, now), _text_summary("error", reason), _session_end(Status.FAILED, now)):
+        for summary in summaries:
             writer.add_event(Event(wall_time=now, summary=summary))
     finally:
         writer.close()
@@ -233,7 +309,7 @@ def _write_without_sessions(events: Path, destination: str) -> None:
         for record in RawEventFileLoader(str(events)).Load():
             event = Event.FromString(record)
             if event.HasField("summary"):
-                kept = [v for v in event.summary.value if not (v.tag.startswith(_HPARAMS_TAGS) or v.tag in FINAL_METRICS)]
+                kept = [v for v in event.summary.value if not _run_end_tag(v.tag)]
                 if not kept:
                     continue
                 if len(kept) < len(event.summary.value):
@@ -241,6 +317,11 @@ def _write_without_sessions(events: Path, destination: str) -> None:
                     event.summary.value.extend(kept)
                     record = event.SerializeToString()
             writer.write(record)
+
+
+def _run_end_tag(tag: str) -> bool:
+    """Whether ``tag`` is one a run writes for itself alone: its hparams summaries and final metrics."""
+    return tag.startswith((_HPARAMS_TAGS, _OLD_FINAL)) or tag in FINAL_METRICS
 
 
 def graph_example(data: TaskData, device: torch.device) -> torch.Tensor:
@@ -332,10 +413,15 @@ class RunTracker:
         if _graphs[key] is not None:
             self.writer.file_writer.add_graph(_graphs[key])
 
-    def log_epoch(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float, lr: float) -> None:
+    def log_epoch(
+        self, epoch: int, loss: float, char_accuracy: Optional[float], seq_accuracy: Optional[float], lr: float
+    ) -> None:
+        """The epoch's training curves; the accuracies are None when training counted none (train_accuracy=false)."""
         self.writer.add_scalar("loss/train", loss, epoch)
-        self.writer.add_scalar("train_accuracy/char", char_accuracy, epoch)
-        self.writer.add_scalar("train_accuracy/seq", seq_accuracy, epoch)
+        if char_accuracy is not None:
+            self.writer.add_scalar("train_accuracy/char", char_accuracy, epoch)
+        if seq_accuracy is not None:
+            self.writer.add_scalar("train_accuracy/seq", seq_accuracy, epoch)
         self.writer.add_scalar("lr", lr, epoch)
 
     def log_validation(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float) -> None:
@@ -361,12 +447,12 @@ class RunTracker:
 
         ``hparams`` must have the same keys, all set, in every run: a missing
         or None value makes the dashboard hide runs of a sweep. The experiment
-        summary is left out on purpose: without one, TensorBoard builds the
-        experiment from all runs' sessions, marking which hparams differ
-        across a sweep (they lead the table) and listing string values for
-        filtering. With one per run it would take the first run's, where
-        nothing differs.
+        summary beside it marks the keys the user varied, so the table opens
+        on them (see the module's docstring); the jobs of a sweep write the
+        same one.
         """
+        varied = varied_keys(self.writer.log_dir)
+        self.writer.file_writer.add_summary(_experiment(hparams, varied))
         self.writer.file_writer.add_summary(_session_start(hparams, self.started))
 
     def end_session(self, status: Status, final: Optional[Mapping[str, float]] = None, step: int = 0) -> None:

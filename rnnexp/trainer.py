@@ -65,7 +65,7 @@ def train(
             final = trainer.finish(status)
     result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
     result.write(trainer.run_dir)
-    log.info(summary_line(result, trainer.data))
+    log.info(summary_line(result, trainer.data, trainer.divergence))
     return result
 
 
@@ -75,8 +75,8 @@ def train_epochs(trainer: Trainer, stop: StopRequest) -> Status:
         if stop.requested:
             return Status.INTERRUPTED  # between epochs: last.pt already holds this point
         stats = trainer.train_epoch(epoch, stop)
-        if not stats.finite:
-            return Status.DIVERGED
+        if not stats.finite or trainer.exploded(epoch, stats):
+            return Status.DIVERGED  # last.pt keeps the epoch before
         if stop.requested:
             trainer.save_partial_epoch(epoch, stats)
             return Status.INTERRUPTED
@@ -113,6 +113,11 @@ class Trainer:
         self.device = place(cfg, self.model, self.data)  # threads and device from the model's size; moves the model
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer)
+        # ln(classes) is the loss of guessing uniformly, where every model starts;
+        # an epoch's mean training loss above diverge_ratio times it has exploded.
+        chance_loss = math.log(len(self.data.vocab))
+        self.loss_limit = math.inf if cfg.diverge_ratio is None else cfg.diverge_ratio * chance_loss
+        self.divergence: Optional[str] = None  # why the run diverged, for its last line
 
         self.history = History()
         self.partial: Optional[dict[str, Any]] = None  # the epoch a signal cut short, when resuming one
@@ -221,15 +226,34 @@ class Trainer:
             # As in the notebook, the epoch reports the forward passes that
             # produced its losses (before each step).
             chars_before = stats.chars
-            stats.add(batch, logits.detach(), loss_value, self.data.vocab)
+            stats.add(batch, logits.detach(), loss_value, self.data.vocab, accuracy=cfg.train_accuracy)
             stats.steps, self.carried = step, state
             self.progress.step(epoch, step, stats.loss, stats.chars - chars_before)
             if stop.requested:
                 break
         self.progress.clear()
         if not stats.finite:
+            self.divergence = "the loss became non-finite"
             log.warning(f"Epoch [{epoch}/{cfg.epochs}]: the loss is not finite; stopping (status diverged)")
         return stats
+
+    def exploded(self, epoch: int, stats: EpochStats) -> bool:
+        """Whether the epoch's mean training loss passed ``diverge_ratio`` x ln(classes): finite, but diverged.
+
+        Checked on the epoch's mean, from the first epoch on: one batch's
+        loss spikes further than the mean when a high lr overshoots and the
+        run recovers (docs/reliability.md), and a loss that explodes in the
+        first epoch shows in its mean already.
+        """
+        if stats.loss <= self.loss_limit:
+            return False
+        classes = len(self.data.vocab)
+        self.divergence = (
+            f"the training loss {stats.loss:.3g} passed diverge_ratio={self.cfg.diverge_ratio:g} x ln({classes} classes) "
+            f"= {self.loss_limit:.4g}"
+        )
+        log.warning(f"Epoch [{epoch}/{self.cfg.epochs}]: {self.divergence}; stopping (status diverged)")
+        return True
 
     def _forward(self, batch: Batch, state: Optional[State]) -> tuple[torch.Tensor, torch.Tensor, Optional[State]]:
         """The model on ``batch``: logits, loss, and the state the next batch starts from.
@@ -319,11 +343,11 @@ class Trainer:
         self.tracker.end_session(
             status,
             {
-                "final/loss": final_loss,
-                "final/accuracy_char": final.char_accuracy,
-                "final/accuracy_seq": final.seq_accuracy,
+                "result/loss": final_loss,
+                "result/accuracy_char": final.char_accuracy,
+                "result/accuracy_seq": final.seq_accuracy,
                 # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
-                "final/solved_epoch": float(self.history.solved_epoch or self.cfg.epochs + 1),
+                "result/solved_epoch": float(self.history.solved_epoch or self.cfg.epochs + 1),
             },
             step=self.history.epochs + 1 if status is Status.DIVERGED else self.history.epochs,  # the epoch it ended in
         )
@@ -415,7 +439,10 @@ class Trainer:
 
     def _record_epoch(self, epoch: int, lr: float, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
         """An epoch's curves, and its prediction table (or, for text, now and then a sample)."""
-        self.tracker.log_epoch(epoch, train.loss, train.char_accuracy, train.seq_accuracy, lr)
+        counted = self.cfg.train_accuracy  # false: a language model's training counted no accuracy
+        self.tracker.log_epoch(
+            epoch, train.loss, train.char_accuracy if counted else None, train.seq_accuracy if counted else None, lr
+        )
         if val:
             self.tracker.log_validation(epoch, val.loss, val.char_accuracy, val.seq_accuracy)
         if not self.data.language_model:
@@ -449,13 +476,14 @@ def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.devic
 
 
 # --------------------------------------------------------------------------- reporting
-def summary_line(result: RunResult, data: TaskData) -> str:
-    """The run's last line in the terminal."""
+def summary_line(result: RunResult, data: TaskData, divergence: Optional[str] = None) -> str:
+    """The run's last line in the terminal; ``divergence`` says why a diverged run stopped."""
     where = f"Run directory: {shown(Path(result.run_dir))}"
     if result.status is Status.INTERRUPTED:
         return f"Interrupted ({result.signal}) after {result.epochs} complete epochs. {where}"
     if result.status is Status.DIVERGED:
-        return f"Diverged at epoch {result.epochs + 1}: the loss became non-finite (try a lower lr or clip=1.0). {where}"
+        why = divergence or "the loss became non-finite"
+        return f"Diverged at epoch {result.epochs + 1}: {why} (try a lower lr or clip=1.0). {where}"
     if data.language_model:
         return f"Final validation loss: {result.final_loss:.3f}, character accuracy {result.accuracy:.3f}. {where}"
     solved, first = result.solved_epoch, f"{result.prediction} (target {result.target})"

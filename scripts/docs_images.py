@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -83,6 +84,13 @@ def tensorboard(logdir: Path, runs: list[str], timeout: float = 90) -> Iterator[
                 process.wait()
 
 
+def _above_four(fd: int) -> int:
+    """``fd`` moved to a descriptor number above 4 (the old one is closed)."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 5)
+    os.close(fd)
+    return moved
+
+
 class Chromium:
     """Headless Chromium driven through the DevTools protocol over a pipe (no library needed).
 
@@ -97,6 +105,9 @@ class Chromium:
             raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
+        # The ends Chromium keeps, moved above 4: bash closes them after copying them onto 3
+        # and 4, which would close a copy just made if one of them were 3 or 4 already.
+        commands_read, replies_write = (_above_four(fd) for fd in (commands_read, replies_write))
         self._profile = tempfile.mkdtemp(prefix="chromium-")
         flags = [
             *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", f"--window-size={window[0]},{window[1]}", "--remote-debugging-pipe",
@@ -184,7 +195,7 @@ def hparams_columns(browser: Chromium, metrics: int = 5, timeout: float = 30) ->
     deadline = time.monotonic() + timeout
     while True:
         headers = browser.evaluate(_TABLE) or []
-        if sum("/" in h for h in headers) >= metrics:  # the metric columns are tags: final/loss, loss/train
+        if sum("/" in h for h in headers) >= metrics:  # the metric columns are tags: result/loss, loss/train
             time.sleep(0.3)  # the rows render with the headers; let them land
             return browser.evaluate(_TABLE)
         if time.monotonic() > deadline:

@@ -16,7 +16,16 @@ from conftest import cli, compose_config, signals_at_forward
 from rnnexp.checkpoint import LAST, Resume, load_checkpoint, load_resume
 from rnnexp.job_dir import earlier_attempt
 from rnnexp.results import Status
-from rnnexp.tracking import FINAL_METRICS, NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, record_failure
+from rnnexp.tracking import (
+    FINAL_METRICS,
+    METRICS,
+    NO_OVERRIDES,
+    OVERRIDES,
+    UNKNOWN_SIZE,
+    hparams_of,
+    record_failure,
+    varied_keys,
+)
 from rnnexp.trainer import train
 from test_reliability import DIVERGES_IN_EPOCH_2
 
@@ -43,6 +52,13 @@ def float32(values):
     return torch.tensor(values, dtype=torch.float32).tolist()
 
 
+def experiment(accumulator):
+    """(hyperparameters marked as varied, metric tags) of the run's experiment summary, in its order."""
+    content = accumulator.PluginTagToContent("hparams")["_hparams_/experiment"]
+    summary = plugin_data_pb2.HParamsPluginData.FromString(content).experiment
+    return [i.name for i in summary.hparam_infos if i.differs], [m.name.tag for m in summary.metric_infos]
+
+
 def session(accumulator):
     """(hyperparameters, status name) of the run's hparams session."""
     content = accumulator.PluginTagToContent("hparams")
@@ -66,12 +82,17 @@ def test_loss_curve_is_the_runs_losses(events):
     assert [p.value for p in accumulator.Scalars("lr")] == float32([0.1] * EPOCHS)
 
 
-def test_the_final_metrics_sort_before_every_curve(events):
-    # The HParams page ticks the first five metrics in tag order: the four final
-    # values, then the training loss.
+def test_the_loss_curves_sort_first_and_the_final_metrics_lead_the_hparams_metrics(events):
+    # Scalars and Time Series draw the tag groups by name: the loss curves come
+    # first. The HParams page ticks the first five metrics of the experiment
+    # summary: the four final values, then the training loss.
     accumulator, _ = events
     tags = sorted(accumulator.Tags()["scalars"])
-    assert tags[:5] == sorted(FINAL_METRICS) + ["loss/train"]
+    assert tags[0] == "loss/train" and set(FINAL_METRICS) <= set(tags)
+    assert all(tag > "lr" for tag in FINAL_METRICS)
+    varied, metrics = experiment(accumulator)
+    assert metrics[:5] == [*FINAL_METRICS, "loss/train"] and set(tags) <= set(metrics) == set(METRICS)
+    assert varied == []  # train() called directly: the user varied nothing
 
 
 def test_prediction_text_per_epoch_and_config_text(events):
@@ -89,8 +110,7 @@ def test_prediction_text_per_epoch_and_config_text(events):
 def test_hparams_session_lives_in_the_run_with_final_metrics(events):
     accumulator, result = events
     hparams = accumulator.PluginTagToContent("hparams")
-    # No per-run experiment summary: TensorBoard derives the experiment from all sessions.
-    assert set(hparams) == {"_hparams_/session_start_info", "_hparams_/session_end_info"}
+    assert set(hparams) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
     values, status = session(accumulator)
     assert status == "STATUS_SUCCESS"
     assert values["model"] == "rnn" and values["optimizer"] == "adam" and values["encoder"] == "one_hot"
@@ -112,6 +132,7 @@ def test_the_overrides_are_the_command_lines(tmp_path):
     train(compose_config("model=cell", "seed=1", "epochs=1"), tmp_path)
     values, _ = session(read(tmp_path))
     assert values[OVERRIDES] == "model=cell seed=1"
+    assert experiment(read(tmp_path))[0] == ["model", "seed"]  # a single run's varied keys: the ones it set
 
 
 def test_a_diverged_run_ends_its_session_as_a_failure(tmp_path):
@@ -120,7 +141,7 @@ def test_a_diverged_run_ends_its_session_as_a_failure(tmp_path):
     accumulator = read(tmp_path)
     _, status = session(accumulator)
     assert status == "STATUS_FAILURE"
-    assert str(accumulator.Scalars("final/loss")[0].value) == "nan"
+    assert str(accumulator.Scalars("result/loss")[0].value) == "nan"
 
 
 def test_an_interrupted_run_ends_unknown_and_its_resumed_run_is_one_session_of_its_own(tmp_path):
@@ -197,3 +218,15 @@ def test_a_bad_value_is_refused_without_loading_torch_or_leaving_a_run(tmp_path)
     imported = re.findall(r"^import time:.*\|\s*(\S+)$", done.stderr, re.M)
     assert "torch" not in imported and "rnnexp.config" in imported
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_jobs_varied_keys_are_the_swept_ones(small_sweep):
+    # -m model=cell,rnn optimizer=adam,sgd epochs=4 device=cpu: epochs and device are set, not swept.
+    _, sweep_dir = small_sweep
+    jobs = sorted(d for d in sweep_dir.iterdir() if (d / ".hydra").is_dir())
+    assert len(jobs) == 4
+    for job in jobs:
+        assert varied_keys(job) == {"model", "optimizer"}
+        varied, _ = experiment(read(job))
+        assert varied == ["model", "optimizer"]
+    assert [d.name for d in sweep_dir.parent.iterdir()] == [sweep_dir.name]  # reading the sweep made no directory

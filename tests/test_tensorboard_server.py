@@ -1,7 +1,7 @@
 """A real TensorBoard server over finished sweeps, asked through its HTTP API what a user sees:
 every job a run, its curves with one point per epoch, its prediction text, and one HParams
 session per job with the same hyperparameter keys, the final metrics and the run's status,
-failed jobs included; the experiment lists the overrides first and the final metrics first.
+failed jobs included; the experiment lists the swept keys first and the final metrics first.
 
 The sweeps are run in this process (conftest's small_sweep, and one with a diverged and a failed
 job); the server is a process of its own, started on a free loopback port and stopped by its pid."""
@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from conftest import run_in_process
 from rnnexp.checkpoint import LAST, load_checkpoint
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.tracking import FINAL_METRICS, OVERRIDES, hparams_of, overrides_of
+from rnnexp.tracking import FINAL_METRICS, METRICS, OVERRIDES, hparams_of, overrides_of
 
 # The server is a process of its own.
 pytestmark = pytest.mark.e2e
@@ -167,7 +167,7 @@ def test_hparams_lists_one_session_per_job_with_the_same_keys_and_final_metrics(
         metrics = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
         assert set(FINAL_METRICS) <= set(metrics)
         final_loss = RunResult.read(logdir / run / METRICS_NAME).final_loss
-        assert metrics["final/loss"] == pytest.approx(final_loss, rel=1e-6)  # stored as float32
+        assert metrics["result/loss"] == pytest.approx(final_loss, rel=1e-6)  # stored as float32
 
 
 def test_a_diverged_and_a_failed_job_are_rows_that_say_failure(server):
@@ -184,12 +184,25 @@ def test_a_diverged_and_a_failed_job_are_rows_that_say_failure(server):
     assert types["lr"] == types["model.hidden_size"] == types["encoder.dim"] == "DATA_TYPE_FLOAT64"
 
 
-def test_the_experiment_lists_the_overrides_first_and_the_final_metrics_first(server):
+def test_the_experiment_lists_the_swept_keys_first_and_the_final_metrics_first(server):
     # What the HParams page ticks when it opens: the first five hyperparameters
-    # (differing ones first) and the first five metrics of the experiment.
+    # and the first five metrics of the experiment. TensorBoard takes the first
+    # run's experiment summary (small/0_...), here the small sweep's.
     tb, _, _ = server
     experiment = tb.post("/data/plugin/hparams/experiment", {"experimentName": "", "hparamsLimit": 1000})
-    hparams = [info["name"] for info in experiment["hparamInfos"] if info.get("differs")]
-    assert hparams[0] == OVERRIDES and {"model", "optimizer", "lr"} <= set(hparams)
+    hparams = [info["name"] for info in experiment["hparamInfos"]]
+    assert hparams[:3] == ["model", "optimizer", OVERRIDES]  # the swept keys, then the words typed
+    assert [info["name"] for info in experiment["hparamInfos"] if info.get("differs")] == ["model", "optimizer"]
     metrics = [info["name"]["tag"] for info in experiment["metricInfos"]]
-    assert metrics[:5] == sorted(FINAL_METRICS) + ["loss/train"]
+    assert metrics == list(METRICS) and metrics[:5] == [*FINAL_METRICS, "loss/train"]
+    # Every value of every job passes the page's opening filters: no string column lists its values.
+    assert not any(info.get("domainDiscrete") for info in experiment["hparamInfos"] if info["type"] == "DATA_TYPE_STRING")
+
+
+def test_scalars_open_on_the_loss_curves(server):
+    # Scalars and Time Series draw the tag groups by name; the final metrics, one point each, come after.
+    tb, _, jobs = server
+    tags = tb.get("/data/plugin/scalars/tags")
+    for run in small_jobs(jobs):
+        groups = sorted({tag.split("/")[0] for tag in tags[run]})
+        assert groups[0] == "loss" and groups.index("result") > groups.index("lr"), groups

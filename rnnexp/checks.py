@@ -68,7 +68,19 @@ RULES = (
     Rule("batch_size", _at_least(1), "must be an integer >= 1"),
     Rule("clip", _positive, "must be a number > 0 (the largest gradient norm), or null for no clipping", nullable=True),
     Rule("patience", _at_least(1), "must be an integer >= 1 (epochs), or null to train all epochs", nullable=True),
+    Rule(
+        "diverge_ratio",
+        lambda value: value > 1,
+        "must be a number > 1 (a multiple of ln(classes), the loss of guessing uniformly), "
+        "or null to stop only on a non-finite loss",
+        nullable=True,
+    ),
     Rule("progress", lambda value: value in ("auto", "always", "never"), "allowed values are auto, always, never"),
+    Rule(
+        "sweep_lines",
+        lambda value: value in ("jobs", "epochs"),
+        "allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)",
+    ),
     Rule(
         "threads",
         lambda value: value == "auto" or (type(value) is int and value >= 1),
@@ -106,6 +118,7 @@ def validate(cfg: DictConfig) -> None:
     _check_encoder(cfg.encoder)
     _check_task(cfg.task)
     _check_stateful(cfg)
+    _check_train_accuracy(cfg)
 
 
 def _check_missing(cfg: DictConfig) -> None:
@@ -166,6 +179,15 @@ def _check_stateful(cfg: DictConfig) -> None:
         raise UserError(
             "model.cuda_graph=true: the graphs replay windows that start from zeros, and task.stateful carries "
             "the state from window to window; set task.stateful=false or model.cuda_graph=false"
+        )
+
+
+def _check_train_accuracy(cfg: DictConfig) -> None:
+    """Only a language model may leave out the training accuracy: the sequence tasks' solved rule reads it."""
+    if not cfg.train_accuracy and cfg.task.name != "text":  # rnnexp.tasks.is_language_model, without torch
+        raise UserError(
+            f"train_accuracy=false: task={cfg.task.name} decides when it is solved from the accuracy of the "
+            "sequences it trains or validates on; only task=text can leave it out"
         )
 
 

@@ -294,12 +294,32 @@ class Config:
     # Stop when the validation loss has not improved for this many epochs;
     # null: train all epochs.
     patience: Optional[int] = None
+    # A run has diverged, and stops with status diverged, when an epoch's
+    # mean training loss exceeds this many times ln(classes), the loss of
+    # guessing uniformly (as when the loss is inf or nan). A loss that
+    # explodes to 1e30 stays finite in float32, and only this catches it.
+    # 1e4 leaves margin over the transient spikes of runs that still learn:
+    # at most 140x in the Optuna search's space, 1900x for RMSprop at lr 1.0
+    # with a 1024-wide head on hello (docs/reliability.md). null: only a
+    # non-finite loss counts.
+    diverge_ratio: Optional[float] = 1e4
+    # Count each training batch's accuracy (train_accuracy/* in TensorBoard).
+    # The sequence tasks' solved rule reads it. task=text sets false: the
+    # language model is judged by its validation loss and accuracy, and the
+    # count costs about 3% of its training time (docs/performance.md).
+    train_accuracy: bool = True
     # A run directory to continue from its last checkpoint (with its config;
     # `epochs=N` given as well extends the run to N epochs).
     resume: Optional[str] = None
     # Progress bar within epochs: auto (on an interactive terminal, not in
     # sweeps), always, never.
     progress: str = "auto"
+    # What a sweep (-m) prints in the terminal for each job: jobs, one line
+    # when it ends (overrides, status, final loss, seconds), so that a sweep of
+    # many jobs fits on a screen above its summary; epochs, every epoch line as
+    # a single run prints them. Each job's rnnexp.log has every line either
+    # way; a single run always prints its epochs.
+    sweep_lines: str = "jobs"
     # torch's intra-op threads: auto (one for small models, where more only
     # add hand-off costs and suffer most when the cores are busy; all cores
     # for large ones, see rnnexp.threads) or a count. Under a parallel
@@ -350,8 +370,10 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
 # Keys added to the schemas after the first checkpoints were written. A run
 # saved before a key existed behaved as the key's default does now, so
 # migrate() fills each in with its schema default, and the rest of the code
-# reads every key directly.
-ADDED_KEYS = ("threads", "model.cuda_graph")
+# reads every key directly. diverge_ratio is the one exception, on purpose:
+# an older run resumed is held to today's divergence rule, which changes no
+# loss, only where a run whose loss explodes stops.
+ADDED_KEYS = ("threads", "model.cuda_graph", "sweep_lines", "diverge_ratio", "train_accuracy")
 
 
 def migrate(config: dict) -> dict:

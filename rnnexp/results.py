@@ -32,7 +32,7 @@ class Status(str, Enum):
     """How a run ended. A ``str``, so ``metrics.json`` holds the plain word."""
 
     OK = "ok"  # trained every epoch, or stopped early on patience
-    DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step
+    DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step; or an exploding one (diverge_ratio)
     INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it from its last checkpoint, if it saved one
     FAILED = "failed"  # raised before or while training (its record written all the same; a sweep goes on)
     # Sweep jobs that have not ended, as the sweep summary names them (rnnexp.sweep.jobs); never in a metrics.json.

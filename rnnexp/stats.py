@@ -47,8 +47,19 @@ class EpochStats:
     def seq_accuracy(self) -> float:
         return self.correct_sequences / max(self.sequences, 1)
 
-    def add(self, batch: Batch, logits: torch.Tensor, loss: float, vocab: Vocabulary) -> None:
-        """Count one batch: ``logits`` (B, T, C), ``loss`` its mean over the unpadded characters."""
+    def add(self, batch: Batch, logits: torch.Tensor, loss: float, vocab: Vocabulary, accuracy: bool = True) -> None:
+        """Count one batch: ``logits`` (B, T, C), ``loss`` its mean over the unpadded characters.
+
+        ``accuracy=False`` counts the loss and the characters only (a language
+        model's training, train_accuracy=false): no argmax over the classes and,
+        without padding, no read from the device.
+        """
+        if not accuracy:
+            chars = batch.target.numel() if batch.lengths is None else int((batch.target != IGNORE).sum())
+            self.loss_sum += loss * chars
+            self.chars += chars
+            self.sequences += len(batch.index)
+            return
         # max's indices are argmax's (the first of tied maxima), at about half
         # argmax's cost on the CPU over a short last dimension.
         predicted = logits.max(dim=-1).indices  # (B, T)

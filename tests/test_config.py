@@ -217,6 +217,8 @@ BAD_VALUES = [
     (["batch_size=0"], "batch_size=0: must be an integer >= 1"),
     (["clip=0"], "clip=0.0: must be a number > 0 (the largest gradient norm), or null"),
     (["patience=0"], "patience=0: must be an integer >= 1 (epochs), or null"),
+    (["diverge_ratio=0.5"], "diverge_ratio=0.5: must be a number > 1 (a multiple of ln(classes)"),
+    (["train_accuracy=false"], "train_accuracy=false: task=hello decides when it is solved from the accuracy"),
     (["progress=sometimes"], "progress=sometimes: allowed values are auto, always, never"),
     (["threads=0"], "threads=0: allowed values are auto or an integer >= 1"),
     (["threads=two"], "threads=two: allowed values are auto or an integer >= 1"),
@@ -268,7 +270,8 @@ def test_every_rule_has_a_bad_value_case():
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["clip=null", "patience=null", "model.hidden_size=null"],  # null switches these off
+        ["clip=null", "patience=null", "model.hidden_size=null", "diverge_ratio=null"],  # null switches these off
+        ["task=text", "train_accuracy=true"],  # the language model's training accuracy, turned back on
         ["threads=auto"],
         ["threads=4"],
         ["model=cell", "model.cuda_graph=true"],  # refused later only without CUDA or with varying lengths
@@ -319,6 +322,15 @@ def test_migrate_fills_the_keys_an_old_checkpoint_lacks(make_cfg):
 def test_migrate_keeps_what_a_checkpoint_has(make_cfg):
     saved = OmegaConf.to_container(make_cfg("model=cell", "threads=3", "model.cuda_graph=true"), resolve=True)
     assert migrate(saved) == saved
+
+
+def test_an_old_text_checkpoint_keeps_counting_its_training_accuracy(make_cfg):
+    old = OmegaConf.to_container(make_cfg("task=text"), resolve=True)
+    del old["train_accuracy"], old["diverge_ratio"]
+    migrated = migrate(old)
+    # It counted the accuracy of every batch before the key existed; it is held to today's divergence rule.
+    assert (migrated["train_accuracy"], migrated["diverge_ratio"]) == (True, 1e4)
+    validate(OmegaConf.create(migrated))
 
 
 def test_every_added_key_is_a_schema_key():

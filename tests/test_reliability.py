@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from conftest import compose_config, signals_at_forward, train_steps
 from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
@@ -55,6 +57,48 @@ def test_a_non_finite_loss_stops_the_run_as_diverged(make_cfg, tmp_path, caplog)
     assert metrics["status"] == "diverged" and metrics["epochs"] == 1 and metrics["losses"] == result.losses
     assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the last epoch with a finite loss is kept
     assert train_steps(tmp_path) == [1]  # flushed
+
+
+# The issue's run: SGD at lr 1e30 trains to losses of 1e29 to 1e30, finite in float32.
+EXPLODES = ("model=embedding", "optimizer=sgd", "lr=1e30", "epochs=5")
+
+
+def hparams_status(run_dir) -> str:
+    """The status name the run's hparams session ended with, as TensorBoard reads it."""
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    content = events.PluginTagToContent("hparams")["_hparams_/session_end_info"]
+    return api_pb2.Status.Name(plugin_data_pb2.HParamsPluginData.FromString(content).session_end_info.status)
+
+
+def test_a_finite_loss_that_explodes_stops_the_run_as_diverged(make_cfg, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="rnnexp"):
+        result = train(make_cfg(*EXPLODES), tmp_path)
+    # Epoch 1's loss is the untrained model's (one step on hello); epoch 2's is 1.2e29, past 1e4 x ln(4).
+    assert result.status is Status.DIVERGED and result.epochs == 1 and result.final_loss is None
+    assert result.losses[0] < 2 * math.log(4)
+    summary = caplog.records[-1].getMessage()
+    assert summary.startswith("Diverged at epoch 2: the training loss 1.2e+29 passed diverge_ratio=10000 x ln(4 classes)"), summary
+    assert json.loads((tmp_path / METRICS_NAME).read_text())["status"] == "diverged"
+    assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the epoch before the explosion is kept
+    assert train_steps(tmp_path) == [1]
+    assert hparams_status(tmp_path) == "STATUS_FAILURE"  # TensorBoard: a Failure
+
+
+def test_diverge_ratio_null_lets_an_exploding_run_go_on(make_cfg, tmp_path):
+    result = train(make_cfg(*EXPLODES, "diverge_ratio=null"), tmp_path)
+    assert result.status is Status.OK and result.epochs == 5
+    assert max(result.losses) > 1e20 and all(math.isfinite(loss) for loss in result.losses)
+    assert hparams_status(tmp_path) == "STATUS_SUCCESS"
+
+
+def test_a_spike_that_recovers_is_not_divergence(make_cfg, tmp_path):
+    # The Optuna search's corner (rmsprop at lr 1.0, a head of 32): the loss leaps to 140x ln(4)
+    # at epoch 4, then the run solves the task. The default ratio must leave it ok.
+    cfg = make_cfg("model=rnn", "model.head=true", "model.hidden_size=32", "optimizer=rmsprop", "lr=1.0")
+    result = train(cfg, tmp_path)
+    assert max(result.losses) > 100 * math.log(4)
+    assert result.status is Status.OK and result.solved_epoch is not None and result.prediction == "ohlol"
 
 
 # --------------------------------------------------------------------------- files

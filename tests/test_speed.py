@@ -471,13 +471,18 @@ def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
     assert report["repeat"] == 1 and report["quick"] is True
     assert {"load_average", "harness_share", "others"} <= set(report["throughput"]["load"]["end"])
     models = report["throughput"]["models"]
-    assert set(models) == {"rnn", "cell"}
+    assert set(models) == {"rnn", "cell", "rnn train_accuracy=true"}
     for m in models.values():
         assert {"ratio", "rnnexp", "plain"} <= set(m["chars_per_s"])
         assert m["epochs"] == 1 and m["chars_per_epoch"] > 0
-    # rnnexp's train() and the hand-written loop: the same last-epoch loss to the bit.
-    assert {model: m["same_losses"] for model, m in models.items()} == {"rnn": True, "cell": True}
+    # The text task's default counts no training accuracy; the third run counts it.
+    assert {model: m["train_accuracy"] for model, m in models.items()} == {"rnn": False, "cell": False, "rnn train_accuracy=true": True}
+    # rnnexp's train() and the hand-written loop: the same last-epoch loss to the bit, accuracy counted or not.
+    assert all(m["same_losses"] for m in models.values()), models
     assert "| throughput model=rnn (" in done.stdout and "| throughput model=cell (" in done.stdout
+    # Counting the accuracy is not the default: its row shows the cost, with no target.
+    (accuracy_row,) = [line for line in done.stdout.splitlines() if line.startswith("| throughput model=rnn train_accuracy=true (")]
+    assert ">= 0.95x" not in accuracy_row
     assert set(verdicts(done.stdout).values()) == {""}  # a smoke run: no verdicts
 
 

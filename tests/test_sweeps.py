@@ -81,6 +81,15 @@ def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
     assert "Epoch [2/5]: the loss is not finite; stopping (status diverged)" in (diverged_dir / "rnnexp.log").read_text()
 
 
+def test_an_exploding_job_ranks_after_the_jobs_that_did_not_diverge(run_main, tmp_path):
+    # lr=1e30 trains to finite losses of 1e29: diverged by diverge_ratio, not by inf or nan.
+    done = run_main(["-m", "model=embedding", "optimizer=sgd", "lr=1e30,0.01,0.1", "epochs=3", "device=cpu"])
+    assert done.status == 0, done.stderr  # a diverged job is a result, not a failure
+    rows = summary_rows(sweep_dir_of(tmp_path))
+    assert [(r["job"], r["status"]) for r in rows] == [("2", "ok"), ("1", "ok"), ("0", "diverged")]
+    assert rows[-1]["final_loss"] in ("", "nan")
+
+
 @pytest.mark.slow
 def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, tmp_path, joblib_workers):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
@@ -90,7 +99,9 @@ def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, 
     sweep_dir = sweep_dir_of(tmp_path)  # one sweep directory: the workers did not make their own
     assert job_dirs(sweep_dir) == job_dirs(basic_dir)
     assert ranked_results(sweep_dir) == ranked_results(basic_dir)
-    assert "Joblib.Parallel(n_jobs=2" in done.stdout  # Hydra's log: the jobs ran in joblib's workers
+    # Each job printed its line from a worker process, not this one (whose output is captured here).
+    assert "Job 0 (" in small_sweep[0].stdout and "Job 0 (" not in done.stdout
+    assert all("Job " in (sweep_dir / name / "rnnexp.log").read_text() for name in job_dirs(sweep_dir))
 
 
 @pytest.mark.slow

@@ -41,6 +41,36 @@ def test_text_validation_loss_falls_below_the_unigram_baseline(make_cfg, tmp_pat
     assert [e.step for e in events.Scalars("loss/val")] == [1]
 
 
+def test_a_text_run_counts_no_training_accuracy_unless_asked(make_cfg, tmp_path, monkeypatch):
+    from rnnexp.stats import EpochStats
+
+    counted = []  # the accuracy argument of every training batch's count
+    add = EpochStats.add
+
+    def spy(self, batch, logits, loss, vocab, accuracy=True):
+        if torch.is_grad_enabled():  # a training step; evaluation runs under no_grad
+            counted.append(accuracy)
+        add(self, batch, logits, loss, vocab, accuracy)
+
+    monkeypatch.setattr(EpochStats, "add", spy)
+    common = ["task=text", "model=gru", "model.hidden_size=32", "epochs=1", "task.sample_every=0"]
+    runs = {}
+    for name, extra in (("default", []), ("counted", ["train_accuracy=true"])):
+        counted.clear()
+        result = train(make_cfg(*common, *extra), tmp_path / name)
+        events = EventAccumulator(str(tmp_path / name))
+        events.Reload()
+        runs[name] = (result, set(counted), set(events.Tags()["scalars"]))
+    (default, default_counts, default_tags), (on, on_counts, on_tags) = runs["default"], runs["counted"]
+    assert default_counts == {False} and on_counts == {True}
+    assert not {"train_accuracy/char", "train_accuracy/seq"} & default_tags
+    assert {"train_accuracy/char", "train_accuracy/seq"} <= on_tags
+    assert {"loss/train", "loss/val", "val_accuracy/char"} <= default_tags
+    # The count changes nothing else: the same losses, and the final accuracy is the validation's in both.
+    assert default.losses == on.losses and default.val_losses == on.val_losses
+    assert default.accuracy == on.accuracy > 0.2
+
+
 def lr_curve(run_dir):
     events = EventAccumulator(str(run_dir))
     events.Reload()

@@ -7,12 +7,14 @@ from the curves), so the HParams dashboard links each session to its curves.
 
 How the HParams page chooses what it shows when it opens (tensorboard's
 plugins/hparams/backend_context.py and the page's script): the server takes
-the first experiment summary it finds, in run-name order (it merges none), and
-lists its hyperparameters marked ``differs`` first, then the others, each part
-by name; the metrics keep the summary's order. The page ticks the first five
-of each. So every run writes an experiment summary (:func:`_experiment`)
-that marks the keys the user varied (:func:`varied_keys`: a sweep's swept keys,
-a single run's overridden ones) and lists the final metrics, then the curves.
+the experiment summary of any one run (it merges none; its default loader keeps
+the runs in a hash map, so not the first by name), and lists its
+hyperparameters marked ``differs`` first, then the others, each part by name;
+the metrics keep the summary's order. The page ticks the first five of each.
+So every run writes an experiment summary (:func:`_experiment`) that marks the
+keys the user varied (:func:`varied_keys`: a sweep's swept keys, a single
+run's overridden ones) and lists the final metrics, then the curves: the jobs
+of a sweep write the same one, so ``--logdir`` on a sweep ticks its keys.
 Hence two choices of names:
 
 - ``Overrides``, the run's command-line overrides, is capitalised: Python's

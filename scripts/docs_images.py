@@ -1,11 +1,12 @@
-"""The pictures in docs/images/, made by the code: a sweep's loss curves and TensorBoard's HParams page.
+"""The pictures in docs/images/, made by the code: a sweep's loss curves and TensorBoard's HParams and Time Series pages.
 
     python scripts/docs_images.py
 
 Runs a small sweep in a temporary directory (in-process, as
 ``python -m rnnexp -m ...`` would), draws its loss curves with
-rnnexp.sweep.plot, opens ``tensorboard --logdir`` on it and takes a
-screenshot of the HParams page in headless Chromium (Debian's ``chromium``).
+rnnexp.sweep.plot, opens ``tensorboard --logdir`` on it and takes
+screenshots of the HParams and Time Series pages in headless Chromium
+(Debian's ``chromium``).
 The TensorBoard server and the browser are processes of their own on
 127.0.0.1, stopped by their pids. tests/test_tensorboard_browser.py drives
 the page with the same helpers.
@@ -33,8 +34,10 @@ IMAGES = ROOT / "docs" / "images"
 SWEEP = ["-m", "model=cell,rnn,embedding", "lr=0.05,0.1", "epochs=15"]
 LOSS_CURVES = IMAGES / "sweep_loss_curves.png"
 HPARAMS = IMAGES / "tensorboard_hparams.png"
+TIME_SERIES = IMAGES / "tensorboard_time_series.png"
 WINDOW = (1400, 900)  # CSS pixels of the page
 DOCS_WINDOW = (2340, 540)  # the docs' screenshot: every ticked column and the six rows, no empty page below
+TIME_SERIES_WINDOW = (1400, 760)  # the run list and the first row of cards, the loss curves
 CHROMIUM = shutil.which("chromium")
 # The flags of a quiet headless Chromium: no sandbox (containers), no GPU, no
 # network of its own (updates, sync, QUIC), a profile of its own.
@@ -203,6 +206,25 @@ def hparams_columns(browser: Chromium, metrics: int = 5, timeout: float = 30) ->
         time.sleep(0.2)
 
 
+def screenshot_page(url: str, path: Path, window: tuple[int, int], timeout: float = 120) -> None:
+    """A screenshot of the page at ``url`` by Chromium's command mode, after 15 s of the page's virtual time.
+
+    Virtual time runs the page's timers and requests to their end before the
+    shot, however slow the machine: Time Series fetches and draws its charts
+    after the run list. The profile is a temporary one, removed afterwards.
+    """
+    if CHROMIUM is None:
+        raise RuntimeError("no chromium on PATH (Debian: apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        done = subprocess.run(
+            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={window[0]},{window[1]}",
+             "--hide-scrollbars", "--virtual-time-budget=15000", f"--screenshot={path}", url],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+        )
+    if done.returncode != 0 or not path.is_file():
+        raise RuntimeError(f"chromium took no screenshot of {url} (status {done.returncode}):\n{done.stdout}")
+
+
 def run_sweep(argv: list[str], cwd: Path) -> Path:
     """``python -m rnnexp ARGV`` in ``cwd``, in this process; the sweep directory."""
     from rnnexp.cli import main
@@ -235,7 +257,9 @@ def main() -> int:
                 browser.screenshot(HPARAMS)
             finally:
                 browser.close()
-    for path in (LOSS_CURVES, HPARAMS):
+            TIME_SERIES.unlink(missing_ok=True)
+            screenshot_page(f"{url}/#timeseries", TIME_SERIES, TIME_SERIES_WINDOW)
+    for path in (LOSS_CURVES, HPARAMS, TIME_SERIES):
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size // 1000} kB")
     print("HParams columns:", ", ".join(columns))
     return 0

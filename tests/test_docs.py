@@ -53,3 +53,39 @@ def test_a_sample_with_elided_lines_matches_only_its_own_output():
     assert not matches(["a", "...", "b"], output)  # b is not the last line
     assert not matches(["...", "x", "..."], output)
     assert not matches(["a", "b"], output)
+
+
+# A measured figure: a duration, or a count of tests (which grows).
+_FIGURE = re.compile(
+    r"\b(?:\d+(?:\.\d+)?(?: to \d+(?:\.\d+)?)? ?(?:ms|s|seconds?|minutes?|min|tests)|a minute|an hour)\b"
+)
+_DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
+
+
+def undated_figures(text: str) -> list[str]:
+    """Prose lines with a measured figure whose section, and whose page's opening, carry no date.
+
+    Sample outputs (fenced blocks) are checked against the code instead; a
+    setting's value ("30 s by default") is no measurement.
+    """
+    opening = text.split("\n## ", 1)[0]
+    found, fenced = [], False
+    for section in re.split(r"\n(?=#)", text):
+        dated = _DATE.search(section) or _DATE.search(opening)
+        for line in section.splitlines():
+            fenced ^= line.startswith("```")
+            if not dated and not fenced and _FIGURE.search(line) and "by default" not in line:
+                found.append(line.strip())
+    return found
+
+
+def test_every_figure_in_the_docs_carries_its_date():
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        assert undated_figures(path.read_text()) == [], path.name
+
+
+def test_an_undated_figure_is_found():
+    assert undated_figures("# Page\n\nIt takes 24 to 35 s.\n") == ["It takes 24 to 35 s."]
+    assert undated_figures("# Page\n\nAbout a minute on two cores.\n") == ["About a minute on two cores."]
+    assert undated_figures("# Page\n\n## A\n\nMeasured 2026-12-05: 4.4 s.\n") == []
+    assert undated_figures("# Page\n\n```\nepoch 3 s\n```\n") == []

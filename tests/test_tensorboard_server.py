@@ -1,7 +1,7 @@
 """A real TensorBoard server over finished sweeps, asked through its HTTP API what a user sees:
 every job a run, its curves with one point per epoch, its prediction text, and one HParams
 session per job with the same hyperparameter keys, the final metrics and the run's status,
-failed jobs included; the experiment lists the swept keys first and the final metrics first.
+failed jobs included; the experiment lists one sweep's swept keys first and the final metrics first.
 
 The sweeps are run in this process (conftest's small_sweep, and one with a diverged and a failed
 job); the server is a process of its own, started on a free loopback port and stopped by its pid."""
@@ -186,13 +186,16 @@ def test_a_diverged_and_a_failed_job_are_rows_that_say_failure(server):
 
 def test_the_experiment_lists_the_swept_keys_first_and_the_final_metrics_first(server):
     # What the HParams page ticks when it opens: the first five hyperparameters
-    # and the first five metrics of the experiment. TensorBoard takes the first
-    # run's experiment summary (small/0_...), here the small sweep's.
+    # and the first five metrics of the experiment. TensorBoard takes the
+    # experiment summary of any one run (its default loader keeps the runs in a
+    # hash map, so which can change from one server to the next): the small
+    # sweep's, which swept model and optimizer, or the troubled one's, which swept lr.
     tb, _, _ = server
     experiment = tb.post("/data/plugin/hparams/experiment", {"experimentName": "", "hparamsLimit": 1000})
     hparams = [info["name"] for info in experiment["hparamInfos"]]
-    assert hparams[:3] == ["model", "optimizer", OVERRIDES]  # the swept keys, then the words typed
-    assert [info["name"] for info in experiment["hparamInfos"] if info.get("differs")] == ["model", "optimizer"]
+    marked = [info["name"] for info in experiment["hparamInfos"] if info.get("differs")]
+    assert marked in (["model", "optimizer"], ["lr"]), marked
+    assert hparams[: len(marked) + 1] == [*marked, OVERRIDES]  # the swept keys, then the words typed
     metrics = [info["name"]["tag"] for info in experiment["metricInfos"]]
     assert metrics == list(METRICS) and metrics[:5] == [*FINAL_METRICS, "loss/train"]
     # Every value of every job passes the page's opening filters: no string column lists its values.

@@ -132,10 +132,10 @@ def run_job(cfg: DictConfig) -> float:
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    started = time.perf_counter()
+    started, begun = time.perf_counter(), time.time()
     # The command's StopRequest, over start-up and training alike (a launcher's
     # worker process opens its own).
-    with StopRequest.shared() as stop:
+    with StopRequest.shared() as stop, _sweep_terminal(cfg, hydra_cfg):
         try:
             with _sweep_job_dir(run_dir, hydra_cfg):
                 result = _train(cfg, hydra_cfg, stop)
@@ -146,7 +146,7 @@ def run_job(cfg: DictConfig) -> float:
             log.error(f"Job not run: {one_line(taken, schema_keys())}")
             return math.inf
         except Interrupted as stopped:
-            status = _record_stop(stopped, run_dir, hydra_cfg.overrides.task, time.perf_counter() - started)
+            status = _record_stop(stopped, run_dir, hydra_cfg, time.perf_counter() - started)
             raise ExitWith(status) from None
         except Exception as error:
             if hydra_cfg.mode == RunMode.RUN and isinstance(error, UserError) and _discard_untrained(run_dir):
@@ -166,8 +166,11 @@ def run_job(cfg: DictConfig) -> float:
                 raise
             # In a sweep the job returns, so the other jobs run and the summary
             # lists this one; the exit status comes after it.
-            log.error(f"Job failed: {reason} (traceback in {run_dir}/{hydra_cfg.job.name}.log)")
+            _report_job(run_dir, hydra_cfg, f" (traceback in its {hydra_cfg.job.name}.log)")
             return math.inf
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            # A continued sweep's job that had ended: its record is older than this attempt.
+            _report_job(run_dir, hydra_cfg, kept=(run_dir / METRICS_NAME).stat().st_mtime < begun)
         if result.status is Status.INTERRUPTED and _launcher_warned(stop):
             return math.inf  # its time is up and the launcher does not requeue it: the sweep goes on
     if result.status is Status.INTERRUPTED:
@@ -204,19 +207,73 @@ def _launcher_warned(stop: StopRequest) -> bool:
     return True
 
 
-def _record_stop(stopped: Interrupted, run_dir: Path, overrides: Sequence[str], seconds: float) -> int:
+def _record_stop(stopped: Interrupted, run_dir: Path, hydra_cfg: DictConfig, seconds: float) -> int:
     """A job stopped before training began, or aborted: its record, its line, its exit status."""
+    from hydra.types import RunMode
+
     record = RunResult.interrupted(run_dir, stopped.signal_name, seconds)
     if not (run_dir / METRICS_NAME).exists():  # the trainer writes its own once it has started
         record.write(run_dir)
     if stopped.aborted:
         log.warning(f"Aborted by a second {stopped.signal_name}.")
-    else:
+    elif hydra_cfg.mode == RunMode.RUN:  # a sweep's job says it in its line
         log.warning(
             f"Interrupted ({stopped.signal_name}) before training began: nothing to resume; "
-            f"start it again: {start_command(overrides)}"
+            f"start it again: {start_command(hydra_cfg.overrides.task)}"
         )
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        _report_job(run_dir, hydra_cfg)
     return record.exit_status
+
+
+def _report_job(run_dir: Path, hydra_cfg: DictConfig, detail: str = "", kept: bool = False) -> None:
+    """A sweep job's one line as it ends (rnnexp.sweep.report.job_line); for one cut short, the command that finishes the sweep.
+
+    Read from what the job wrote, as the sweep's summary reads it. Continuing
+    the sweep (not resume= of the one job, which would start a run outside
+    it) runs every job that has not ended, this one from its last.pt.
+    """
+    from rnnexp.console import JOB_LINE
+    from rnnexp.sweep.continuation import finish_command, saved_task_overrides
+    from rnnexp.sweep.jobs import Job
+    from rnnexp.sweep.report import job_line
+
+    job = Job.read(run_dir)
+    job.num = hydra_cfg.job.num
+    sweep_dir = hydra_cfg.sweep.dir
+    level = {Status.FAILED: logging.ERROR, Status.INTERRUPTED: logging.WARNING}.get(job.status, logging.INFO)
+    log.log(level, job_line(job, saved_task_overrides(sweep_dir) or [], detail, kept), extra={JOB_LINE: True})
+    if job.status is Status.INTERRUPTED:
+        log.warning(
+            f"To finish the sweep (jobs that ended are kept, the others resume or start): {finish_command(sweep_dir)}"
+        )
+
+
+@contextlib.contextmanager
+def _sweep_terminal(cfg: DictConfig, hydra_cfg: DictConfig) -> Iterator[None]:
+    """A sweep job with ``sweep_lines=jobs``: its terminal shows its one line and warnings (rnnexp.console.JobLines).
+
+    Only the terminal's handlers get the filter; the job's rnnexp.log keeps every line.
+    """
+    from hydra.types import RunMode
+
+    from rnnexp.console import JobLines, quiet_job
+
+    if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(cfg.sweep_lines):
+        yield
+        return
+    terminal = [
+        handler for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+    ]
+    quiet = JobLines()
+    for handler in terminal:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in terminal:
+            handler.removeFilter(quiet)
 
 
 def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResult:

@@ -26,3 +26,49 @@ class ConsoleHandler(logging.StreamHandler):
             os.dup2(devnull, self.stream.fileno())
         finally:
             os.close(devnull)
+
+
+# Set on the record of a sweep job's one line (rnnexp.cli), which the terminal always shows.
+JOB_LINE = "rnnexp_job_line"
+
+
+def quiet_job(sweep_lines: str) -> bool:
+    """Whether a sweep job's terminal shows only its one line (and warnings): all but ``sweep_lines=epochs``."""
+    return sweep_lines != "epochs"
+
+
+class JobLines(logging.Filter):
+    """The terminal of a sweep job with ``sweep_lines=jobs``: its one line, and warnings and errors.
+
+    The epoch lines and the run's other news stay in the job's rnnexp.log
+    (its file handler has no such filter). The trainer's own warnings (a loss
+    that became non-finite, an interruption) are left out too: the job's line
+    says how it ended, and the sweep says how to finish it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, JOB_LINE, False):
+            return True
+        if record.levelno >= logging.ERROR:
+            return True
+        return record.levelno >= logging.WARNING and record.name != "rnnexp.trainer"
+
+
+class HydraLines(logging.Filter):
+    """Hydra's terminal (conf/hydra/hydra_logging/rnnexp.yaml): no INFO lines of launchers and sweepers with ``sweep_lines=jobs``.
+
+    Each job prints one line of its own when it ends; the launcher's
+    ``#3 : model=rnn ...`` as it starts, and the Optuna sweeper's study and
+    best-trial lines, would double them (the summary ranks the best trial
+    first). rnnexp's own lines (its sweeper's, on a continued search) and
+    every warning still show.
+    """
+
+    def __init__(self, sweep_lines: str = "jobs") -> None:
+        super().__init__()
+        self.quiet = quiet_job(sweep_lines)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.quiet or record.levelno >= logging.WARNING:
+            return True
+        return record.name.startswith(("rnnexp", "hydra_plugins.rnnexp_"))

@@ -36,7 +36,7 @@ log = logging.getLogger("rnnexp")
 
 # Keys that say how a run is carried out, not what it computes: a requeued job
 # may land on another node, with another core count or device.
-_HOW_IT_RUNS = {"resume", "threads", "progress", "device"}
+_HOW_IT_RUNS = {"resume", "threads", "progress", "device", "sweep_lines"}
 
 
 class DirectoryTaken(UserError):

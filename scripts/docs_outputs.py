@@ -15,7 +15,7 @@ block stands for any number of lines, so a sample can show the head and the
 tail of a long output (rewriting keeps their lengths) or a part from its
 middle (between two ``...``, edited by hand).
 What changes from run to run is masked before comparing: the date and time in
-run directories and the seconds column of a sweep's table.
+run directories and the seconds of a sweep's jobs (its table's last column, the end of each job's line).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ MARKER = re.compile(r"^<!-- output: (.+) -->$")
 ELLIPSIS = "..."
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}\.\d{3}(-\d+)?")
 _CLOCK = re.compile(r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}\]")
-_SECONDS = re.compile(r"(\s)\d+\.\d{2}$")  # the last column of a sweep table's row
+_SECONDS = re.compile(r"(\s)\d+\.\d{2}( s)?$")  # the last column of a sweep table's row; a job's line's end
 
 
 @dataclass

@@ -288,6 +288,24 @@ def test_commands_that_show_something_create_nothing(run_main, tmp_path, args):
     assert os.path.isdir(made)
 
 
+def test_help_names_every_model_and_the_other_commands(run_main):
+    import importlib.util
+
+    done = run_main(["--help"])
+    assert done.status == 0, done.stderr
+    # The header, before Hydra's own lists: what a reader sees without scrolling.
+    header = done.stdout.split("== Configuration groups ==")[0]
+    models = sorted(path.stem for path in (Path(__file__).parent.parent / "conf" / "model").glob("*.yaml"))
+    assert len(models) == 5, models
+    for name in models:
+        # Each model with what it is built from: "rnn (nn.RNN)", "model=cell (one nn.RNNCell, ...".
+        assert re.search(rf"(^|[ =]){name} \(", header, re.M), (name, header)
+    commands = re.findall(r"python -m (rnnexp\.\w+)", header)
+    assert sorted(set(commands)) == ["rnnexp.predict", "rnnexp.shapes", "rnnexp.summarize"], commands
+    assert all(importlib.util.find_spec(command) for command in commands)  # each one runs as written
+    assert "python -m rnnexp continue=last" in header
+
+
 def test_version_names_rnnexp_hydra_and_torch(run_main):
     import tomllib
     from importlib import metadata

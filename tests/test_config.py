@@ -220,6 +220,7 @@ BAD_VALUES = [
     (["diverge_ratio=0.5"], "diverge_ratio=0.5: must be a number > 1 (a multiple of ln(classes)"),
     (["train_accuracy=false"], "train_accuracy=false: task=hello decides when it is solved from the accuracy"),
     (["progress=sometimes"], "progress=sometimes: allowed values are auto, always, never"),
+    (["sweep_lines=all"], "sweep_lines=all: allowed values are jobs (one line per job of a sweep) or epochs"),
     (["threads=0"], "threads=0: allowed values are auto or an integer >= 1"),
     (["threads=two"], "threads=two: allowed values are auto or an integer >= 1"),
     (["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),

@@ -6,6 +6,8 @@ against a real SLURM cluster.
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import signal
 from pathlib import Path
@@ -45,10 +47,17 @@ def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_con
     sweep_dir = sweep_dir_of(tmp_path)
     (job0,) = job_dirs(sweep_dir)
     assert RunResult.read(job0 / METRICS_NAME).status is Status.INTERRUPTED
+    # The terminal names the command that finishes the whole sweep, not resume= of the one job
+    # (which would train that job alone, into a run directory of its own).
+    *_, job_line, finish = stopped.stdout.splitlines()
+    assert job_line.startswith("Job 0 (seed=0): interrupted, SIGTERM after 1 of 3 epochs, ")
+    assert "resume=" not in stopped.stdout and finish.startswith("To finish the sweep ")
+    command = shlex.split(finish.split(": ", 1)[1])
+    assert command == ["python", "-m", "rnnexp", f"continue={sweep_dir.relative_to(tmp_path)}"]
 
-    continued = run_main(["continue=last"])
+    continued = run_main(command[3:])
     assert continued.status == 0, continued.stderr
-    assert f"Resuming {job0} after epoch 1" in continued.stdout
+    assert f"Resuming {job0} after epoch 1" in (job0 / "rnnexp.log").read_text()
     job0_again, job1 = job_dirs(sweep_dir)
     assert job0_again == job0 and job1.name.startswith("1_")
     # The losses of a run that never stopped, bit for bit, and one curve without repeated steps.
@@ -58,6 +67,29 @@ def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_con
     assert resumed.losses == uninterrupted.losses and resumed.val_losses == uninterrupted.val_losses
     assert train_steps(job0) == [1, 2, 3]
     assert "2 jobs: 0 solved, 0 diverged, 0 failed" in continued.stdout  # the summary lists each job once
+
+
+def test_a_signal_before_a_sweep_job_trains_names_the_command_that_finishes_the_sweep(run_main, tmp_path, monkeypatch):
+    import rnnexp.checks
+
+    checked = rnnexp.checks.validate
+
+    def interrupted(cfg):  # Ctrl-C as job 0 checks its config: before anything was trained
+        os.kill(os.getpid(), signal.SIGINT)  # CPython runs the handler before os.kill returns
+        return checked(cfg)
+
+    monkeypatch.setattr(rnnexp.checks, "validate", interrupted)
+    stopped = run_main(["-m", "model=cell,rnn", "epochs=2", "device=cpu"])
+    assert stopped.status == 130, stopped.stderr
+    sweep_dir = sweep_dir_of(tmp_path).relative_to(tmp_path)
+    *_, job_line, finish = stopped.stdout.splitlines()
+    assert job_line.startswith("Job 0 (model=cell): interrupted, SIGINT before its first epoch ended, ")
+    assert finish.endswith(f": python -m rnnexp continue={sweep_dir}") and "start it again" not in stopped.stdout
+
+    monkeypatch.undo()
+    continued = run_main([f"continue={sweep_dir}"])
+    assert continued.status == 0, continued.stderr
+    assert "2 jobs: " in continued.stdout and "interrupted" not in continued.stdout
 
 
 @pytest.mark.parametrize("launcher", ["basic", pytest.param("joblib", marks=pytest.mark.slow)])
@@ -78,9 +110,12 @@ def test_a_continued_sweep_keeps_its_finished_jobs_resumes_the_killed_and_runs_t
     assert [d.name for d in job_dirs(sweep_dir)] == [finished.name, killed.name, never_started.name]
     assert all(RunResult.read(d / METRICS_NAME).status is Status.OK for d in job_dirs(sweep_dir))
     assert "3 jobs: " in continued.stdout
+    # Each job's log tells what the new attempt did; the terminal has one line per job.
+    assert "Already ended (ok, 4 epochs): kept as it is" in (finished / "rnnexp.log").read_text()
+    assert f"Resuming {killed} after epoch 4" in (killed / "rnnexp.log").read_text()
     if launcher == "basic":  # the joblib workers' lines do not reach this process's output
-        assert "Already ended (ok, 4 epochs): kept as it is" in continued.stdout
-        assert f"Resuming {killed} after epoch 4" in continued.stdout
+        assert "Job 0 (model=cell): ok (ended before, kept), final loss " in continued.stdout
+        assert "Job 1 (model=rnn): ok, final loss " in continued.stdout
 
 
 def test_a_failed_job_runs_again_when_the_sweep_continues(run_main, tmp_path):
@@ -154,7 +189,7 @@ def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_
     assert "Continuing the search: 2 trials ended, 1 to resume, new ones from job 3" in continued.stdout
     jobs = job_dirs(sweep_dir)
     assert [d.name.partition("_")[0] for d in jobs] == ["0", "1", "2", "3"]  # 4 trials in all, none renumbered
-    assert f"Resuming {jobs[2]} after epoch 1" in continued.stdout
+    assert f"Resuming {jobs[2]} after epoch 1" in (jobs[2] / "rnnexp.log").read_text()
     assert all(RunResult.read(d / METRICS_NAME).status is Status.OK for d in jobs)
     assert "4 jobs:" in continued.stdout
     import optuna

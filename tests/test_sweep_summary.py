@@ -23,7 +23,7 @@ from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.summarize import main as summarize_main
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
 from rnnexp.sweep.jobs import MULTIRUN_NAME, RANKING_NAME, Job, Ranking, group_by_setting, planned_jobs, rank, read_jobs
-from rnnexp.sweep.report import markdown_table, shorten, text_table
+from rnnexp.sweep.report import job_line, loss_column, markdown_table, shorten, text_table
 from rnnexp.testing import run_command
 
 
@@ -588,10 +588,11 @@ def test_a_search_ranks_by_its_objective_and_says_so(tmp_path):
         "",
         "rank  job  overrides                     status    final loss  accuracy  solved epoch  seconds",
         "----  ---  ----------------------------  --------  ----------  --------  ------------  -------",
-        "   1    1  lr=0.7932 optimizer=sgd       ok            0.0000      1.00             3     0.30",
+        # One notation in the column: a loss below 0.001 would show one digit or none with four decimals.
+        "   1    1  lr=0.7932 optimizer=sgd       ok         0.000e+00      1.00             3     0.30",
         "   2    2  lr=0.6151 optimizer=sgd       ok         1.287e-06      1.00             5     0.30",  # not 0.0000
-        "   3    3  lr=0.001507 optimizer=adamw   ok         0.0004685      0.80             -     0.30",
-        "   4    0  lr=0.01414 optimizer=rmsprop  ok         0.0008324      1.00             2     0.30",
+        "   3    3  lr=0.001507 optimizer=adamw   ok         4.685e-04      0.80             -     0.30",
+        "   4    0  lr=0.01414 optimizer=rmsprop  ok         8.324e-04      1.00             2     0.30",
         "   5    4  lr=0.9 optimizer=adam         diverged           -      0.00             -     0.30",
     ])
     assert "0 failed. Ranked by final loss, the search's objective (minimize: lowest first).\n" in minimised.markdown()
@@ -686,7 +687,8 @@ def test_the_tables_shorten_numbers_and_the_csv_keeps_them_whole(tmp_path):
     summary.write()
     text = summary.text()
     assert "Every job: clip=0.1235" in text and "`clip=0.1235`" in (tmp_path / SUMMARY_MD).read_text()
-    assert "| 2 | 0 | lr=0.01414 seed=0 | ok | 2.5e-05 | 1.00 | 5 | 0.30 |" in (tmp_path / SUMMARY_MD).read_text()
+    assert "| 2 | 0 | lr=0.01414 seed=0 | ok | 2.500e-05 | 1.00 | 5 | 0.30 |" in (tmp_path / SUMMARY_MD).read_text()
+    assert "| 3 | 1 | lr=0.01414 seed=1 | ok | 1.235e-01 | 0.80 | - | 0.30 |" in (tmp_path / SUMMARY_MD).read_text()
     groups = text.split("By setting, over seeds:")[1].strip().splitlines()[2:]
     assert groups[0].split() == ["lr=0.7932", "1", "1/1", "0.0000", "-", "5.0"]
     assert groups[1].split() == ["lr=0.01414", "2", "1/2", "0.0617", "0.0873", "5.0"]  # four decimals above 0.001
@@ -828,3 +830,26 @@ def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     assert sweeper.storage is None  # in memory
     assert set(sweeper.params) == {"lr", "model.hidden_size", "optimizer"}
     assert search.model.head is True  # hidden_size is free only with a head
+
+
+# --------------------------------------------------------------------------- one notation per column, the job's line
+def test_a_column_of_losses_keeps_one_notation():
+    # Four decimals while they show every loss; else all in scientific notation, four significant digits.
+    assert loss_column([0.4856, 41.549, None, 0.0]) == ["0.4856", "41.5490", "-", "0.0000"]
+    assert loss_column([1.707e-05, 0.0001515, 0.4856, None, math.inf]) == [
+        "1.707e-05", "1.515e-04", "4.856e-01", "-", "inf"]
+    mean_std = Summary(Path("s"), [], group_by_setting([
+        Job(n, Path(f"{n}_x"), [f"lr={lr}", f"seed={n % 2}"], Status.OK, final_loss=loss, solved_epoch=3)
+        for n, (lr, loss) in enumerate([(0.1, 0.00095), (0.1, 0.00102), (0.2, 0.47), (0.2, 0.52)])
+    ]), []).text().split("By setting, over seeds:")[1].splitlines()[3:]
+    means = [row.split()[3] for row in mean_std]
+    assert means == ["9.850e-04", "4.950e-01"]  # not 0.000985 above 0.495
+
+
+def test_a_jobs_line_names_its_own_overrides_status_loss_and_seconds(tmp_path):
+    make_job(tmp_path, 3, ["model=rnn", "lr=0.014135935551752304", "epochs=4"], solved_epoch=2, final_loss=1.707e-05)
+    make_job(tmp_path, 4, ["model=rnn", "lr=0.5", "epochs=4"], **(DIVERGED | {"epochs": 0}))  # in its first epoch
+    solved, diverged = sorted(read_jobs(tmp_path), key=lambda j: j.num)
+    assert job_line(solved, ["epochs=4", "model=cell,rnn"]) == (
+        "Job 3 (model=rnn lr=0.01414): ok, final loss 1.707e-05, solved at epoch 2, 0.30 s")
+    assert job_line(diverged, ["epochs=4"]) == "Job 4 (model=rnn lr=0.5): diverged in epoch 1, 0.30 s"

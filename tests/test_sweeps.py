@@ -3,7 +3,9 @@ the summary at the end, failed and diverged jobs, the parallel and cluster launc
 worker processes of their own), the Optuna search, and python -m rnnexp.summarize."""
 
 import csv
+import logging
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,37 @@ def test_a_multirun_ends_with_a_ranked_summary(small_sweep):
     assert (sweep_dir / SUMMARY_MD).read_text().count("\n| ") == 1 + 4  # header + one row per job
 
 
+JOB_LINE = re.compile(r"^Job (\d) \((model=\w+ optimizer=\w+)\): ok, final loss \d\.\d{4}(, solved at epoch \d+)?, \d+\.\d\d s$")
+
+
+def test_a_sweep_prints_one_line_per_job_and_keeps_the_epochs_in_each_jobs_log(small_sweep):
+    done, sweep_dir = small_sweep
+    out = done.stdout.splitlines()
+    before_summary = out[: out.index(next(line for line in out if line.startswith("Sweep ")))]
+    assert [JOB_LINE.match(line).group(1, 2) for line in before_summary] == [
+        ("0", "model=cell optimizer=adam"), ("1", "model=cell optimizer=sgd"),
+        ("2", "model=rnn optimizer=adam"), ("3", "model=rnn optimizer=sgd"),
+    ]
+    assert "Epoch [" not in done.stdout + done.stderr
+    for job in job_dirs(sweep_dir):  # only the terminal is quiet
+        log = (sweep_dir / job / "rnnexp.log").read_text()
+        assert [f"Epoch [{n}/4]" in log for n in range(1, 5)] == [True] * 4 and "Final prediction: " in log
+
+
+def test_sweep_lines_epochs_brings_back_every_epoch_line(run_main):
+    done = run_main(["-m", "model=cell,rnn", "epochs=2", "device=cpu", "sweep_lines=epochs"])
+    assert done.status == 0, done.stderr
+    assert done.stdout.count("Epoch [2/2] loss = ") == 2
+    assert "[HYDRA] \t#1 : model=rnn" in done.stdout  # Hydra's launcher names each job as it starts
+
+
+def test_sweep_lines_takes_jobs_or_epochs(run_main):
+    done = run_main(["sweep_lines=all", "device=cpu"])
+    assert (done.status, done.stderr) == (2, (
+        "rnnexp: error: sweep_lines=all: allowed values are jobs (one line per job of a sweep) "
+        "or epochs (every epoch line)\n"))
+
+
 def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
     # lr=-1 fails its check; lr=3e38 on recurrent weights started ten times larger makes SGD's first step
     # leave weights so large that epoch 2's forward pass overflows, so its loss is not finite.
@@ -74,6 +107,8 @@ def test_failed_and_diverged_jobs_do_not_sink_the_sweep(run_main, tmp_path):
     log = (failed_dir / "rnnexp.log").read_text()
     assert "Traceback (most recent call last)" in log and "UserError: lr=-1.0" in log
     assert "Traceback" not in done.stdout + done.stderr  # tracebacks stay in the job's log
+    assert "Job 0 (lr=-1): failed: lr=-1.0: must be a number > 0, for example lr=0.1 (traceback in its rnnexp.log), " in done.stdout
+    assert "Job 1 (lr=3e+38): diverged in epoch 2, " in done.stdout
 
     diverged = RunResult.read(diverged_dir / METRICS_NAME)
     assert diverged.status is Status.DIVERGED and diverged.final_loss is None
@@ -101,6 +136,7 @@ def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, 
     assert ranked_results(sweep_dir) == ranked_results(basic_dir)
     # Each job printed its line from a worker process, not this one (whose output is captured here).
     assert "Job 0 (" in small_sweep[0].stdout and "Job 0 (" not in done.stdout
+    assert "[HYDRA]" not in done.stdout  # nor the launcher's own lines ("Joblib.Parallel(n_jobs=2 ...")
     assert all("Job " in (sweep_dir / name / "rnnexp.log").read_text() for name in job_dirs(sweep_dir))
 
 
@@ -139,6 +175,11 @@ def test_optuna_search_runs_trials_and_minimises_the_final_loss(run_main, tmp_pa
     assert set(rows[0]["overrides"].split()) >= {f"{key}={value}" for key, value in best.best_params.items()}
     assert [float(r["final_loss"]) for r in rows] == sorted(float(r["final_loss"]) for r in rows)
     assert "Ranked by final loss, the search's objective (minimize: lowest first)" in done.stdout
+    # One line per trial, then the summary: none of the sweeper's ("Study name", "Best value")
+    # or the launcher's lines; alembic, which Optuna imports, is kept from logging its plugins.
+    assert [line.startswith("Job ") for line in done.stdout.splitlines()[:6]] == [True] * 5 + [False]
+    assert "[HYDRA]" not in done.stdout and "setup plugin" not in done.stdout
+    assert logging.getLogger("alembic.runtime.plugins").getEffectiveLevel() == logging.WARNING
     assert OmegaConf.load(sweep_dir / "ranking.yaml").direction == "minimize"
     table = done.stdout.splitlines()
     first = table[table.index(next(line for line in table if line.startswith("rank"))) + 2].split()

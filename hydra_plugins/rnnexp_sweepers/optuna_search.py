@@ -25,8 +25,12 @@ class OptunaSearch(Sweeper):
     def __init__(self, **settings: Any) -> None:
         # Imported here: Hydra imports this module whenever it looks for plugins,
         # with or without the sweep extra that brings Optuna.
+        import optuna
         from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
+        # Optuna's own handler would announce the study ("A new study created in
+        # memory"), which Hydra's sweeper names too; its warnings still show.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.search = OptunaSweeper(**settings)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:

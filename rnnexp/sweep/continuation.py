@@ -58,6 +58,13 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
     return ["-m", *kept, *task, f"hydra.sweep.dir={hydra_value(str(sweep_dir))}", *extra]
 
 
+def finish_command(sweep_dir: str | Path) -> str:
+    """The command that runs what is left of the sweep in ``sweep_dir``, into that directory."""
+    from rnnexp.results import typed_override
+
+    return f"python -m rnnexp {typed_override(KEY, str(sweep_dir))}"
+
+
 def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
     from omegaconf import OmegaConf

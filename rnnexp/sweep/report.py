@@ -5,8 +5,10 @@ apart; and, when a setting was run over several seeds, one row per setting.
 Jobs that failed are listed last with their one-line reason, and then the
 jobs that have not ended (interrupted, running or killed, never started),
 each with how far it got, and the command that finishes the sweep. The tables
-round numbers to what a reader compares (``lr=0.01414``); summary.csv keeps
-them whole, for other tools to read.
+round numbers to what a reader compares (``lr=0.01414``), in one notation per
+column; summary.csv keeps them whole, for other tools to read.
+
+While a sweep runs, each job prints one line as it ends (:func:`job_line`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rnnexp.files import write_atomically
-from rnnexp.results import Status, typed_override
+from rnnexp.results import Status
+from rnnexp.sweep.continuation import finish_command
 from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, varying_overrides
 
 SUMMARY_CSV = "summary.csv"
@@ -79,7 +82,7 @@ class Summary:
 
     def continue_command(self) -> str:
         """The command that runs what is left of the sweep, into its own directory."""
-        return f"python -m rnnexp {typed_override('continue', str(self.sweep_dir))}"
+        return finish_command(self.sweep_dir)
 
     def unfinished_lines(self) -> list[str]:
         """A line for each job that has not ended (one for those never started), then the command that finishes the sweep."""
@@ -197,6 +200,7 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
     ``sequences`` adds the count of evaluation sequences right, after the accuracy.
     """
     _, varying = varying_overrides(ranked)
+    losses = loss_column([job.final_loss for job in ranked])
     rows = []
     for place, job in enumerate(ranked, start=1):
         shown = " ".join(shorten(o) for o in varying[job.num]) or "(defaults)"
@@ -205,7 +209,7 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
             str(job.num),
             shown if job.overrides_known else NOT_DRAWN,
             str(job.status),
-            _loss(job.final_loss),
+            losses[place - 1],
             _number(job.accuracy, 2),
         ]
         if sequences:
@@ -215,16 +219,18 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
 
 
 def group_rows(groups: list[Group], common: list[str]) -> list[list[str]]:
+    means = loss_column([g.mean_loss for g in groups])
+    stds = loss_column([g.std_loss for g in groups])
     return [
         [
             " ".join(shorten(o) for o in g.setting if o not in common) or "(defaults)",
             str(len(g.jobs)),
             f"{sum(j.solved for j in g.jobs)}/{len(g.jobs)}",
-            _loss(g.mean_loss),
-            _loss(g.std_loss),
+            mean,
+            std,
             _number(g.mean_solved_epoch, 1),
         ]
-        for g in groups
+        for g, mean, std in zip(groups, means, stds)
     ]
 
 
@@ -245,14 +251,18 @@ def shorten(override: str, digits: int = SIGNIFICANT) -> str:
     return f"{key}={short}" if len(short) < len(value) else override
 
 
-def _loss(value: Optional[float]) -> str:
-    """Four decimals; below 0.001, where those would leave one digit or none, four significant digits.
+def loss_column(values: Sequence[Optional[float]]) -> list[str]:
+    """A column of losses in one notation: four decimals (``0.4856``), or, when a loss of the
+    column lies below 0.001, where four decimals would leave one digit or none, all of them with
+    four significant digits in scientific notation (``1.707e-05`` above ``4.856e-01``).
 
-    A search drives losses towards 0: 1.287e-06 and 0.0 must not both read 0.0000.
+    A search drives losses towards 0: 1.287e-06 and 0.0 must not both read
+    0.0000, and one notation per column keeps the losses comparable at a glance.
     """
-    if value is not None and math.isfinite(value) and value != 0 and abs(value) < 0.001:
-        return f"{value:.{SIGNIFICANT}g}"
-    return _number(value, 4)
+    small = any(v is not None and math.isfinite(v) and v != 0 and abs(v) < 0.001 for v in values)
+    if not small:
+        return [_number(v, 4) for v in values]
+    return ["-" if v is None else f"{v:.{SIGNIFICANT - 1}e}" for v in values]  # nan and inf format as themselves
 
 
 def _number(value: Optional[float], digits: int) -> str:
@@ -277,3 +287,27 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])
+
+
+def job_line(job: Job, sweep_overrides: Sequence[str] = (), detail: str = "", kept: bool = False) -> str:
+    """What a sweep prints as one of its jobs ends.
+
+    ``Job 3 (model=rnn lr=0.1): ok, final loss 0.4856, solved at epoch 10, 0.04 s``:
+    the overrides shown are the job's own, without those it shares with every
+    job as the sweep's command line gives them (``sweep_overrides``).
+    ``detail`` follows the outcome (where a failed job's traceback is);
+    ``kept``: the job had ended in an earlier attempt of the sweep, and was not run again.
+    """
+    shown = " ".join(shorten(o) for o in job.overrides if o not in sweep_overrides) or "defaults"
+    was = " (ended before, kept)" if kept else ""
+    if job.status is Status.FAILED:
+        outcome = f"failed: {job.error}"
+    elif job.status is Status.INTERRUPTED:
+        outcome = f"interrupted, {job.progress()}"
+    elif job.status is Status.DIVERGED:
+        outcome = f"diverged{was} in epoch {(job.epochs or 0) + 1}"
+    else:
+        outcome = f"{job.status}{was}, final loss {loss_column([job.final_loss])[0]}"
+        outcome += f", solved at epoch {job.solved_epoch}" if job.solved else ""
+    seconds = f", {job.seconds:.2f} s" if job.seconds is not None else ""
+    return f"Job {job.num} ({shown}): {outcome}{detail}{seconds}"

@@ -146,14 +146,18 @@ def test_hydra_full_error_raises_the_error_itself(hydra_cleared, tmp_path, monke
     assert os.environ["HYDRA_FULL_ERROR"] == "1"  # main() leaves the caller's setting as it found it
 
 
-def test_a_bad_run_keeps_its_reason_in_the_log_and_its_record(run_main, tmp_path):
+def test_a_refused_run_leaves_no_directory_unless_the_user_named_it(run_main, tmp_path):
     done = run_main(["epochs=0"])
     assert done.status == 2
     assert done.stderr.startswith("rnnexp: error: epochs=0: must be an integer >= 1") and len(done.stderr.splitlines()) == 1
-    (log,) = (tmp_path / "outputs" / "runs").glob("*/*/rnnexp.log")
-    text = log.read_text()
+    assert not (tmp_path / "outputs").exists()  # nothing for TensorBoard or run=last to list
+
+    # A directory the user named is theirs: it keeps the reason, in the log and the record.
+    named = run_main(["epochs=0", "hydra.run.dir=named"])
+    assert named.status == 2 and named.stderr == done.stderr
+    text = (tmp_path / "named" / "rnnexp.log").read_text()
     assert "run failed" in text and "Traceback" in text and "epochs=0: must be an integer >= 1" in text
-    failed = RunResult.read(log.parent / METRICS_NAME)  # the run directory says what happened, as a sweep job's does
+    failed = RunResult.read(tmp_path / "named" / METRICS_NAME)
     assert failed.status is Status.FAILED and failed.error == done.stderr.strip().removeprefix("rnnexp: error: ")
     assert (failed.epochs, failed.losses, failed.final_loss) == (0, [], None)
 
@@ -237,7 +241,7 @@ def test_removing_a_key_that_does_not_exist_names_the_nearest(run_main, tmp_path
         (["++model.hiden_size=3"], NO_SUCH_HIDEN),
         (["+newsection.key=1"], "rnnexp: error: newsection: no such config key (python -m rnnexp --cfg job lists the keys)\n"),
         # Another task's key: the hint comes from this task's keys, not from caesar's.
-        (["+task.shift=3"], "rnnexp: error: task.shift: no such config key (python -m rnnexp --cfg job lists the keys)\n"),
+        (["+task.shift=3"], "rnnexp: error: task.shift: not a key of this task; task.shift belongs to task=caesar (for example task=caesar task.shift=...)\n"),
         # A sweep is refused before its first job when no option of the swept group reads the key.
         (["-m", "lr=0.1,0.2", "+lrr=0.1"], NO_SUCH_LRR),
         (["-m", "model=cell,rnn", "+model.hiden_size=3"], NO_SUCH_HIDEN),
@@ -255,7 +259,7 @@ def test_a_sweep_job_refuses_a_key_that_its_option_does_not_read(run_main, tmp_p
     sweep_dir = sweep_dir_of(tmp_path)
     copy = RunResult.read(sweep_dir / "0_++task.shift=2,++task.size=8,device=cpu,epochs=1,task=copy" / METRICS_NAME)
     caesar = RunResult.read(sweep_dir / "1_++task.shift=2,++task.size=8,device=cpu,epochs=1,task=caesar" / METRICS_NAME)
-    assert copy.status is Status.FAILED and copy.error.startswith("task.shift: no such config key"), copy.error
+    assert copy.status is Status.FAILED and copy.error.startswith("task.shift: not a key of this task; task.shift belongs to task=caesar"), copy.error
     assert caesar.status is Status.OK
 
 

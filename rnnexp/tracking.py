@@ -14,7 +14,10 @@ the metrics keep the summary's order. The page ticks the first five of each.
 So every run writes an experiment summary (:func:`_experiment`) that marks the
 keys the user varied (:func:`varied_keys`: a sweep's swept keys, a single
 run's overridden ones) and lists the final metrics, then the curves: the jobs
-of a sweep write the same one, so ``--logdir`` on a sweep ticks its keys.
+of a sweep write the same one, so ``--logdir`` on a sweep ticks its keys. Under
+one outputs folder every run marks the union of the keys varied there, so
+``--logdir outputs`` ticks every sweep's; the summary is a file of its own in
+the run's directory, rewritten when that union grows (rnnexp.experiment_file).
 Hence two choices of names:
 
 - ``Overrides``, the run's command-line overrides, is capitalised: Python's
@@ -212,6 +215,14 @@ def _experiment(hparams: Mapping[str, HParamValue], varied: set[str]):
     return _hparams_summary("experiment", plugin_data_pb2.HParamsPluginData(experiment=experiment))
 
 
+def _write_experiment(run_dir: str | Path, hparams: Mapping[str, HParamValue]) -> None:
+    """The run's experiment file: its keys marked ``differs`` where varied by any run under its outputs folder."""
+    from rnnexp.experiment_file import shared_varied_keys, write_experiment
+
+    varied = shared_varied_keys(run_dir, varied_keys(run_dir) & set(hparams))
+    write_experiment(run_dir, _experiment(hparams, varied))
+
+
 def _session_start(hparams: Mapping[str, HParamValue], started: float):
     """The summary that opens an hparams session: its hyperparameters and start time."""
     from tensorboard.plugins.hparams import plugin_data_pb2
@@ -271,9 +282,9 @@ def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
     if any(Path(run_dir).glob(EVENT_FILES)):
         return
     hparams = hparams_of(OmegaConf.to_container(cfg, resolve=True), overrides_of(run_dir))
+    _write_experiment(run_dir, hparams)
     now = time.time()
     summaries = (
-        _experiment(hparams, varied_keys(run_dir)),
         _session_start(hparams, now),
         _text_summary("error", reason),
         _session_end(Status.FAILED, now),
@@ -449,12 +460,11 @@ class RunTracker:
 
         ``hparams`` must have the same keys, all set, in every run: a missing
         or None value makes the dashboard hide runs of a sweep. The experiment
-        summary beside it marks the keys the user varied, so the table opens
-        on them (see the module's docstring); the jobs of a sweep write the
-        same one.
+        summary, in a file of its own beside the event file, marks the keys
+        the user varied, so the table opens on them (see the module's
+        docstring); the jobs of a sweep write the same one.
         """
-        varied = varied_keys(self.writer.log_dir)
-        self.writer.file_writer.add_summary(_experiment(hparams, varied))
+        _write_experiment(self.writer.log_dir, hparams)
         self.writer.file_writer.add_summary(_session_start(hparams, self.started))
 
     def end_session(self, status: Status, final: Optional[Mapping[str, float]] = None, step: int = 0) -> None:

@@ -70,6 +70,7 @@ TABLE = [
     ("out of range: epochs", MAIN, ["epochs=0"], "epochs=0: must be an integer >= 1"),
     ("out of range: seed", MAIN, ["seed=-3"], "seed=-3: must be an integer >= 0"),
     ("out of range: size", MAIN, ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
+    ("not an option: sweep_lines", MAIN, ["sweep_lines=all"], "sweep_lines=all: allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)"),
     ("out of range: diverge_ratio", MAIN, ["diverge_ratio=1"], "diverge_ratio=1.0: must be a number > 1 (a multiple of ln(classes), the loss of guessing uniformly)"),
     ("no training accuracy on a sequence task", MAIN, ["task=copy", "train_accuracy=false"], "train_accuracy=false: task=copy decides when it is solved from the accuracy of the sequences it trains or validates on; only task=text can leave it out"),
     ("hidden size without a head", MAIN, ["model=rnn", "model.hidden_size=8"], "model.hidden_size=8: without a head h_t is read as the class scores"),

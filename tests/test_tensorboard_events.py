@@ -14,6 +14,7 @@ from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 import rnnexp.trainer
 from conftest import cli, compose_config, signals_at_forward
 from rnnexp.checkpoint import LAST, Resume, load_checkpoint, load_resume
+from rnnexp.experiment_file import EXPERIMENT_FILE
 from rnnexp.job_dir import earlier_attempt
 from rnnexp.results import Status
 from rnnexp.tracking import (
@@ -159,6 +160,9 @@ def test_an_interrupted_run_ends_unknown_and_its_resumed_run_is_one_session_of_i
     assert [p.step for p in resumed.Scalars("loss/train")] == list(range(1, EPOCHS + 3))
     values, status = session(resumed)
     assert status == "STATUS_SUCCESS" and values["epochs"] == EPOCHS + 2
+    # One experiment summary, its own: the copied event files carry none (its experiment file stays behind).
+    names = [p.name for p in (tmp_path / "resumed").iterdir() if "tfevents" in p.name]
+    assert [name for name in names if not name.startswith("events.out.tfevents.")] == [EXPERIMENT_FILE], names
     for tag in FINAL_METRICS:
         assert [p.step for p in resumed.Scalars(tag)] == [EPOCHS + 2]
 
@@ -182,6 +186,7 @@ def test_a_run_that_failed_before_training_has_its_session_with_the_same_keys(tm
     trained, _ = session(accumulator)
     record_failure(tmp_path, compose_config("model=rnn", "epochs=0"), "epochs=0: must be an integer >= 1")
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+    assert (tmp_path / EXPERIMENT_FILE).is_file()  # its summary, beside the event file as a trained run's
     failed = read(tmp_path)
     values, status = session(failed)
     assert status == "STATUS_FAILURE"

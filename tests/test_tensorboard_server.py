@@ -1,11 +1,13 @@
 """A real TensorBoard server over finished sweeps, asked through its HTTP API what a user sees:
 every job a run, its curves with one point per epoch, its prediction text, and one HParams
 session per job with the same hyperparameter keys, the final metrics and the run's status,
-failed jobs included; the experiment lists one sweep's swept keys first and the final metrics first.
+failed jobs included; the experiment lists the swept keys first (one sweep's for sweeps in folders of
+their own, every sweep's under one outputs folder) and the final metrics first.
 
 The sweeps are run in this process (conftest's small_sweep, and one with a diverged and a failed
 job); the server is a process of its own, started on a free loopback port and stopped by its pid."""
 
+import contextlib
 import json
 import re
 import shutil
@@ -21,6 +23,7 @@ from omegaconf import OmegaConf
 
 from conftest import run_in_process
 from rnnexp.checkpoint import LAST, load_checkpoint
+from rnnexp.experiment_file import EXPERIMENT_FILE, UNION_FILE
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.tracking import FINAL_METRICS, METRICS, OVERRIDES, hparams_of, overrides_of
 
@@ -85,8 +88,14 @@ def logdir(small_sweep, tmp_path_factory):
 def server(logdir, tmp_path_factory):
     """``tensorboard --logdir <logdir>`` on a free loopback port; stopped by its pid afterwards."""
     jobs = sorted(str(d.relative_to(logdir)) for sweep in ("small", "troubled") for d in job_dirs(logdir / sweep))
+    with tensorboard(logdir, jobs, tmp_path_factory.mktemp("tensorboard") / "tensorboard.log") as tb:
+        yield tb, logdir, jobs
+
+
+@contextlib.contextmanager
+def tensorboard(logdir, jobs, log):
+    """A TensorBoard server over ``logdir``, once it lists exactly the runs ``jobs``."""
     port = free_port()
-    log = tmp_path_factory.mktemp("tensorboard") / "tensorboard.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
@@ -106,7 +115,7 @@ def server(logdir, tmp_path_factory):
                 pass  # not listening yet
             assert time.monotonic() < deadline, f"TensorBoard did not list the runs in time:\n{log.read_text()}"
             time.sleep(0.5)
-        yield tb, logdir, jobs
+        yield tb
     finally:
         process.terminate()  # by its pid
         try:
@@ -209,3 +218,45 @@ def test_scalars_open_on_the_loss_curves(server):
     for run in small_jobs(jobs):
         groups = sorted({tag.split("/")[0] for tag in tags[run]})
         assert groups[0] == "loss" and groups.index("result") > groups.index("lr"), groups
+
+
+def test_sweeps_under_one_outputs_folder_lead_with_every_sweeps_keys(run_main, tmp_path):
+    # Two sweeps, one after the other, into tmp_path/outputs. TensorBoard shows one run's
+    # experiment summary, any one: every run's must mark the keys of both sweeps.
+    for sweep in (["-m", "model=cell,rnn"], ["-m", "seed=0,1"]):
+        done = run_main([*sweep, "epochs=1", "device=cpu"])
+        assert done.status == 0, done.stderr
+    outputs = tmp_path / "outputs"
+    job_paths = [job for sweep_dir in sorted(outputs.glob("multirun/*/*")) for job in job_dirs(sweep_dir)]
+    assert len(job_paths) == 4
+    # The first sweep's summaries were rewritten when the second added seed, each still alone in its file.
+    for job in job_paths:
+        marked = [info.name for info in experiment_in(job / EXPERIMENT_FILE).hparam_infos if info.differs]
+        assert marked == ["model", "seed"], job
+    assert json.loads((outputs / UNION_FILE).read_text()) == ["model", "seed"]
+    # A sweep that adds no key rewrites only its own jobs' summaries.
+    files = {job: (job / EXPERIMENT_FILE).stat().st_ino for job in job_paths}
+    done = run_main(["-m", "seed=2,3", "epochs=1", "device=cpu"])
+    assert done.status == 0, done.stderr
+    assert {job: (job / EXPERIMENT_FILE).stat().st_ino for job in job_paths} == files
+    job_paths = [job for sweep_dir in sorted(outputs.glob("multirun/*/*")) for job in job_dirs(sweep_dir)]
+    assert len(job_paths) == 6
+
+    jobs = sorted(str(job.relative_to(outputs)) for job in job_paths)  # no run besides the jobs
+    with tensorboard(outputs, jobs, tmp_path / "tensorboard.log") as tb:
+        experiment = tb.post("/data/plugin/hparams/experiment", {"experimentName": "", "hparamsLimit": 1000})
+        assert sorted(tb.get("/data/runs")) == jobs
+        assert len(tb.session_groups()) == 6  # one session per job: the summary files added none
+    hparams = [info["name"] for info in experiment["hparamInfos"]]
+    marked = [info["name"] for info in experiment["hparamInfos"] if info.get("differs")]
+    assert marked == ["model", "seed"] and hparams[:3] == ["model", "seed", OVERRIDES], hparams
+
+
+def experiment_in(path):
+    """The experiment of an experiment file, read with tensorboard's own readers."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import metadata
+
+    (value,) = [v for event in EventFileLoader(str(path)).Load() for v in event.summary.value]
+    assert value.tag == metadata.EXPERIMENT_TAG
+    return metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)

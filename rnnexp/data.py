@@ -58,7 +58,12 @@ class SequenceSet:
         count = (len(ids) - 1) // window
         sources = ids[: count * window].view(count, window)  # (count, window)
         targets = ids[1 : count * window + 1].view(count, window)
-        return cls(list(sources), list(targets))
+        windows = cls([], [])
+        # Already one (count, window) tensor each: what __init__ would stack them into.
+        windows.lengths = torch.full((count,), window, dtype=torch.long)
+        windows.equal_lengths = count > 0
+        windows.sources, windows.targets = sources.clone(), targets.clone()
+        return windows
 
     def __len__(self) -> int:
         return len(self.lengths)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import functools
 import re
 import shlex
 import signal
@@ -143,6 +144,27 @@ def saved_overrides(run_dir: str | Path) -> Optional[list[str]]:
     from omegaconf import OmegaConf  # imported here: the entry point imports this module before Hydra
 
     return [str(override) for override in OmegaConf.load(path)]
+
+
+def sweep_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
+    """The overrides a sweep was started with (its ``multirun.yaml``'s hydra.overrides.task); None without one.
+
+    Every job of a sweep reads them (for its line and its hparams), so the
+    parse is kept while the file stays the same: one per sweep and process.
+    """
+    path = Path(sweep_dir) / MULTIRUN_NAME
+    try:
+        stamp = path.stat()
+    except OSError:
+        return None
+    return list(_task_overrides_of(str(path.resolve()), stamp.st_mtime_ns, stamp.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _task_overrides_of(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    from omegaconf import OmegaConf  # imported here: the entry point imports this module before Hydra
+
+    return tuple(str(o) for o in OmegaConf.select(OmegaConf.load(path), "hydra.overrides.task", default=None) or [])
 
 
 def start_command(overrides: Sequence[str]) -> str:

@@ -39,7 +39,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Union
 
-from rnnexp.results import EVENT_FILES, Status, saved_overrides
+from rnnexp.results import EVENT_FILES, Status, saved_overrides, sweep_task_overrides
 
 if TYPE_CHECKING:
     import torch
@@ -101,6 +101,12 @@ def _job_overrides(run_dir: str | Path) -> Optional[list[str]]:
 
     None outside such a job (train() called directly, a run read later).
     """
+    job = _running_job(run_dir)
+    return None if job is None else [str(override) for override in job.overrides.task]
+
+
+def _running_job(run_dir: str | Path):
+    """The Hydra config of the job running in ``run_dir`` in this process (what it saves as .hydra/hydra.yaml); else None."""
     if "hydra" not in sys.modules:  # no Hydra job in this process
         return None
     from hydra.core.hydra_config import HydraConfig
@@ -111,7 +117,7 @@ def _job_overrides(run_dir: str | Path) -> Optional[list[str]]:
     output_dir = job.runtime.get("output_dir")
     if output_dir is None or Path(output_dir).resolve() != Path(run_dir).resolve():
         return None
-    return [str(override) for override in job.overrides.task]
+    return job
 
 
 def hparams_of(resolved: dict, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:
@@ -166,22 +172,36 @@ def varied_keys(run_dir: str | Path) -> set[str]:
     from omegaconf import OmegaConf
 
     run_dir = Path(run_dir)
-    hydra_yaml = run_dir / ".hydra" / "hydra.yaml"
-    hydra = OmegaConf.load(hydra_yaml).hydra if hydra_yaml.is_file() else None
-    if hydra is None or hydra.get("mode") != "MULTIRUN":
+    hydra = _job_hydra_config(run_dir)
+    mode = None if hydra is None else hydra.get("mode")
+    if getattr(mode, "name", mode) != "MULTIRUN":  # a RunMode in memory, its name once saved
         words = _job_overrides(run_dir) or saved_overrides(run_dir) or []
         return {_override_key(word) for word in words}
     keys = {_override_key(str(key)) for key in OmegaConf.select(hydra, "sweeper.params", default=None) or {}}
     # The sweep directory holds its jobs (conf/config.yaml's hydra.sweep.subdir). Not
     # hydra.sweep.dir as saved: resolving it again would name (and make) a new directory.
-    multirun = run_dir.parent / "multirun.yaml"
-    if multirun.is_file():
+    typed = sweep_task_overrides(run_dir.parent)
+    if typed:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
-        typed = OmegaConf.select(OmegaConf.load(multirun), "hydra.overrides.task", default=None) or []
-        parsed = OverridesParser.create().parse_overrides([str(word) for word in typed])
+        parsed = OverridesParser.create().parse_overrides(typed)
         keys |= {_override_key(override.key_or_group) for override in parsed if override.is_sweep_override()}
     return keys
+
+
+def _job_hydra_config(run_dir: Path):
+    """The Hydra config of the job in ``run_dir``: the running job's own, else its saved ``.hydra/hydra.yaml``; None without one.
+
+    The running job's is in memory: reading it saves every job of a sweep
+    parsing the whole saved file again.
+    """
+    from omegaconf import OmegaConf
+
+    running = _running_job(run_dir)
+    if running is not None:
+        return running
+    hydra_yaml = run_dir / ".hydra" / "hydra.yaml"
+    return OmegaConf.load(hydra_yaml).hydra if hydra_yaml.is_file() else None
 
 
 def _override_key(word: str) -> str:

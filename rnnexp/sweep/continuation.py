@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rnnexp.errors import UserError
-from rnnexp.results import MULTIRUN_NAME
+from rnnexp.results import MULTIRUN_NAME, sweep_task_overrides
 
 KEY = "continue"
 # Hydra overrides that the continued command sets itself.
@@ -67,14 +67,7 @@ def finish_command(sweep_dir: str | Path) -> str:
 
 def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
-    from omegaconf import OmegaConf
-
-
-    saved = Path(sweep_dir) / MULTIRUN_NAME
-    if not saved.is_file():
-        return None
-
-    return [str(o) for o in OmegaConf.load(saved).hydra.overrides.task]
+    return sweep_task_overrides(sweep_dir)
 
 
 

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TypeVar
@@ -176,21 +177,59 @@ def test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep(partiti
 
 
 # --------------------------------------------------------------------------- SLURM stops a job
-def test_a_requeued_job_resumes_from_its_own_last_checkpoint(partition, tmp_path):
-    epochs = 120
-    job = (*TEXT_JOB, f"task.path={corpus(tmp_path / 'corpus.txt', 30_000)}", f"epochs={epochs}")
-    sweep = start(slurm_command(partition, *job), tmp_path)
-    last = wait_for(lambda: next((tmp_path / "outputs").glob(f"multirun/*/*/0_*/{LAST}"), None), 120,
-                    "the job's first checkpoint")
-    job_dir = last.parent
-    (slurm_id,) = slurm_ids(job_dir.parent)
-    # What a preemption does: SIGTERM to the job, then the job back in the queue.
-    subprocess.run(["scontrol", "requeue", slurm_id], check=True, timeout=60)
-    # The same config, never interrupted: trained here while SLURM restarts the job.
-    reference = train(compose_config(*job), tmp_path / "reference")
-    output = finish(sweep, timeout=300)
-    assert sweep.returncode == 0, output
+REQUEUED_EPOCHS = 120
 
+
+@pytest.fixture(scope="session")
+def requeued_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Path, tuple[str, ...], dict]]:
+    """A sweep of one job that SLURM requeues mid-training, started with the first cluster test of the session.
+
+    Most of its time is SLURM's: the job waits about ten seconds in the queue
+    before it starts again, while the other tests run. A thread waits for the
+    job's first last.pt and requeues it; ``requeued`` says what it did.
+    """
+    cwd = tmp_path_factory.mktemp("requeue")
+    # About 4 s of training on one core: the requeue lands within it (the first
+    # last.pt is written after a second), and the uninterrupted reference is short.
+    job = (*TEXT_JOB, f"task.path={corpus(cwd / 'corpus.txt', 10_000)}", f"epochs={REQUEUED_EPOCHS}")
+    sweep = start(slurm_command(partition, *job), cwd)
+    requeued: dict = {}
+
+    def requeue() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sweep.poll() is None:
+            last = next((cwd / "outputs").glob(f"multirun/*/*/0_*/{LAST}"), None)
+            if last is not None:
+                (slurm_id,) = slurm_ids(last.parent.parent)
+                # What a preemption does: SIGTERM to the job, then the job back in the queue.
+                done = subprocess.run(["scontrol", "requeue", slurm_id], capture_output=True, text=True, timeout=60)
+                requeued.update(job_dir=last.parent, status=done.returncode, output=done.stdout + done.stderr)
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=requeue, daemon=True)
+    thread.start()
+    requeued["thread"] = thread  # the test joins it: its other keys are set by then
+    yield sweep, cwd, job, requeued
+    if sweep.poll() is None:  # the session ended first (a test failed with -x): its jobs go too
+        sweep.kill()
+        sweep.communicate()
+        for sweep_dir in (cwd / "outputs" / "multirun").glob("*/*"):
+            subprocess.run(["scancel", *slurm_ids(sweep_dir)], timeout=60)
+
+
+@pytest.mark.overlapped
+def test_a_requeued_job_resumes_from_its_own_last_checkpoint(requeued_sweep):
+    sweep, cwd, job, requeued = requeued_sweep
+    requeued["thread"].join(timeout=180)
+    output = finish(sweep, timeout=300)
+    assert requeued.get("status") == 0, (requeued, output)  # the job was caught training, and requeued
+    assert sweep.returncode == 0, output
+    # The same config, never interrupted.
+    reference = train(compose_config(*job), cwd / "reference")
+
+    job_dir = requeued["job_dir"]
+    epochs = REQUEUED_EPOCHS
     assert job_dirs(job_dir.parent) == [job_dir]
     result = RunResult.read(job_dir / METRICS_NAME)
     assert result.status is Status.OK and result.epochs == epochs
@@ -230,9 +269,13 @@ def time_limited_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess
 
 
 @pytest.fixture(autouse=True)
-def _time_limited_sweep_started(request):
-    if any(item.get_closest_marker("overlapped") for item in request.session.items):
+def _overlapped_sweeps_started(request):
+    """Start each overlapped test's sweep with the first cluster test, so that SLURM's waits overlap the other tests."""
+    overlapped = {item.name for item in request.session.items if item.get_closest_marker("overlapped")}
+    if "test_a_job_at_its_time_limit_is_requeued_until_it_ends" in overlapped:
         request.getfixturevalue("time_limited_sweep")
+    if "test_a_requeued_job_resumes_from_its_own_last_checkpoint" in overlapped:
+        request.getfixturevalue("requeued_sweep")
 
 
 @pytest.mark.slow

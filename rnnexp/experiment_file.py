@@ -84,24 +84,33 @@ def _mark(path: Path, union: set[str]) -> None:
     A file that cannot be read (cut off, or not one of these) is left alone:
     its run's own start writes it again.
     """
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
-    from tensorboard.compat.proto.event_pb2 import Event
     from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
     try:
-        for record in RawEventFileLoader(str(path)).Load():
-            event = Event.FromString(record)
-            for value in event.summary.value:
-                if value.tag == _EXPERIMENT_TAG:
-                    experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
-                    for info in experiment.hparam_infos:
-                        info.differs = info.name in union
-                    data = plugin_data_pb2.HParamsPluginData(experiment=experiment)
-                    value.metadata.CopyFrom(metadata.create_summary_metadata(data))
-                    _replace(path, event)
-                    return
+        found = _experiment_in(path)
+        if found is None:
+            return
+        event, value, experiment = found
+        for info in experiment.hparam_infos:
+            info.differs = info.name in union
+        value.metadata.CopyFrom(metadata.create_summary_metadata(plugin_data_pb2.HParamsPluginData(experiment=experiment)))
+        _replace(path, event)
     except Exception as error:  # a broken or foreign file: never worth failing the run that found it
         log.debug(f"{path}: not rewritten ({error})")
+
+
+def _experiment_in(path: Path):
+    """The event of ``path`` that holds the experiment summary, its summary value and the Experiment; None without one."""
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.plugins.hparams import metadata
+
+    for record in RawEventFileLoader(str(path)).Load():
+        event = Event.FromString(record)
+        for value in event.summary.value:
+            if value.tag == _EXPERIMENT_TAG:
+                return event, value, metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
+    return None
 
 
 def _replace(path: Path, event) -> None:
@@ -137,20 +146,14 @@ def _read_union(root: Path) -> set[str]:
 
 
 def _marked_under(root: Path) -> set[str]:
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
-    from tensorboard.compat.proto.event_pb2 import Event
-    from tensorboard.plugins.hparams import metadata
-
     marked: set[str] = set()
     for path in root.rglob(EXPERIMENT_FILE):
         try:
-            for record in RawEventFileLoader(str(path)).Load():
-                for value in Event.FromString(record).summary.value:
-                    if value.tag == _EXPERIMENT_TAG:
-                        experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
-                        marked |= {info.name for info in experiment.hparam_infos if info.differs}
+            found = _experiment_in(path)
         except Exception:  # a broken file adds nothing
             continue
+        if found is not None:
+            marked |= {info.name for info in found[2].hparam_infos if info.differs}
     return marked
 
 

@@ -1,6 +1,6 @@
-"""``python -m rnnexp``: see rnnexp.cli."""
+"""``python -m rnnexp``: see rnnexp.cli.main."""
 
-from rnnexp.cli import command
+from rnnexp.cli.main import command
 
 if __name__ == "__main__":
     command()

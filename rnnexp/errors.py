@@ -29,7 +29,7 @@ class UserError(Exception):
 
 
 class ExitWith(SystemExit):
-    """End rnnexp with exit status ``code``; :func:`rnnexp.cli.main` prints ``error`` as one line.
+    """End rnnexp with exit status ``code``; :func:`rnnexp.cli.main.main` prints ``error`` as one line.
 
     Raised from inside Hydra (a job, a callback) to end the process there. A
     SystemExit, because Hydra reports any Exception a job raises with lines of
@@ -59,7 +59,7 @@ def no_such_key(key: str, known_keys: Iterable[str]) -> str:
     A key that other options of its group read (``task.path`` under the
     default task) is sent to them rather than to a look-alike key.
     """
-    from rnnexp.config import options_defining  # imported here: rnnexp.config imports Hydra
+    from rnnexp.config.schemas import options_defining  # imported here: rnnexp.config.schemas imports Hydra
 
     owners = options_defining(key)
     if owners:

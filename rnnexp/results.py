@@ -1,8 +1,8 @@
 """What a run reports: its status, its loss history, and ``metrics.json``.
 
 One shape for every writer: a run that finished, diverged or was
-interrupted (rnnexp.trainer), and a job that failed or was stopped before it
-could train (rnnexp.cli), all write a :class:`RunResult`, so every run
+interrupted (rnnexp.training.trainer), and a job that failed or was stopped before it
+could train (rnnexp.cli.main), all write a :class:`RunResult`, so every run
 directory says how its run ended; the sweep summary and scripts read it
 back with :meth:`RunResult.read`.
 """
@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 from rnnexp.files import write_json
 
 METRICS_NAME = "metrics.json"
-# A run's checkpoints (rnnexp.checkpoint writes them). Named here, where torch is
+# A run's checkpoints (rnnexp.training.checkpoint writes them). Named here, where torch is
 # not imported, for the checks that look for a run before anything is built.
 LAST = "last.pt"  # the state after the latest epoch: what resume= continues
 BEST = "best.pt"  # the weights with the lowest monitored loss
@@ -182,14 +182,14 @@ def typed_override(key: str, value: Any) -> str:
     if isinstance(value, str) and value.startswith("${"):
         return shell_word(f"{key}={value}")  # an interpolation: left unquoted for Hydra to resolve
     if key in PATH_KEYS and isinstance(value, str) and value and not _SHELL_UNSAFE.search(value):
-        return f"{key}={value}"  # a path as printed: rnnexp.command_words quotes it for Hydra
+        return f"{key}={value}"  # a path as printed: rnnexp.config.command_words quotes it for Hydra
     if isinstance(value, str) and not _PLAIN_VALUE.fullmatch(value):
         return shell_word(f"{key}={_hydra_quoted(value)}")
     return f"{key}={_value_typed(value)}"
 
 
 # The keys whose value is a file or directory, taken as one string however it
-# reads in Hydra's grammar (rnnexp.command_words); continue= is rnnexp's own.
+# reads in Hydra's grammar (rnnexp.config.command_words); continue= is rnnexp's own.
 PATH_KEYS = frozenset({"resume", "continue", "task.path", "hydra.run.dir", "hydra.sweep.dir"})
 
 

@@ -25,7 +25,7 @@ OHLOL = [[3, 1, 2, 3, 2]]  # (1, 5)
 # rnnexp's init_scale for cell and rnn: a smaller start of the recurrent weights.
 INIT_SCALE = 0.3
 
-CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriolanus.txt"
+CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "data" / "corpora" / "coriolanus.txt"
 
 
 class OneHotRnn(nn.Module):

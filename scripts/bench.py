@@ -213,7 +213,7 @@ def bench_sweep(repeat: int, workdir: Path, quick: bool) -> dict:
 
 def timed_train(cfg, chars: int, workdir: Path) -> Callable[[], dict]:
     """rnnexp's train() on ``cfg`` in this process: its seconds, the characters it trained on, its last epoch's loss."""
-    from rnnexp.trainer import train
+    from rnnexp.training.trainer import train
 
     def run() -> dict:
         started = time.perf_counter()
@@ -229,10 +229,10 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     import torch
 
     import baselines
-    from rnnexp.config import compose
-    from rnnexp.models import build_model
-    from rnnexp.tasks import load_task
-    from rnnexp.threads import choose_threads
+    from rnnexp.config.schemas import compose
+    from rnnexp.models.tagger import build_model
+    from rnnexp.data.tasks import load_task
+    from rnnexp.training.threads import choose_threads
 
     epochs = 1 if quick else 2
     results = {}
@@ -273,8 +273,8 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
     if device == "cuda" and not torch.cuda.is_available():
         return {"skipped": "no GPU on this machine"}
     import baselines
-    from rnnexp.config import compose
-    from rnnexp.tasks import load_task
+    from rnnexp.config.schemas import compose
+    from rnnexp.data.tasks import load_task
 
     results = {}
     for name, overrides, epochs in GPU_RUNS:
@@ -317,7 +317,7 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     word_language_model's own update (``--example``), the peer the target
     names.
     """
-    from rnnexp.config import compose
+    from rnnexp.config.schemas import compose
 
     epochs = ["epochs=1"] if quick else []
     baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(compose([*TEXT_RUN, *epochs]))]
@@ -361,7 +361,7 @@ def plain_text_args(cfg) -> list[str]:
     or a cosine decay over the run. A default that leaves it is refused, so
     the two sides never compare different work.
     """
-    from rnnexp.config import COSINE
+    from rnnexp.config.schemas import COSINE
 
     model, optimizer, scheduler, task = cfg.model, cfg.optimizer, cfg.scheduler, cfg.task
     cosine = scheduler._target_ == COSINE

@@ -227,7 +227,7 @@ def screenshot_page(url: str, path: Path, window: tuple[int, int], timeout: floa
 
 def run_sweep(argv: list[str], cwd: Path) -> Path:
     """``python -m rnnexp ARGV`` in ``cwd``, in this process; the sweep directory."""
-    from rnnexp.cli import main
+    from rnnexp.cli.main import main
     from rnnexp.testing import run_command
 
     done = run_command(main, argv, cwd)

@@ -147,9 +147,9 @@ def _split(lines: list[str]) -> list[list[str]]:
 
 def _entry_point(module: str) -> Callable[[list[str]], int]:
     if module == "rnnexp":
-        from rnnexp.cli import main as entry
+        from rnnexp.cli.main import main as entry
     elif module == "rnnexp.shapes":
-        from rnnexp.shapes import main as entry
+        from rnnexp.tools.shapes import main as entry
     else:
         raise ValueError(f"python -m {module}: no in-process entry point for it here")
     return entry

@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only cell and rnn at lr 0.1 with Adam (the bench's --quick)")
     quick = parser.parse_args().quick
-    torch.set_num_threads(1)  # what rnnexp's threads=auto gives the notebook's models (rnnexp/threads.py)
+    torch.set_num_threads(1)  # what rnnexp's threads=auto gives the notebook's models (rnnexp/training/threads.py)
     grid = [("cell", 0.1, "adam"), ("rnn", 0.1, "adam")] if quick else itertools.product(MODELS, (0.01, 0.05, 0.1), OPTIMIZERS)
     for model_name, lr, optimizer_name in grid:
         print(f"model={model_name} lr={lr} optimizer={optimizer_name} final loss = {train_one(model_name, lr, optimizer_name):.4f}")

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriolanus.txt"
+CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "data" / "corpora" / "coriolanus.txt"
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, as rnnexp's optimizer=adam
 EXAMPLE_LR, EXAMPLE_CLIP = 20.0, 0.25  # word_language_model's --lr and --clip defaults
 

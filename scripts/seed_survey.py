@@ -20,11 +20,11 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_module
 
-from rnnexp.config import register_configs
+from rnnexp.config.schemas import register_configs
 from rnnexp.results import RunResult
 from rnnexp.run_dirs import register_resolvers
 from rnnexp.sweep.jobs import Job
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 
 
 def solved(result: RunResult) -> bool:

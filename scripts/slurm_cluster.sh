@@ -74,7 +74,7 @@ SlurmdLogFile=$dir/log/slurmd.log
 PlugStackConfig=$dir/plugstack.conf
 # No cgroups and no accounting: what a container or a CI machine allows.
 # Without accounting storage sacct has nothing to read (submitit polls it; see
-# rnnexp.slurm_noise).
+# rnnexp.sweep.slurm_noise).
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none

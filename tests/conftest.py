@@ -1,7 +1,7 @@
 """Shared fixtures: configs composed once per set of overrides, and the command line run in-process.
 
 Hydra starts once per test session (``make_cfg`` keeps it initialised and
-caches each composition); ``run_main`` calls :func:`rnnexp.cli.main` with an
+caches each composition); ``run_main`` calls :func:`rnnexp.cli.main.main` with an
 argument list in a temporary working directory, as ``python -m rnnexp`` would,
 and captures what it prints. Only the tests marked ``e2e`` start a Python
 process of their own: where the process itself is what is tested (a signal,
@@ -23,9 +23,9 @@ import torch
 from omegaconf import DictConfig
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rnnexp.cli import main
-from rnnexp.config import compose
-from rnnexp.models import RecurrentTagger
+from rnnexp.cli.main import main
+from rnnexp.config.schemas import compose
+from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.testing import Done, run_command
 
 _composed: dict[tuple[str, ...], DictConfig] = {}

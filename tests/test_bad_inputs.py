@@ -1,7 +1,7 @@
 """Every bad input is answered with one line naming the key or value and what is
 allowed, exit status 2 and no traceback. docs/errors.md lists this table.
 
-The commands run in-process (rnnexp.cli.main, rnnexp.predict.main) with their
+The commands run in-process (rnnexp.cli.main.main, rnnexp.tools.predict.main) with their
 output captured: the same lines and statuses as ``python -m``, without a
 Python start-up per row.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import rnnexp.predict
-import rnnexp.summarize
+import rnnexp.tools.predict
+import rnnexp.sweep.summarize
 from conftest import run_in_process
 
 
@@ -120,7 +120,7 @@ def test_bad_input_is_one_line_and_exit_status_2(workdir, monkeypatch, capsys, w
         status, stdout, stderr = done.status, done.stdout, done.stderr
     else:
         monkeypatch.chdir(workdir)
-        status = {PREDICT: rnnexp.predict.main, SUMMARIZE: rnnexp.summarize.main}[module](args)
+        status = {PREDICT: rnnexp.tools.predict.main, SUMMARIZE: rnnexp.sweep.summarize.main}[module](args)
         stdout, stderr = capsys.readouterr()
     assert status == 2, stdout + stderr
     assert len(stderr.splitlines()) == 1 and stderr.endswith("\n"), stderr
@@ -132,7 +132,7 @@ def test_bad_input_is_one_line_and_exit_status_2(workdir, monkeypatch, capsys, w
 
 def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
     from rnnexp.errors import UserError
-    from rnnexp.tasks import load_task
+    from rnnexp.data.tasks import load_task
 
     path = tmp_path / "secret.txt"
     path.write_text("some text " * 50)

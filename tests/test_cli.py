@@ -1,6 +1,6 @@
 """The command line: what a run prints and writes, sweeps, run directories, error reporting.
 
-Most commands run in-process through rnnexp.cli.main (the ``run_main``
+Most commands run in-process through rnnexp.cli.main.main (the ``run_main``
 fixture); the tests marked e2e start ``python -m rnnexp`` itself, where the
 process is what is under test.
 """
@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 
 import rnnexp.run_dirs
 from conftest import sweep_dir_of
-from rnnexp.cli import main
+from rnnexp.cli.main import main
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
 

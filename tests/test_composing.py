@@ -14,8 +14,9 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from conftest import sweep_dir_of
-from rnnexp import composing, start_checks
-from rnnexp.composing import BASIC_LAUNCHER, ValidatedConfigs, compose_each_job_once, mode_from_command_line
+from rnnexp.cli import start_checks
+from rnnexp.internals import hydra_private as composing
+from rnnexp.internals.hydra_private import BASIC_LAUNCHER, ValidatedConfigs, compose_each_job_once, mode_from_command_line
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 SWEEP = ["-m", "model=cell,embedding", "lr=0.05,0.1", "epochs=2", "device=cpu"]
@@ -168,7 +169,7 @@ def test_a_command_composes_once_for_its_mode_and_runs_as_before(run_main, compo
 # --------------------------------------------------------------------------- files read once
 def test_a_job_takes_its_overrides_from_hydra_not_from_the_file_hydra_wrote(run_main, tmp_path, monkeypatch):
     """TensorBoard's Overrides column comes from the job's own config; the saved file is for runs read later."""
-    from rnnexp import tracking
+    from rnnexp.tracking import records as tracking
     from rnnexp.results import saved_overrides
 
     def unread(run_dir):

@@ -10,9 +10,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
-from rnnexp import start_checks
-from rnnexp.checks import RULES, validate
-from rnnexp.config import ADDED_KEYS, SCHEMAS, Config, TaskConfig, migrate, schema_default, schema_keys
+from rnnexp.cli import start_checks
+from rnnexp.config.checks import RULES, validate
+from rnnexp.config.schemas import ADDED_KEYS, SCHEMAS, Config, TaskConfig, migrate, schema_default, schema_keys
 from rnnexp.errors import UserError, one_line
 from rnnexp.run_dirs import unique_dir
 
@@ -297,7 +297,7 @@ def imports_of(module_name):
     return imported | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
 
 
-@pytest.mark.parametrize("start", ["rnnexp.checks", "rnnexp.start_checks", "rnnexp.run_dirs"])
+@pytest.mark.parametrize("start", ["rnnexp.config.checks", "rnnexp.cli.start_checks", "rnnexp.run_dirs"])
 def test_the_checks_need_no_torch(start):
     # A bad value is answered before torch is imported: nothing the command
     # line's checks import reaches torch (the trainer is imported after them).
@@ -341,7 +341,7 @@ def test_every_added_key_is_a_schema_key():
 def test_loading_an_old_checkpoint_migrates_its_config(make_cfg, tmp_path):
     import torch
 
-    from rnnexp.checkpoint import load_checkpoint, restore_model
+    from rnnexp.training.checkpoint import load_checkpoint, restore_model
 
     config = OmegaConf.to_container(make_cfg("model=cell"), resolve=True)
     config["model"]["hidden_size"], config["encoder"]["dim"] = 4, 4  # sizes filled in from the data, as a run saves them

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from rnnexp.encoders import EmbeddingEncoder, OneHotEncoder
+from rnnexp.models.encoders import EmbeddingEncoder, OneHotEncoder
 from rnnexp.errors import UserError
-from rnnexp.models import MODELS, CellModel, build_model
+from rnnexp.models.tagger import MODELS, CellModel, build_model
 
 VOCAB = 4
 IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "olleh"

@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnnexp import optimizers
+from rnnexp.training import optimizers
 from rnnexp.errors import UserError
-from rnnexp.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers, without_dynamo_import
+from rnnexp.training.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers, without_dynamo_import
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FRESH_PROCESS = r"""
 import sys
 import torch
-from rnnexp.config import compose
-from rnnexp.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers
+from rnnexp.config.schemas import compose
+from rnnexp.training.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers
 
 def train(optimizer_option, build):
     torch.manual_seed(0)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnexp.command_words import path_words, unquoted
-from rnnexp.predict import predict
+from rnnexp.config.command_words import path_words, unquoted
+from rnnexp.tools.predict import predict
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.run_dirs import resumed_run_place
 

@@ -10,13 +10,13 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import rnnexp.run_dirs
-import rnnexp.predict
+import rnnexp.tools.predict
 from conftest import compose_config
-from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
+from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
-from rnnexp.predict import predict
+from rnnexp.tools.predict import predict
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_predict_argument_errors(args, message):
 
 @pytest.mark.e2e
 def test_a_bad_predict_argument_is_answered_before_torch_is_imported(tmp_path):
-    program = "import sys; from rnnexp.predict import main; status = main(['run=.']); print(status, 'torch' in sys.modules)"
+    program = "import sys; from rnnexp.tools.predict import main; status = main(['run=.']); print(status, 'torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["2", "False"]
     assert done.stderr.startswith("rnnexp.predict: error: give either input=")
@@ -76,9 +76,9 @@ def test_sampling_continues_the_prime_reproducibly(text_run):
 
 
 def test_predict_command_line(hello_run, capsys):
-    assert rnnexp.predict.main([f"run={hello_run}", "input=hello"]) == 0
+    assert rnnexp.tools.predict.main([f"run={hello_run}", "input=hello"]) == 0
     assert capsys.readouterr() == ("ohlol\n", "")  # the answer alone on stdout, to pipe
-    assert rnnexp.predict.main([f"run={hello_run}", "input=xyz"]) == 2
+    assert rnnexp.tools.predict.main([f"run={hello_run}", "input=xyz"]) == 2
     assert capsys.readouterr() == (
         "",
         "rnnexp.predict: error: input='xyz': characters not in the run's vocabulary: 'x', 'y', 'z' (the vocabulary: 'ehlo')\n",
@@ -87,8 +87,8 @@ def test_predict_command_line(hello_run, capsys):
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"], ["run=x", "--help"]])
 def test_predict_help_prints_the_usage(capsys, args):
-    assert rnnexp.predict.main(args) == 0
-    assert capsys.readouterr() == (rnnexp.predict.__doc__.strip() + "\n", "")
+    assert rnnexp.tools.predict.main(args) == 0
+    assert capsys.readouterr() == (rnnexp.tools.predict.__doc__.strip() + "\n", "")
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from omegaconf import MISSING
 
 from conftest import compose_config
-from rnnexp.checkpoint import LAST, load_checkpoint, restore_model
+from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.results import Status
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?-_"
 

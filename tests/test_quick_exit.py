@@ -1,4 +1,4 @@
-"""The command's process ends without the interpreter's teardown, and loses nothing on the way (rnnexp.quick_exit).
+"""The command's process ends without the interpreter's teardown, and loses nothing on the way (rnnexp.cli.quick_exit).
 
 Each test starts a small Python process of its own: how that process ends is
 what is tested. The programs import neither torch nor Hydra, so each takes a
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 PROGRAM = """
 import atexit, logging, sys, threading, time
 from pathlib import Path
-from rnnexp.quick_exit import run_command
+from rnnexp.cli.quick_exit import run_command
 
 out = Path(sys.argv[1])
 
@@ -76,7 +76,7 @@ def test_a_command_whose_reader_has_gone_ends_quietly(tmp_path):
     # python -m rnnexp.predict --help | head -2: the help is longer than head reads.
     reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     done = subprocess.run(
-        [sys.executable, "-c", "from rnnexp.quick_exit import run_command\n"
+        [sys.executable, "-c", "from rnnexp.cli.quick_exit import run_command\n"
          "def main():\n    print('x' * 1_000_000)\n    return 0\nrun_command(main)"],
         stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=60,
     )

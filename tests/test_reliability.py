@@ -27,13 +27,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from conftest import compose_config, signals_at_forward, train_steps
-from rnnexp.checkpoint import LAST, load_checkpoint, load_resume
+from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
 from rnnexp.interrupt import Interrupted
 from rnnexp.results import METRICS_NAME, RunResult, Status, typed_override
-from rnnexp.tasks import load_task
-from rnnexp.trainer import train
+from rnnexp.data.tasks import load_task
+from rnnexp.training.trainer import train
 
 REPO = Path(__file__).parent.parent
 
@@ -291,9 +291,9 @@ START_AGAIN = "start it again: python -m rnnexp model=embedding epochs=3 device=
 @pytest.mark.parametrize(
     "signum, target",
     [
-        pytest.param(signal.SIGINT, "rnnexp.config.register_configs", id="SIGINT before Hydra composes"),
-        pytest.param(signal.SIGTERM, "rnnexp.checks.validate", id="SIGTERM while the config is checked"),
-        pytest.param(signal.SIGINT, "rnnexp.trainer.build_optimizer", id="SIGINT while the optimizer is built"),
+        pytest.param(signal.SIGINT, "rnnexp.config.schemas.register_configs", id="SIGINT before Hydra composes"),
+        pytest.param(signal.SIGTERM, "rnnexp.config.checks.validate", id="SIGTERM while the config is checked"),
+        pytest.param(signal.SIGINT, "rnnexp.training.trainer.build_optimizer", id="SIGINT while the optimizer is built"),
     ],
 )
 def test_a_signal_during_start_up_ends_the_job_as_interrupted(run_main, tmp_path, monkeypatch, signum, target):
@@ -318,7 +318,7 @@ def test_a_signal_during_start_up_ends_the_job_as_interrupted(run_main, tmp_path
 
 
 def test_a_second_signal_during_start_up_aborts_with_a_record(run_main, tmp_path, monkeypatch):
-    send_during(monkeypatch, "rnnexp.trainer.build_optimizer", signal.SIGINT, signal.SIGINT)
+    send_during(monkeypatch, "rnnexp.training.trainer.build_optimizer", signal.SIGINT, signal.SIGINT)
     done = run_main([*STARTING, "hydra.run.dir=stopped"])
     assert (done.status, done.stdout, done.stderr) == (130, "Aborted by a second SIGINT.\n", "")
     record = RunResult.read(tmp_path / "stopped" / METRICS_NAME)
@@ -327,7 +327,7 @@ def test_a_second_signal_during_start_up_aborts_with_a_record(run_main, tmp_path
 
 def test_train_called_directly_listens_through_its_own_start_up(tmp_path, monkeypatch):
     before = signal.getsignal(signal.SIGTERM)
-    send_during(monkeypatch, "rnnexp.trainer.build_optimizer", signal.SIGTERM)
+    send_during(monkeypatch, "rnnexp.training.trainer.build_optimizer", signal.SIGTERM)
     with pytest.raises(Interrupted) as raised:
         train(compose_config(*STARTING), tmp_path)
     assert raised.value.signal_name == "SIGTERM" and not raised.value.aborted

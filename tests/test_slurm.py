@@ -30,11 +30,11 @@ import pytest
 from conftest import compose_config, sweep_dir_of, train_steps
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, RunResult, Status
 from rnnexp.sweep import SUMMARY_CSV
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
 
-CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "corpora" / "coriolanus.txt"
+CORPUS = Path(__file__).resolve().parent.parent / "rnnexp" / "data" / "corpora" / "coriolanus.txt"
 # A job's time limit. SLURM warns a job signal_delay_s (60 s) plus up to 30 s
 # before it: long after these jobs end, all but the time-limit test's.
 TIMEOUT_MIN = 5

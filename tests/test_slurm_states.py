@@ -1,11 +1,11 @@
-"""How rnnexp reads SLURM job states where sacct keeps no accounting (rnnexp/slurm_noise.py), from squeue's own output format."""
+"""How rnnexp reads SLURM job states where sacct keeps no accounting (rnnexp/sweep/slurm_noise.py), from squeue's own output format."""
 
 import pytest
 
 
 def test_squeue_lines_give_each_job_its_state_and_a_job_gone_from_the_queue_has_ended():
     pytest.importorskip("submitit")  # the sweep extra
-    from rnnexp.slurm_noise import GONE, SqueueWatcher
+    from rnnexp.sweep.slurm_noise import GONE, SqueueWatcher
 
     watcher = SqueueWatcher(delay_s=1)
     for job_id in ("7_0", "7_1", "7_2", "8"):

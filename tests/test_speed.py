@@ -22,15 +22,15 @@ import pytest
 import torch
 from torch import nn
 
-from rnnexp import threads
-from rnnexp.checks import validate
-from rnnexp.cuda_graph import capture_cell
-from rnnexp.device import ACCELERATOR_WORK, resolve_device
+from rnnexp.training import threads
+from rnnexp.config.checks import validate
+from rnnexp.training.cuda_graph import capture_cell
+from rnnexp.training.device import ACCELERATOR_WORK, resolve_device
 from rnnexp.errors import UserError
-from rnnexp.models import build_model
-from rnnexp.tasks import load_task
-from rnnexp.threads import LARGE_WORK, choose_threads, step_work
-from rnnexp.trainer import train
+from rnnexp.models.tagger import build_model
+from rnnexp.data.tasks import load_task
+from rnnexp.training.threads import LARGE_WORK, choose_threads, step_work
+from rnnexp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_CUDA = not torch.cuda.is_available()

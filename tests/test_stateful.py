@@ -19,16 +19,16 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config, signals_at_forward
-from rnnexp.checkpoint import LAST, load_checkpoint, load_resume, restore_model
-from rnnexp.data import SequenceSet, Streams
+from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume, restore_model
+from rnnexp.data.sequences import SequenceSet, Streams
 from rnnexp.errors import UserError
-from rnnexp.models import build_model, detach_state
-from rnnexp.predict import predict
+from rnnexp.models.tagger import build_model, detach_state
+from rnnexp.tools.predict import predict
 from rnnexp.results import Status
-from rnnexp.sampling import sample_text
-from rnnexp.tasks import load_task
-from rnnexp.trainer import train
-from rnnexp.vocab import Vocabulary
+from rnnexp.models.sampling import sample_text
+from rnnexp.data.tasks import load_task
+from rnnexp.training.trainer import train
+from rnnexp.data.vocab import Vocabulary
 
 
 def corpus(tmp_path: Path, characters: int, name: str = "corpus.txt") -> Path:

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from conftest import run_in_process, sweep_dir_of
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.summarize import main as summarize_main
+from rnnexp.sweep.summarize import main as summarize_main
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
 from rnnexp.sweep.jobs import MULTIRUN_NAME, RANKING_NAME, Job, Ranking, group_by_setting, planned_jobs, rank, read_jobs
 from rnnexp.sweep.report import job_line, loss_column, markdown_table, shorten, text_table
@@ -431,7 +431,7 @@ CUT_SWEEP = ["-m", "model=cell,rnn,embedding", "seed=range(2)", "epochs=4", "dev
 @pytest.fixture(scope="module")
 def cut_sweep(tmp_path_factory):
     """CUT_SWEEP as the signal left it: (the directory it ran in, its sweep directory)."""
-    from rnnexp.trainer import Trainer
+    from rnnexp.training.trainer import Trainer
 
     end_epoch = Trainer.end_epoch
 
@@ -785,11 +785,11 @@ def test_the_plot_reads_each_jobs_curve_from_metrics_json_else_from_its_event_fi
 
 
 def test_one_torch_thread_per_job_under_a_parallel_launcher():
-    from rnnexp.cli import job_threads
+    from rnnexp.cli.main import job_threads
 
     basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
     joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
-    assert job_threads("auto", basic) == "auto"  # chosen by model size (rnnexp.threads)
+    assert job_threads("auto", basic) == "auto"  # chosen by model size (rnnexp.training.threads)
     assert job_threads("auto", joblib) == 1
     assert job_threads(3, joblib) == 3 and job_threads(2, basic) == 2
 

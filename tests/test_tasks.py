@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from rnnexp.checks import validate
-from rnnexp.data import IGNORE, SequenceSet
+from rnnexp.config.checks import validate
+from rnnexp.data.sequences import IGNORE, SequenceSet
 from rnnexp.errors import UserError
-from rnnexp.tasks import load_task, unigram_entropy
+from rnnexp.data.tasks import load_task, unigram_entropy
 
 
 def pairs_of(data, which="train"):
@@ -106,7 +106,7 @@ def test_generated_data_follows_its_seed(make_cfg):
     assert first != pairs_of(load_task(make_cfg("task=parity", "task.seed=2").task))
 
 
-# The checks of task keys that need no data are rnnexp.checks.validate's
+# The checks of task keys that need no data are rnnexp.config.checks.validate's
 # (tests/test_config.py); these need the data.
 @pytest.mark.parametrize(
     "overrides, message",

@@ -11,13 +11,13 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-import rnnexp.trainer
+import rnnexp.training.trainer
 from conftest import cli, compose_config, signals_at_forward
-from rnnexp.checkpoint import LAST, Resume, load_checkpoint, load_resume
-from rnnexp.experiment_file import EXPERIMENT_FILE
-from rnnexp.job_dir import earlier_attempt
+from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resume
+from rnnexp.tracking.experiment_file import EXPERIMENT_FILE
+from rnnexp.sweep.job_dir import earlier_attempt
 from rnnexp.results import Status
-from rnnexp.tracking import (
+from rnnexp.tracking.records import (
     FINAL_METRICS,
     METRICS,
     NO_OVERRIDES,
@@ -27,7 +27,7 @@ from rnnexp.tracking import (
     record_failure,
     varied_keys,
 )
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 from test_reliability import DIVERGES_IN_EPOCH_2
 
 EPOCHS = 6
@@ -168,7 +168,7 @@ def test_an_interrupted_run_ends_unknown_and_its_resumed_run_is_one_session_of_i
 
 
 def test_a_run_resumed_in_its_own_directory_is_one_curve_and_one_session(tmp_path):
-    # What a requeued sweep job does (rnnexp.job_dir): resume from the last.pt beside it.
+    # What a requeued sweep job does (rnnexp.sweep.job_dir): resume from the last.pt beside it.
     with signals_at_forward((3, signal.SIGINT)) as sent:
         train(compose_config("model=rnn", f"epochs={EPOCHS}"), tmp_path)
     assert sent
@@ -205,7 +205,7 @@ def test_a_run_that_raises_while_training_ends_its_own_session_as_a_failure(tmp_
     def broken(self, epoch, stats):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(rnnexp.trainer.Trainer, "end_epoch", broken)
+    monkeypatch.setattr(rnnexp.training.trainer.Trainer, "end_epoch", broken)
     with pytest.raises(RuntimeError):
         train(compose_config("model=rnn", "epochs=2"), tmp_path)
     record_failure(tmp_path, compose_config("model=rnn", "epochs=2"), "out of memory")  # as the command line does
@@ -221,7 +221,7 @@ def test_a_bad_value_is_refused_without_loading_torch_or_leaving_a_run(tmp_path)
     done = cli(["epochs=0"], tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert done.returncode == 2 and "rnnexp: error: epochs=0" in done.stderr
     imported = re.findall(r"^import time:.*\|\s*(\S+)$", done.stderr, re.M)
-    assert "torch" not in imported and "rnnexp.config" in imported
+    assert "torch" not in imported and "rnnexp.config.schemas" in imported
     assert not (tmp_path / "outputs").exists()
 
 

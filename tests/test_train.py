@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnexp.checkpoint import LAST, load_checkpoint, restore_model
+from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.trainer import train
+from rnnexp.training.trainer import train
 
 # The notebook's task with the vocabulary e, h, l, o -> 0, 1, 2, 3.
 CHARS = "ehlo"

@@ -6,9 +6,9 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from rnnexp.checkpoint import BEST, LAST, load_checkpoint
-from rnnexp.tasks import load_task, unigram_entropy
-from rnnexp.trainer import train
+from rnnexp.training.checkpoint import BEST, LAST, load_checkpoint
+from rnnexp.data.tasks import load_task, unigram_entropy
+from rnnexp.training.trainer import train
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -42,7 +42,7 @@ def test_text_validation_loss_falls_below_the_unigram_baseline(make_cfg, tmp_pat
 
 
 def test_a_text_run_counts_no_training_accuracy_unless_asked(make_cfg, tmp_path, monkeypatch):
-    from rnnexp.stats import EpochStats
+    from rnnexp.training.stats import EpochStats
 
     counted = []  # the accuracy argument of every training batch's count
     add = EpochStats.add
@@ -119,7 +119,7 @@ def test_clipping_changes_the_steps(make_cfg, tmp_path):
 
 
 def test_dropout_is_random_in_training_and_off_in_evaluation(make_cfg):
-    from rnnexp.models import build_model
+    from rnnexp.models.tagger import build_model
 
     model = build_model(make_cfg("model=gru", "model.dropout=0.5", "model.num_layers=2"), 4)
     ids = torch.tensor([[1, 0, 2, 2, 3]])
@@ -130,9 +130,9 @@ def test_dropout_is_random_in_training_and_off_in_evaluation(make_cfg):
 
 
 def test_padding_is_masked_out_of_loss_and_accuracy(make_cfg, tmp_path):
-    from rnnexp.data import SequenceSet
-    from rnnexp.stats import EpochStats
-    from rnnexp.vocab import Vocabulary
+    from rnnexp.data.sequences import SequenceSet
+    from rnnexp.training.stats import EpochStats
+    from rnnexp.data.vocab import Vocabulary
 
     vocab = Vocabulary("ab")
     sequences = SequenceSet([torch.tensor([0, 1, 0]), torch.tensor([1])], [torch.tensor([1, 0, 1]), torch.tensor([0])])
@@ -160,7 +160,7 @@ def test_best_checkpoint_holds_the_lowest_validation_loss(make_cfg, tmp_path):
 def test_progress_bar_draws_only_when_enabled():
     import io
 
-    from rnnexp.progress import ProgressBar
+    from rnnexp.training.progress import ProgressBar
 
     shown, hidden = io.StringIO(), io.StringIO()
     for stream, enabled in ((shown, True), (hidden, False)):

@@ -23,7 +23,7 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if (config.hydra.get("launcher") or {}).get("_target_", "").endswith("submitit_launcher.SlurmLauncher"):
-            from rnnexp.slurm_noise import quiet_sacct  # needs submitit, which comes with this launcher
+            from rnnexp.sweep.slurm_noise import quiet_sacct  # needs submitit, which comes with this launcher
 
             quiet_sacct()  # before the jobs are submitted and watched
         # Resolve the sweep directory once, here in the launching process, and

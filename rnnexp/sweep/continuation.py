@@ -3,7 +3,7 @@
 The sweep's command line comes back from the ``multirun.yaml`` Hydra saved in
 its directory: its overrides and its launcher (``hydra/launcher=slurm`` and
 its keys), with ``hydra.sweep.dir`` set to that directory. Each job then
-finds its own directory as the earlier attempt left it, and rnnexp.job_dir's
+finds its own directory as the earlier attempt left it, and rnnexp.sweep.job_dir's
 rule applies: ended jobs are kept, interrupted ones resume, failed and
 never-started ones run. Hydra settings may be added (a partition, a time
 limit, another launcher); the experiment's own settings may not, since the
@@ -37,7 +37,7 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
     from rnnexp.results import hydra_value
     from rnnexp.run_dirs import SWEEPS, named_run
 
-    from rnnexp.command_words import unquoted
+    from rnnexp.config.command_words import unquoted
 
     value = unquoted(given[0].partition("=")[2])  # a directory as printed, or in Hydra's quotes
     sweep_dir = Path(named_run(value, KEY, root=SWEEPS))

@@ -251,7 +251,7 @@ class Ranking:
     """How the summary orders a sweep's jobs: by the search's objective when it has one.
 
     An optimising sweeper (Optuna) minimises or maximises what each job
-    returns, its final loss (rnnexp.cli.run_job); ranking by anything else
+    returns, its final loss (rnnexp.cli.main.run_job); ranking by anything else
     would put the search's best trial anywhere in the table. Other sweeps
     rank solved jobs first, by solved epoch, then by final loss.
     """

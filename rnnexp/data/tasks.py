@@ -5,13 +5,13 @@ are taggers that emit one target character per source character. The text
 task is the same thing cut from a corpus: each window of characters is a
 source and the window shifted by one character is its target (next-character
 prediction). With ``task.stateful`` (its default) the windows follow each
-other in contiguous streams instead (rnnexp.data.Streams), and the model
+other in contiguous streams instead (rnnexp.data.sequences.Streams), and the model
 carries its state from one to the next.
 
 Every task gets one vocabulary for input and output: the sorted characters of
 all its strings, so hello -> ohlol has e, h, l, o as in the notebook.
 
-The task's keys are checked by rnnexp.checks.validate before anything here
+The task's keys are checked by rnnexp.config.checks.validate before anything here
 runs; this module checks only what needs the data: the files and their
 lines, and whether a split leaves data to train on.
 """
@@ -28,9 +28,9 @@ from typing import Any, Callable, Mapping, Optional
 import torch
 from omegaconf import DictConfig
 
-from rnnexp.data import SequenceSet, Streams
+from rnnexp.data.sequences import SequenceSet, Streams
 from rnnexp.errors import UserError
-from rnnexp.vocab import Vocabulary
+from rnnexp.data.vocab import Vocabulary
 
 # The default text corpus, shipped in the package: the opening of Shakespeare's
 # Coriolanus (public domain), about 100 kB.
@@ -138,7 +138,7 @@ PAIR_TASKS: dict[str, Callable[[DictConfig], Pairs]] = {
 def _read_text(path_value: Optional[str], what: str) -> tuple[str, str]:
     """Read a UTF-8 file named by task.path; every way it can fail is a UserError."""
     if path_value is None:
-        return "(shipped corpus)", resources.files("rnnexp.corpora").joinpath(DEFAULT_CORPUS).read_text("utf-8")
+        return "(shipped corpus)", resources.files("rnnexp.data.corpora").joinpath(DEFAULT_CORPUS).read_text("utf-8")
     path = Path(path_value).expanduser()
     try:
         text = path.read_bytes().decode("utf-8")
@@ -210,7 +210,7 @@ def is_language_model(task: Mapping[str, Any]) -> bool:
 
 
 def load_task(task: DictConfig) -> TaskData:
-    """Build ``cfg.task``'s data (validated by rnnexp.checks.validate); raises UserError on bad files."""
+    """Build ``cfg.task``'s data (validated by rnnexp.config.checks.validate); raises UserError on bad files."""
     if is_language_model(task):
         return _load_text(task)
     return _load_pairs(task)

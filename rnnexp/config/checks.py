@@ -3,8 +3,8 @@
 :func:`validate` runs before anything is built, before torch is even
 imported, and answers a bad value with one line naming the key and what is
 allowed. What needs the data or the machine is checked where that is known:
-the vocabulary size (rnnexp.models, rnnexp.encoders), the files and the split
-(rnnexp.tasks), the device (rnnexp.device, rnnexp.compute).
+the vocabulary size (rnnexp.models.tagger, rnnexp.models.encoders), the files and the split
+(rnnexp.data.tasks), the device (rnnexp.training.device, rnnexp.training.placement).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def _check_stateful(cfg: DictConfig) -> None:
 
 def _check_train_accuracy(cfg: DictConfig) -> None:
     """Only a language model may leave out the training accuracy: the sequence tasks' solved rule reads it."""
-    if not cfg.train_accuracy and cfg.task.name != "text":  # rnnexp.tasks.is_language_model, without torch
+    if not cfg.train_accuracy and cfg.task.name != "text":  # rnnexp.data.tasks.is_language_model, without torch
         raise UserError(
             f"train_accuracy=false: task={cfg.task.name} decides when it is solved from the accuracy of the "
             "sequences it trains or validates on; only task=text can leave it out"

@@ -8,11 +8,11 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from rnnexp.models import RecurrentTagger
-from rnnexp.vocab import Vocabulary
+from rnnexp.models.tagger import RecurrentTagger
+from rnnexp.data.vocab import Vocabulary
 
 
-# Here rather than in rnnexp.tracking or rnnexp.shapes, which use it too:
+# Here rather than in rnnexp.tracking.records or rnnexp.shapes, which use it too:
 # tracking imports torch only once a run opens its writer, and shapes is a
 # command that composes configs; this module sits just above the models.
 @contextlib.contextmanager

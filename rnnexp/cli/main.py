@@ -53,8 +53,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def command() -> NoReturn:
-    """The ``rnnexp`` command and ``python -m rnnexp``: :func:`main`, then the process ends (rnnexp.quick_exit)."""
-    from rnnexp.quick_exit import run_command
+    """The ``rnnexp`` command and ``python -m rnnexp``: :func:`main`, then the process ends (rnnexp.cli.quick_exit)."""
+    from rnnexp.cli.quick_exit import run_command
 
     run_command(main)
 
@@ -64,9 +64,9 @@ def _command(argv: Optional[Sequence[str]]) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from rnnexp.command_words import check_spacing, path_words
-    from rnnexp.composing import mode_from_command_line
-    from rnnexp.config import register_configs
+    from rnnexp.config.command_words import check_spacing, path_words
+    from rnnexp.internals.hydra_private import mode_from_command_line
+    from rnnexp.config.schemas import register_configs
     from rnnexp.run_dirs import register_resolvers
     from rnnexp.sweep.continuation import continue_command
 
@@ -127,8 +127,8 @@ def run_job(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from rnnexp.config import schema_keys
-    from rnnexp.job_dir import DirectoryTaken
+    from rnnexp.config.schemas import schema_keys
+    from rnnexp.sweep.job_dir import DirectoryTaken
 
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -155,7 +155,7 @@ def run_job(cfg: DictConfig) -> float:
             reason = one_line(error, schema_keys())
             RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
             try:  # a row of TensorBoard's HParams page too, never in the way of the error itself
-                from rnnexp.tracking import record_failure
+                from rnnexp.tracking.records import record_failure
 
                 record_failure(run_dir, cfg, reason)
             except Exception:
@@ -186,7 +186,7 @@ def _discard_untrained(run_dir: Path) -> bool:
     the job started.
     """
     from rnnexp.run_dirs import discard_new_run_dir
-    from rnnexp.start_checks import run_file_in
+    from rnnexp.cli.start_checks import run_file_in
 
     return run_file_in(run_dir) is None and discard_new_run_dir(str(run_dir))
 
@@ -233,7 +233,7 @@ def _report_job(run_dir: Path, hydra_cfg: DictConfig, detail: str = "", kept: bo
     the sweep (not resume= of the one job, which would start a run outside
     it) runs every job that has not ended, this one from its last.pt.
     """
-    from rnnexp.console import JOB_LINE
+    from rnnexp.cli.console import JOB_LINE
     from rnnexp.sweep.continuation import finish_command, saved_task_overrides
     from rnnexp.sweep.jobs import Job
     from rnnexp.sweep.report import job_line
@@ -251,13 +251,13 @@ def _report_job(run_dir: Path, hydra_cfg: DictConfig, detail: str = "", kept: bo
 
 @contextlib.contextmanager
 def _sweep_terminal(cfg: DictConfig, hydra_cfg: DictConfig) -> Iterator[None]:
-    """A sweep job with ``sweep_lines=jobs``: its terminal shows its one line and warnings (rnnexp.console.JobLines).
+    """A sweep job with ``sweep_lines=jobs``: its terminal shows its one line and warnings (rnnexp.cli.console.JobLines).
 
     Only the terminal's handlers get the filter; the job's rnnexp.log keeps every line.
     """
     from hydra.types import RunMode
 
-    from rnnexp.console import JobLines, quiet_job
+    from rnnexp.cli.console import JobLines, quiet_job
 
     if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(cfg.sweep_lines):
         yield
@@ -280,11 +280,11 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     """The job's config (a checkpoint's when resuming), checked, then trained."""
     from hydra.types import RunMode
 
-    from rnnexp.checks import validate
+    from rnnexp.config.checks import validate
     from rnnexp.run_dirs import named_run
 
     if hydra_cfg.mode == RunMode.MULTIRUN:
-        from rnnexp.start_checks import check_keys
+        from rnnexp.cli.start_checks import check_keys
 
         # A sweep's job composes its own config (StartChecks saw the sweep's, without
         # the swept values): a key that its options do not read is refused here.
@@ -292,7 +292,7 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         check_keys(cfg)
     resume = None
     if cfg.resume is not None:
-        from rnnexp.checkpoint import load_resume
+        from rnnexp.training.checkpoint import load_resume
 
         # The newest run other than the one this job just made.
         run = named_run(cfg.resume, "resume", exclude=hydra_cfg.runtime.output_dir)
@@ -300,7 +300,7 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     cfg.threads = job_threads(cfg.threads, hydra_cfg.launcher.get("_target_", ""))
     validate(cfg)  # a bad value is answered in well under a second: before torch is imported
     if hydra_cfg.mode == RunMode.MULTIRUN and resume is None:
-        from rnnexp.job_dir import earlier_attempt
+        from rnnexp.sweep.job_dir import earlier_attempt
 
         # A requeued or continued job finds its directory as an earlier attempt left it.
         earlier = earlier_attempt(hydra_cfg.runtime.output_dir, cfg)
@@ -308,10 +308,10 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
             log.info(f"Already ended ({earlier.finished.status}, {earlier.finished.epochs} epochs): kept as it is")
             return earlier.finished
         if earlier.checkpoint is not None:
-            from rnnexp.checkpoint import Resume
+            from rnnexp.training.checkpoint import Resume
 
             resume = Resume(earlier.checkpoint, Path(hydra_cfg.runtime.output_dir))
-    from rnnexp.trainer import train
+    from rnnexp.training.trainer import train
 
     stop.check()  # a signal while torch was imported (or before): stop before building anything
     show_progress = cfg.progress == "always" or (
@@ -328,7 +328,7 @@ def _sweep_job_dir(run_dir: Path, hydra_cfg: DictConfig) -> Iterator[None]:
     if hydra_cfg.mode != RunMode.MULTIRUN:
         yield
         return
-    from rnnexp.job_dir import held
+    from rnnexp.sweep.job_dir import held
 
     with held(run_dir):
         yield
@@ -356,7 +356,7 @@ def explicit_epochs(task_overrides: Sequence[str]) -> int | None:
 
 
 def _print_error(error: BaseException | str) -> None:
-    from rnnexp.config import schema_keys
+    from rnnexp.config.schemas import schema_keys
 
     message = error if isinstance(error, str) else one_line(error, schema_keys())
     print(f"rnnexp: error: {message}", file=sys.stderr)
@@ -517,7 +517,7 @@ def _check_removals(overrides: Sequence[str]) -> None:
     """Refuse ``~key`` for a key that every run reads, before Hydra answers it in its own words."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from rnnexp.start_checks import check_removal
+    from rnnexp.cli.start_checks import check_removal
 
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         if override.is_delete() and not override.is_hydra_override():

@@ -7,8 +7,8 @@ from typing import Optional
 
 import torch
 
-from rnnexp.data import IGNORE, Batch
-from rnnexp.vocab import Vocabulary
+from rnnexp.data.sequences import IGNORE, Batch
+from rnnexp.data.vocab import Vocabulary
 
 
 @dataclass

@@ -8,8 +8,8 @@ key's name. :func:`migrate` brings the config of an older checkpoint up to
 these schemas.
 
 What composition lets through is checked elsewhere: ranges and combinations
-by rnnexp.checks (before torch is imported), keys added or removed on the
-command line and reused directories by rnnexp.start_checks.
+by rnnexp.config.checks (before torch is imported), keys added or removed on the
+command line and reused directories by rnnexp.cli.start_checks.
 
 Sizes that come from the data (vocabulary size, number of classes) are not
 config keys: the task owns them and the code passes them to the model.
@@ -284,7 +284,7 @@ class Config:
     # Seeds torch before the model is built: same seed, same losses on the CPU.
     seed: int = 0
     # auto (an accelerator when present, else cpu; the cpu for small models,
-    # see rnnexp.device), cpu, cuda, cuda:N or mps.
+    # see rnnexp.training.device), cpu, cuda, cuda:N or mps.
     device: str = "auto"
     # Sequences per optimizer step. hello has one sequence, so it trains with
     # batch 1 as in the notebook whatever this says.
@@ -322,7 +322,7 @@ class Config:
     sweep_lines: str = "jobs"
     # torch's intra-op threads: auto (one for small models, where more only
     # add hand-off costs and suffer most when the cores are busy; all cores
-    # for large ones, see rnnexp.threads) or a count. Under a parallel
+    # for large ones, see rnnexp.training.threads) or a count. Under a parallel
     # launcher (joblib, submitit) auto gives each job 1.
     threads: Any = "auto"
 

@@ -9,7 +9,7 @@ lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
 
     state_dict   the model's weights
     config       the resolved config (data-derived sizes filled in); on loading,
-                 rnnexp.config.migrate adds the keys introduced since it was saved
+                 rnnexp.config.schemas.migrate adds the keys introduced since it was saved
     vocabulary   the characters, in id order
     optimizer, scheduler   their state_dicts (scheduler: None without one)
     epoch        the last epoch finished
@@ -32,12 +32,12 @@ import torch
 from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
-from rnnexp.config import COSINE, migrate
+from rnnexp.config.schemas import COSINE, migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
-from rnnexp.models import RecurrentTagger, build_model
+from rnnexp.models.tagger import RecurrentTagger, build_model
 from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
-from rnnexp.vocab import Vocabulary
+from rnnexp.data.vocab import Vocabulary
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -209,7 +209,7 @@ def load_resume(run_dir: str, epochs: Optional[int]) -> tuple[DictConfig, Resume
     given, extends (or shortens) it to that many epochs in all. A cosine
     schedule that spanned the run then spans the new length: the epochs left
     take the lrs a run planned for that many epochs would (see
-    rnnexp.optimizers.replan_cosine), rather than climbing back up the
+    rnnexp.training.optimizers.replan_cosine), rather than climbing back up the
     cosine from the lr of 0 the first run ended at.
     """
     path = find_checkpoint(run_dir, LAST, "resume")

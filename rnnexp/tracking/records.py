@@ -17,7 +17,7 @@ run's overridden ones) and lists the final metrics, then the curves: the jobs
 of a sweep write the same one, so ``--logdir`` on a sweep ticks its keys. Under
 one outputs folder every run marks the union of the keys varied there, so
 ``--logdir outputs`` ticks every sweep's; the summary is a file of its own in
-the run's directory, rewritten when that union grows (rnnexp.experiment_file).
+the run's directory, rewritten when that union grows (rnnexp.tracking.experiment_file).
 Hence two choices of names:
 
 - ``Overrides``, the run's command-line overrides, is capitalised: Python's
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
     from torch import nn
 
-    from rnnexp.tasks import TaskData
+    from rnnexp.data.tasks import TaskData
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ def _experiment(hparams: Mapping[str, HParamValue], varied: set[str]):
 
 def _write_experiment(run_dir: str | Path, hparams: Mapping[str, HParamValue]) -> None:
     """The run's experiment file: its keys marked ``differs`` where varied by any run under its outputs folder."""
-    from rnnexp.experiment_file import shared_varied_keys, write_experiment
+    from rnnexp.tracking.experiment_file import shared_varied_keys, write_experiment
 
     varied = shared_varied_keys(run_dir, varied_keys(run_dir) & set(hparams))
     write_experiment(run_dir, _experiment(hparams, varied))
@@ -394,7 +394,7 @@ def _trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]
     import torch
     from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
 
-    from rnnexp.sampling import eval_mode
+    from rnnexp.models.sampling import eval_mode
 
     try:
         with eval_mode(model), warnings.catch_warnings():

@@ -2,7 +2,7 @@
 
 One call after the model is built (the choices depend on its size) and
 before the optimizer sees its parameters. The config-only refusals
-(cuda_graph for a model other than cell) are in rnnexp.checks.validate; the
+(cuda_graph for a model other than cell) are in rnnexp.config.checks.validate; the
 ones here need the machine or the data.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from rnnexp.cuda_graph import capture_cell
-from rnnexp.device import resolve_device
+from rnnexp.training.cuda_graph import capture_cell
+from rnnexp.training.device import resolve_device
 from rnnexp.errors import UserError
-from rnnexp.models import RecurrentTagger
-from rnnexp.tasks import TaskData
-from rnnexp.threads import choose_threads, step_work
+from rnnexp.models.tagger import RecurrentTagger
+from rnnexp.data.tasks import TaskData
+from rnnexp.training.threads import choose_threads, step_work
 
 
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:

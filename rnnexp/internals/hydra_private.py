@@ -104,7 +104,7 @@ def _not_launched(config: DictConfig) -> bool:
 def compose_each_job_once(config: DictConfig) -> None:
     """Have the multirun that ``config`` starts compose each job once (see ValidatedConfigs).
 
-    Called as the multirun starts (rnnexp.start_checks.StartChecks), after
+    Called as the multirun starts (rnnexp.cli.start_checks.StartChecks), after
     Hydra composed the sweep's config and before it builds the sweeper, which
     takes Hydra's config loader then. Only under the basic launcher, which
     composes the jobs in this process; the other launchers compose them in

@@ -33,7 +33,7 @@ def step_work(model: nn.Module, rows: int) -> int:
 
 
 def choose_threads(setting: Union[str, int], model: nn.Module, rows: int) -> int:
-    """The intra-op thread count for ``setting``, ``auto`` or a count (checked by rnnexp.checks.validate).
+    """The intra-op thread count for ``setting``, ``auto`` or a count (checked by rnnexp.config.checks.validate).
 
     ``rows``: sequences per step. The caller applies it with torch.set_num_threads.
     """

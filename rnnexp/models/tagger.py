@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnexp.data import IGNORE
-from rnnexp.encoders import build_encoder
+from rnnexp.data.sequences import IGNORE
+from rnnexp.models.encoders import build_encoder
 from rnnexp.errors import UserError
 
 # A recurrence's state: h (cell: (B, H); layers: (layers x directions, B, H)),
@@ -117,7 +117,7 @@ class CellModel(RecurrentTagger):
         dropout: float = 0.0,
         init_scale: float = 1.0,
     ):
-        assert num_layers == 1 and not bidirectional, "one left-to-right cell (checked by rnnexp.checks.validate)"
+        assert num_layers == 1 and not bidirectional, "one left-to-right cell (checked by rnnexp.config.checks.validate)"
         super().__init__(encoder, hidden_size, num_classes, head, hidden_size, dropout)
         self.cell = nn.RNNCell(encoder.output_size, hidden_size)
         self.scale_init(self.cell, init_scale)
@@ -207,7 +207,7 @@ MODELS = {
 def check_head(model_cfg: Mapping[str, Any], num_classes: int) -> None:
     """Without a head h_t is read as the class scores: then hidden_size must be the number of classes.
 
-    The other model checks need only the config (rnnexp.checks.validate); this
+    The other model checks need only the config (rnnexp.config.checks.validate); this
     one needs the number of classes, which comes from the data.
     """
     hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes

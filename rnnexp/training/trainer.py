@@ -20,20 +20,20 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
-from rnnexp.checks import validate
-from rnnexp.compute import place
-from rnnexp.data import Batch, SequenceSet, Streams
+from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
+from rnnexp.config.checks import validate
+from rnnexp.training.placement import place
+from rnnexp.data.sequences import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
-from rnnexp.models import RecurrentTagger, State, build_model, detach_state
-from rnnexp.optimizers import build_optimizer, build_scheduler, replan_cosine
-from rnnexp.progress import ProgressBar
+from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state
+from rnnexp.training.optimizers import build_optimizer, build_scheduler, replan_cosine
+from rnnexp.training.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status, typed_override
-from rnnexp.sampling import eval_mode, sample_text
-from rnnexp.stats import EpochStats
-from rnnexp.tasks import TaskData, load_task, unigram_entropy
-from rnnexp.tracking import RunTracker, copy_events, graph_example, hparams_of, overrides_of
+from rnnexp.models.sampling import eval_mode, sample_text
+from rnnexp.training.stats import EpochStats
+from rnnexp.data.tasks import TaskData, load_task, unigram_entropy
+from rnnexp.tracking.records import RunTracker, copy_events, graph_example, hparams_of, overrides_of
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def train(
 ) -> RunResult:
     """Train ``cfg``'s model on its task; write TensorBoard, checkpoints, metrics.json into ``run_dir``.
 
-    With ``resume``, ``cfg`` is the checkpoint's config (see rnnexp.checkpoint)
+    With ``resume``, ``cfg`` is the checkpoint's config (see rnnexp.training.checkpoint)
     and training continues after its last epoch with the same random state, so
     the losses match a run that never stopped.
 
@@ -178,7 +178,7 @@ class Trainer:
             self.result(Status.INTERRUPTED, EpochStats(), stopped.signal_name, seconds).write(self.run_dir)
             raise
         except Exception:
-            self.end_session(Status.FAILED)  # the caller records why (rnnexp.cli)
+            self.end_session(Status.FAILED)  # the caller records why (rnnexp.cli.main)
             raise
         finally:
             stop.training = False
@@ -391,7 +391,7 @@ class Trainer:
         )
 
     def state(self) -> dict[str, Any]:
-        """The checkpoint: plain tensors and data only (see rnnexp.checkpoint)."""
+        """The checkpoint: plain tensors and data only (see rnnexp.training.checkpoint)."""
         return {
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "config": self.resolved,
@@ -405,7 +405,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ helpers
     def _check_stateful(self) -> None:
-        """What stateful training needs of the text (the model's side is checked in rnnexp.checks)."""
+        """What stateful training needs of the text (the model's side is checked in rnnexp.config.checks)."""
         if not self.data.stateful:
             return
         cfg = self.cfg

@@ -18,8 +18,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from rnnexp.composing import compose_each_job_once
-from rnnexp.config import SECTION_SCHEMAS, schema_field
+from rnnexp.internals.hydra_private import compose_each_job_once
+from rnnexp.config.schemas import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 
@@ -187,7 +187,7 @@ class StartChecks(Callback):
     Hydra calls these hooks once it has composed the command line, and only
     then creates the run or sweep directory: a refusal leaves nothing behind.
     Hydra turns an exception in a hook into a warning, so a refusal ends the
-    command with ExitWith, which rnnexp.cli prints as one line.
+    command with ExitWith, which rnnexp.cli.main prints as one line.
     """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:

@@ -47,6 +47,6 @@ def build_encoder(name: str, vocab_size: int, dim: int | None) -> nn.Module:
             )
         return OneHotEncoder(vocab_size)
     if name == "embedding":
-        assert dim is not None, "validated by rnnexp.checks.validate"
+        assert dim is not None, "validated by rnnexp.config.checks.validate"
         return EmbeddingEncoder(vocab_size, dim)
     raise ValueError(f"unknown encoder {name!r}")

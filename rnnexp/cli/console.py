@@ -28,7 +28,7 @@ class ConsoleHandler(logging.StreamHandler):
             os.close(devnull)
 
 
-# Set on the record of a sweep job's one line (rnnexp.cli), which the terminal always shows.
+# Set on the record of a sweep job's one line (rnnexp.cli.main), which the terminal always shows.
 JOB_LINE = "rnnexp_job_line"
 
 
@@ -51,7 +51,7 @@ class JobLines(logging.Filter):
             return True
         if record.levelno >= logging.ERROR:
             return True
-        return record.levelno >= logging.WARNING and record.name != "rnnexp.trainer"
+        return record.levelno >= logging.WARNING and record.name != "rnnexp.training.trainer"
 
 
 class HydraLines(logging.Filter):

@@ -8,7 +8,7 @@ from rnnexp.errors import UserError
 
 
 # Multiply-adds per time step (parameters x sequences per batch, as in
-# rnnexp.threads) below which ``auto`` stays on the CPU: a tiny step is a few
+# rnnexp.training.threads) below which ``auto`` stays on the CPU: a tiny step is a few
 # microseconds of arithmetic, and on an accelerator each of its kernels costs
 # a launch instead, so the notebook's models run faster on one CPU thread.
 # An estimate rather than a measurement (docs/performance.md, "Device"):

@@ -6,7 +6,7 @@ and backward; on a GPU the launches, not the arithmetic, set the pace.
 backward once per input shape and replays each as a single launch. Shapes
 must be static: one graph per (batch, steps, width) seen in training (the
 full batch and the last, smaller one), and the refusal of variable-length
-tasks is in rnnexp.compute. Evaluation and sampling (eval mode or no
+tasks is in rnnexp.training.placement. Evaluation and sampling (eval mode or no
 gradient) run the ordinary loop.
 """
 
@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from rnnexp.models import CellModel
+from rnnexp.models.tagger import CellModel
 
 
 class _Unroll(nn.Module):
@@ -45,7 +45,7 @@ def capture_cell(model: CellModel, make_graphed: Optional[Callable] = None) -> N
     ``make_graphed`` stands in for torch.cuda.make_graphed_callables (tests
     pass a stand-in to check the routing on a machine without CUDA).
     """
-    assert isinstance(model, CellModel), "only model=cell (checked by rnnexp.checks.validate)"
+    assert isinstance(model, CellModel), "only model=cell (checked by rnnexp.config.checks.validate)"
     make_graphed = make_graphed or torch.cuda.make_graphed_callables
     unroll = _Unroll(model)
     graphs: dict[tuple, Callable] = {}
@@ -53,7 +53,7 @@ def capture_cell(model: CellModel, make_graphed: Optional[Callable] = None) -> N
     def recur(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         if not (model.training and torch.is_grad_enabled()):
             return CellModel.recur(model, x, lengths)
-        assert lengths is None, "variable lengths are refused before capture (rnnexp.compute)"
+        assert lengths is None, "variable lengths are refused before capture (rnnexp.training.placement)"
         key = (*x.shape, x.requires_grad)  # a graph replays one shape: (B, T, input)
         if key not in graphs:
             # A sample input of the same shape and grad requirement: the warm-up

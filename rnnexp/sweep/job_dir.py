@@ -66,7 +66,7 @@ def earlier_attempt(run_dir: str | Path, cfg: DictConfig) -> EarlierAttempt:
     record = _record(run_dir)
     last = run_dir / LAST
     if last.is_file():
-        from rnnexp.checkpoint import load_checkpoint  # torch: only for a directory that holds a checkpoint
+        from rnnexp.training.checkpoint import load_checkpoint  # torch: only for a directory that holds a checkpoint
 
         state = load_checkpoint(last)
         _refuse_another_config(run_dir, cfg, state["config"])

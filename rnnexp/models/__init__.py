@@ -1,0 +1,1 @@
+"""The models: encoders, the recurrences, and the tagger that wraps any recurrence with a head and a loss."""

@@ -1,0 +1,1 @@
+"""Training one run: the trainer, its optimizers, checkpoints, and where the run computes (device, threads)."""

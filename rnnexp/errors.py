@@ -59,7 +59,7 @@ def no_such_key(key: str, known_keys: Iterable[str]) -> str:
     A key that other options of its group read (``task.path`` under the
     default task) is sent to them rather than to a look-alike key.
     """
-    from rnnexp.config.schemas import options_defining  # imported here: rnnexp.config.schemas imports Hydra
+    from rnnexp.config.keys import options_defining  # imported here: rnnexp.config imports Hydra
 
     owners = options_defining(key)
     if owners:

@@ -229,7 +229,7 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     import torch
 
     import baselines
-    from rnnexp.config.schemas import compose
+    from rnnexp.config.compose import compose
     from rnnexp.models.tagger import build_model
     from rnnexp.data.tasks import load_task
     from rnnexp.training.threads import choose_threads
@@ -273,7 +273,7 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
     if device == "cuda" and not torch.cuda.is_available():
         return {"skipped": "no GPU on this machine"}
     import baselines
-    from rnnexp.config.schemas import compose
+    from rnnexp.config.compose import compose
     from rnnexp.data.tasks import load_task
 
     results = {}
@@ -317,7 +317,7 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     word_language_model's own update (``--example``), the peer the target
     names.
     """
-    from rnnexp.config.schemas import compose
+    from rnnexp.config.compose import compose
 
     epochs = ["epochs=1"] if quick else []
     baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(compose([*TEXT_RUN, *epochs]))]

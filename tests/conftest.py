@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnexp.cli.main import main
-from rnnexp.config.schemas import compose
+from rnnexp.config.compose import compose
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.testing import Done, run_command
 

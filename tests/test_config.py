@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 
 from rnnexp.cli import start_checks
 from rnnexp.config.checks import RULES, validate
-from rnnexp.config.schemas import ADDED_KEYS, SCHEMAS, Config, TaskConfig, migrate, schema_default, schema_keys
+from rnnexp.config.keys import ADDED_KEYS, migrate, schema_default, schema_keys
+from rnnexp.config.schemas import SCHEMAS, Config, TaskConfig
 from rnnexp.errors import UserError, one_line
 from rnnexp.run_dirs import unique_dir
 

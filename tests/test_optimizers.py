@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FRESH_PROCESS = r"""
 import sys
 import torch
-from rnnexp.config.schemas import compose
+from rnnexp.config.compose import compose
 from rnnexp.training.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers
 
 def train(optimizer_option, build):

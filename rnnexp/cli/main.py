@@ -127,7 +127,7 @@ def run_job(cfg: DictConfig) -> float:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from rnnexp.config.schemas import schema_keys
+    from rnnexp.config.keys import schema_keys
     from rnnexp.sweep.job_dir import DirectoryTaken
 
     hydra_cfg = HydraConfig.get()
@@ -356,7 +356,7 @@ def explicit_epochs(task_overrides: Sequence[str]) -> int | None:
 
 
 def _print_error(error: BaseException | str) -> None:
-    from rnnexp.config.schemas import schema_keys
+    from rnnexp.config.keys import schema_keys
 
     message = error if isinstance(error, str) else one_line(error, schema_keys())
     print(f"rnnexp: error: {message}", file=sys.stderr)

@@ -19,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from rnnexp.internals.hydra_private import compose_each_job_once
-from rnnexp.config.schemas import SECTION_SCHEMAS, schema_field
+from rnnexp.config.keys import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 

@@ -17,18 +17,12 @@ config keys: the task owns them and the code passes them to the model.
 
 from __future__ import annotations
 
-import copy
-import re
-from importlib import resources
-from dataclasses import Field, dataclass, fields
-from typing import Any, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
 
-import hydra
 from hydra.core.config_store import ConfigStore
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import II, MISSING, DictConfig
+from omegaconf import II, MISSING
 
-from rnnexp.run_dirs import register_resolvers
 
 
 # --------------------------------------------------------------------------- model
@@ -348,102 +342,3 @@ def register_configs() -> None:
     cs = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
         cs.store(name=name, node=schema)
-
-
-def compose(overrides: Sequence[str] = ()) -> DictConfig:
-    """The config ``python -m rnnexp OVERRIDES`` composes, without Hydra's own node and without a run.
-
-    Neither the start checks nor validate() are applied: the caller decides
-    which it needs. Hydra's compose API is opened on ``rnnexp.conf`` unless
-    it is open already, and left open, so that a process composing many
-    configs (the tests) starts Hydra once; a command that must start afresh
-    clears GlobalHydra first, as rnnexp.testing.run_command does.
-    """
-    register_configs()
-    register_resolvers()
-    if not GlobalHydra.instance().is_initialized():
-        hydra.initialize_config_module("rnnexp.conf", version_base="1.3")
-    return hydra.compose("config", overrides=list(overrides))
-
-
-# --------------------------------------------------------------------------- older checkpoints
-# Keys added to the schemas after the first checkpoints were written. A run
-# saved before a key existed behaved as the key's default does now, so
-# migrate() fills each in with its schema default, and the rest of the code
-# reads every key directly. diverge_ratio is the one exception, on purpose:
-# an older run resumed is held to today's divergence rule, which changes no
-# loss, only where a run whose loss explodes stops.
-ADDED_KEYS = ("threads", "model.cuda_graph", "sweep_lines", "diverge_ratio", "train_accuracy")
-
-
-def migrate(config: dict) -> dict:
-    """A checkpoint's config (plain data) with the keys added since it was saved, at their defaults.
-
-    Returns a new dict; ``config`` is not changed.
-    """
-    migrated = copy.deepcopy(config)
-    for key in ADDED_KEYS:
-        section, _, name = key.rpartition(".")
-        node = migrated[section] if section else migrated
-        node.setdefault(name, schema_default(key))
-    return migrated
-
-
-def schema_default(key: str) -> Any:
-    """The default a schema gives a top-level, ``model.`` or ``encoder.`` key."""
-    field = schema_field(key)
-    if field is None:
-        raise KeyError(key)
-    return field.default
-
-
-# The schemas of each section of the config: the top level, and each group's options.
-SECTION_SCHEMAS = {
-    "": [Config],
-    "model": [ModelConfig],
-    "encoder": [EncoderConfig],
-    "task": list(TASK_SCHEMAS.values()),
-    "optimizer": list(OPTIMIZER_SCHEMAS.values()),
-    "scheduler": list(SCHEDULER_SCHEMAS.values()),
-}
-
-
-def schema_field(key: str) -> Optional[Field]:
-    """The dataclass field behind a dotted key: the first of its section's schemas that has it."""
-    section, _, name = key.rpartition(".")
-    for schema in SECTION_SCHEMAS.get(section, []):
-        for field in fields(schema):
-            if field.name == name:
-                return field
-    return None
-
-
-def schema_keys() -> list[str]:
-    """Every dotted key the schemas define (for "did you mean" hints)."""
-    keys = []
-    for section, schemas in SECTION_SCHEMAS.items():
-        prefix = f"{section}." if section else ""
-        for schema in schemas:
-            keys += [f"{prefix}{f.name}" for f in fields(schema) if not f.name.startswith("_")]
-    return sorted(set(keys))
-
-
-_SCHEMA_IN_DEFAULTS = re.compile(r"^\s*-\s*/(schema_\w+)@", re.MULTILINE)  # "- /schema_task_text@task"
-
-
-def options_defining(key: str) -> list[str]:
-    """The options of ``key``'s group whose schema has it: ``task.path`` -> ``["pairs", "text"]``.
-
-    Read from each option's YAML defaults list (the schema it extends), so a
-    key typed under the wrong option can be sent to the ones that read it.
-    """
-    group, _, name = key.partition(".")
-    folder = resources.files("rnnexp.conf") / group
-    if not name or "." in name or group not in SECTION_SCHEMAS or not folder.is_dir():
-        return []
-    options = []
-    for option in sorted(folder.iterdir(), key=lambda path: path.name):
-        schema = _SCHEMA_IN_DEFAULTS.search(option.read_text()) if option.name.endswith(".yaml") else None
-        if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
-            options.append(option.name.removesuffix(".yaml"))
-    return options

@@ -43,7 +43,8 @@ from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
 from rnnexp.config.checks import validate
-from rnnexp.config.schemas import compose, schema_keys
+from rnnexp.config.compose import compose
+from rnnexp.config.keys import schema_keys
 from rnnexp.data.sequences import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models.tagger import CellModel, LayerModel, RecurrentTagger, build_model, check_head

@@ -9,7 +9,7 @@ lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
 
     state_dict   the model's weights
     config       the resolved config (data-derived sizes filled in); on loading,
-                 rnnexp.config.schemas.migrate adds the keys introduced since it was saved
+                 rnnexp.config.keys.migrate adds the keys introduced since it was saved
     vocabulary   the characters, in id order
     optimizer, scheduler   their state_dicts (scheduler: None without one)
     epoch        the last epoch finished
@@ -32,7 +32,9 @@ import torch
 from torch import nn
 from omegaconf import DictConfig, OmegaConf
 
-from rnnexp.config.schemas import COSINE, migrate
+from rnnexp.config.schemas import COSINE
+
+from rnnexp.config.keys import migrate
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models.tagger import RecurrentTagger, build_model

@@ -1,0 +1,102 @@
+"""The schemas' keys read as dotted names: each key's field and default, the options that define it, and older checkpoints' missing keys."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import Field, fields
+from importlib import resources
+from typing import Any, Optional
+
+from rnnexp.config.schemas import (
+    OPTIMIZER_SCHEMAS,
+    SCHEDULER_SCHEMAS,
+    SCHEMAS,
+    TASK_SCHEMAS,
+    Config,
+    EncoderConfig,
+    ModelConfig,
+)
+
+
+# --------------------------------------------------------------------------- older checkpoints
+# Keys added to the schemas after the first checkpoints were written. A run
+# saved before a key existed behaved as the key's default does now, so
+# migrate() fills each in with its schema default, and the rest of the code
+# reads every key directly. diverge_ratio is the one exception, on purpose:
+# an older run resumed is held to today's divergence rule, which changes no
+# loss, only where a run whose loss explodes stops.
+ADDED_KEYS = ("threads", "model.cuda_graph", "sweep_lines", "diverge_ratio", "train_accuracy")
+
+
+def migrate(config: dict) -> dict:
+    """A checkpoint's config (plain data) with the keys added since it was saved, at their defaults.
+
+    Returns a new dict; ``config`` is not changed.
+    """
+    migrated = copy.deepcopy(config)
+    for key in ADDED_KEYS:
+        section, _, name = key.rpartition(".")
+        node = migrated[section] if section else migrated
+        node.setdefault(name, schema_default(key))
+    return migrated
+
+
+def schema_default(key: str) -> Any:
+    """The default a schema gives a top-level, ``model.`` or ``encoder.`` key."""
+    field = schema_field(key)
+    if field is None:
+        raise KeyError(key)
+    return field.default
+
+
+# The schemas of each section of the config: the top level, and each group's options.
+SECTION_SCHEMAS = {
+    "": [Config],
+    "model": [ModelConfig],
+    "encoder": [EncoderConfig],
+    "task": list(TASK_SCHEMAS.values()),
+    "optimizer": list(OPTIMIZER_SCHEMAS.values()),
+    "scheduler": list(SCHEDULER_SCHEMAS.values()),
+}
+
+
+def schema_field(key: str) -> Optional[Field]:
+    """The dataclass field behind a dotted key: the first of its section's schemas that has it."""
+    section, _, name = key.rpartition(".")
+    for schema in SECTION_SCHEMAS.get(section, []):
+        for field in fields(schema):
+            if field.name == name:
+                return field
+    return None
+
+
+def schema_keys() -> list[str]:
+    """Every dotted key the schemas define (for "did you mean" hints)."""
+    keys = []
+    for section, schemas in SECTION_SCHEMAS.items():
+        prefix = f"{section}." if section else ""
+        for schema in schemas:
+            keys += [f"{prefix}{f.name}" for f in fields(schema) if not f.name.startswith("_")]
+    return sorted(set(keys))
+
+
+_SCHEMA_IN_DEFAULTS = re.compile(r"^\s*-\s*/(schema_\w+)@", re.MULTILINE)  # "- /schema_task_text@task"
+
+
+def options_defining(key: str) -> list[str]:
+    """The options of ``key``'s group whose schema has it: ``task.path`` -> ``["pairs", "text"]``.
+
+    Read from each option's YAML defaults list (the schema it extends), so a
+    key typed under the wrong option can be sent to the ones that read it.
+    """
+    group, _, name = key.partition(".")
+    folder = resources.files("rnnexp.conf") / group
+    if not name or "." in name or group not in SECTION_SCHEMAS or not folder.is_dir():
+        return []
+    options = []
+    for option in sorted(folder.iterdir(), key=lambda path: path.name):
+        schema = _SCHEMA_IN_DEFAULTS.search(option.read_text()) if option.name.endswith(".yaml") else None
+        if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
+            options.append(option.name.removesuffix(".yaml"))
+    return options

@@ -169,7 +169,7 @@ def test_a_command_composes_once_for_its_mode_and_runs_as_before(run_main, compo
 # --------------------------------------------------------------------------- files read once
 def test_a_job_takes_its_overrides_from_hydra_not_from_the_file_hydra_wrote(run_main, tmp_path, monkeypatch):
     """TensorBoard's Overrides column comes from the job's own config; the saved file is for runs read later."""
-    from rnnexp.tracking import records as tracking
+    from rnnexp.tracking import hparams as tracking
     from rnnexp.results import saved_overrides
 
     def unread(run_dir):

@@ -25,7 +25,8 @@ from rnnexp.models.tagger import CellModel, build_model
 from rnnexp.tools.shapes import compose_config, main, render, trace_shapes
 from rnnexp.data.tasks import load_task
 from rnnexp.testing import run_command
-from rnnexp.tracking.records import RunTracker, graph_example
+from rnnexp.tracking.writer import RunTracker
+from rnnexp.tracking.graph import graph_example
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "shapes.md"
@@ -281,10 +282,10 @@ class Untraceable(nn.Module):
 
 def test_an_untraceable_model_is_skipped_with_one_log_line(tmp_path, caplog):
     tracker = RunTracker(str(tmp_path))
-    with caplog.at_level(logging.INFO, logger="rnnexp.tracking.records"):
+    with caplog.at_level(logging.INFO, logger="rnnexp.tracking.graph"):
         tracker.log_graph(Untraceable(), torch.zeros(1, 3, dtype=torch.long))
     tracker.close()
-    records = [r for r in caplog.records if r.name == "rnnexp.tracking.records"]
+    records = [r for r in caplog.records if r.name == "rnnexp.tracking.graph"]
     assert len(records) == 1 and "No graph in TensorBoard's Graphs tab" in records[0].getMessage()
     assert "\n" not in records[0].getMessage()
     accumulator = EventAccumulator(str(tmp_path))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_process, sweep_dir_of
-from rnnexp.tracking.records import METRICS, OVERRIDES
+from rnnexp.tracking.summaries import METRICS
+from rnnexp.tracking.hparams import OVERRIDES
 
 ROOT = Path(__file__).resolve().parent.parent
 pages = runpy.run_path(str(ROOT / "scripts" / "docs_images.py"))

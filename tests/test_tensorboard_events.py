@@ -17,16 +17,9 @@ from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resum
 from rnnexp.tracking.experiment_file import EXPERIMENT_FILE
 from rnnexp.sweep.job_dir import earlier_attempt
 from rnnexp.results import Status
-from rnnexp.tracking.records import (
-    FINAL_METRICS,
-    METRICS,
-    NO_OVERRIDES,
-    OVERRIDES,
-    UNKNOWN_SIZE,
-    hparams_of,
-    record_failure,
-    varied_keys,
-)
+from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
+from rnnexp.tracking.hparams import NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, varied_keys
+from rnnexp.tracking.failure import record_failure
 from rnnexp.training.trainer import train
 from test_reliability import DIVERGES_IN_EPOCH_2
 

@@ -155,7 +155,7 @@ def run_job(cfg: DictConfig) -> float:
             reason = one_line(error, schema_keys())
             RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
             try:  # a row of TensorBoard's HParams page too, never in the way of the error itself
-                from rnnexp.tracking.records import record_failure
+                from rnnexp.tracking.failure import record_failure
 
                 record_failure(run_dir, cfg, reason)
             except Exception:

@@ -12,7 +12,7 @@ from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.data.vocab import Vocabulary
 
 
-# Here rather than in rnnexp.tracking.records or rnnexp.shapes, which use it too:
+# Here rather than in rnnexp.tracking.graph or rnnexp.tools.shapes, which use it too:
 # tracking imports torch only once a run opens its writer, and shapes is a
 # command that composes configs; this module sits just above the models.
 @contextlib.contextmanager

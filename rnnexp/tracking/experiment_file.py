@@ -1,7 +1,7 @@
 """Each run's hparams experiment summary, in a file of its own, marking the keys varied across its outputs folder.
 
 TensorBoard's HParams page shows the experiment summary of one run, any one
-(see rnnexp.tracking.records's docstring), so ``tensorboard --logdir outputs`` over
+(see rnnexp.tracking.summaries's docstring), so ``tensorboard --logdir outputs`` over
 several sweeps would tick the keys of whichever sweep that run belongs to.
 Instead every run under one outputs folder (the folder holding ``runs/`` and
 ``multirun/``) marks the same keys: the union of the keys varied by every run

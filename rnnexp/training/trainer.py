@@ -33,7 +33,10 @@ from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.models.sampling import eval_mode, sample_text
 from rnnexp.training.stats import EpochStats
 from rnnexp.data.tasks import TaskData, load_task, unigram_entropy
-from rnnexp.tracking.records import RunTracker, copy_events, graph_example, hparams_of, overrides_of
+from rnnexp.tracking.writer import RunTracker
+from rnnexp.tracking.events import copy_events
+from rnnexp.tracking.graph import graph_example
+from rnnexp.tracking.hparams import hparams_of, overrides_of
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ config keys: the task owns them and the code passes them to the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import II, MISSING
+from omegaconf import II, MISSING, DictConfig, OmegaConf
 
 
 
@@ -341,4 +341,25 @@ def register_configs() -> None:
     """
     cs = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
-        cs.store(name=name, node=schema)
+        cs.store(name=name, node=with_open_keywords(schema))
+
+
+# The metadata flag of a field that holds a ``_target_`` and its keyword
+# arguments (a user's recurrence, a user's data): see with_open_keywords.
+KEYWORDS = "keywords"
+
+
+def with_open_keywords(schema: type) -> DictConfig:
+    """``schema`` as a config whose KEYWORDS fields take keys it does not list, without ``+``.
+
+    Hydra sets the whole config to struct mode after composing it, so a key
+    that no schema lists needs ``+``; a node whose own struct flag is off
+    keeps taking new keys (checked on hydra-core 1.3.2). The keyword
+    arguments of a user's class are not known to any schema: its signature
+    checks them when the class is built.
+    """
+    node = OmegaConf.structured(schema)
+    for field in fields(schema):
+        if field.metadata.get(KEYWORDS):
+            OmegaConf.set_struct(node[field.name], False)
+    return node

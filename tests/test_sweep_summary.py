@@ -785,7 +785,7 @@ def test_the_plot_reads_each_jobs_curve_from_metrics_json_else_from_its_event_fi
 
 
 def test_one_torch_thread_per_job_under_a_parallel_launcher():
-    from rnnexp.cli.main import job_threads
+    from rnnexp.cli.job import job_threads
 
     basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
     joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"

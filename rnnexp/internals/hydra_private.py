@@ -1,28 +1,41 @@
-"""Each Hydra composition of a command done once.
+"""What rnnexp uses of Hydra's private API (``hydra._internal``), all of it here; tested on hydra-core 1.3.2.
 
-Composing rnnexp's config takes longer than training one of the notebook's
-models (figures in docs/performance.md, "Start-up" and "Sweeps"), and Hydra
-1.3 composes more often than a command needs:
+Hydra 1.3 has no public way to do these, and each is checked by a test
+(tests/test_composing.py) that fails if a later Hydra changes what it relies on:
 
-- a command composes its whole config once only to read ``hydra.mode``
-  (``Hydra.get_mode``), and again to run; :func:`mode_from_command_line`
-  answers the first from the command line, where rnnexp's configs leave the
-  mode;
-- in a sweep, the sweeper composes every job's config to check that it
-  composes (``Sweeper.validate_batch_is_legal``), and the basic launcher
-  composes it again to run it; :class:`ValidatedConfigs` hands the launcher
-  the config the check composed.
+- its command-line parser (:func:`hydra_arg_parser`), to read ``-m`` and
+  ``--cfg`` the way Hydra will, before Hydra runs;
+- the basic sweeper's grid (:func:`basic_sweep_grid`), to list a sweep's jobs
+  in Hydra's own order;
+- each composition of a command done once. Composing rnnexp's config takes
+  longer than training one of the notebook's models (figures in
+  docs/performance.md, "Start-up" and "Sweeps"), and Hydra 1.3 composes more
+  often than a command needs:
 
-Both give Hydra what it would have composed itself, so overrides, sweep
-directories, callbacks and what Hydra saves in ``.hydra/`` are as before.
+  - a command composes its whole config once only to read ``hydra.mode``
+    (``Hydra.get_mode``), and again to run; :func:`mode_from_command_line`
+    answers the first from the command line, where rnnexp's configs leave the
+    mode;
+  - in a sweep, the sweeper composes every job's config to check that it
+    composes (``Sweeper.validate_batch_is_legal``), and the basic launcher
+    composes it again to run it; :class:`ValidatedConfigs` hands the launcher
+    the config the check composed.
+
+  Both give Hydra what it would have composed itself, so overrides, sweep
+  directories, callbacks and what Hydra saves in ``.hydra/`` are as before.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from typing import Any, Iterator, List, Optional
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import get_args_parser
 from hydra.core.config_loader import ConfigLoader
+from hydra.core.override_parser.types import Override
 from hydra.core.global_hydra import GlobalHydra
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -134,8 +147,6 @@ def mode_from_command_line(flags: Any) -> Iterator[None]:
     if mode is _ASK_HYDRA:
         yield
         return
-    from hydra._internal.hydra import Hydra
-
     asked = Hydra.get_mode
 
     def get_mode(self: Any, config_name: Optional[str], overrides: List[str]) -> Optional[RunMode]:
@@ -172,3 +183,16 @@ def _typed_mode(flags: Any) -> Any:
         if mode is _ASK_HYDRA:
             return _ASK_HYDRA
     return mode
+
+
+def hydra_arg_parser() -> argparse.ArgumentParser:
+    """Hydra's own parser of the command line (``-m``, ``--cfg``, ``--config-dir``, the overrides)."""
+    return get_args_parser()
+
+
+def basic_sweep_grid(overrides: List[Override]) -> list[list[str]]:
+    """Each job's overrides, in job order, as Hydra's basic sweeper expands ``overrides``.
+
+    Its batches only group the jobs for the launcher; the job numbers run on across them.
+    """
+    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]

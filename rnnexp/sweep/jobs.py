@@ -238,12 +238,11 @@ def planned_jobs(sweep_dir: str | Path) -> list[Optional[list[str]]]:
 
 def sweep_grid(arguments: list[str]) -> list[list[str]]:
     """Each job's overrides, in job order, for a basic sweep of ``arguments`` (``model=cell,rnn``, ``seed=range(3)``)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    overrides = OverridesParser.create().parse_overrides(arguments)
-    # The batches only group the jobs for the launcher; the job numbers run on across them.
-    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+    from rnnexp.internals.hydra_private import basic_sweep_grid
+
+    return basic_sweep_grid(OverridesParser.create().parse_overrides(arguments))
 
 
 @dataclass(frozen=True)
@@ -251,7 +250,7 @@ class Ranking:
     """How the summary orders a sweep's jobs: by the search's objective when it has one.
 
     An optimising sweeper (Optuna) minimises or maximises what each job
-    returns, its final loss (rnnexp.cli.main.run_job); ranking by anything else
+    returns, its final loss (rnnexp.cli.job.run_job); ranking by anything else
     would put the search's best trial anywhere in the table. Other sweeps
     rank solved jobs first, by solved epoch, then by final loss.
     """

@@ -14,9 +14,10 @@ import pytest
 import torch
 from torch import nn
 
-from rnnexp.training import optimizers
+from rnnexp.internals import torch_private
 from rnnexp.errors import UserError
-from rnnexp.training.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers, without_dynamo_import
+from rnnexp.internals.torch_private import knows_torch_wrappers, without_dynamo_import
+from rnnexp.training.optimizers import build_optimizer, build_scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,8 @@ FRESH_PROCESS = r"""
 import sys
 import torch
 from rnnexp.config.compose import compose
-from rnnexp.training.optimizers import build_optimizer, build_scheduler, knows_torch_wrappers
+from rnnexp.internals.torch_private import knows_torch_wrappers
+from rnnexp.training.optimizers import build_optimizer, build_scheduler
 
 def train(optimizer_option, build):
     torch.manual_seed(0)
@@ -85,7 +87,7 @@ def test_this_torch_is_recognised():
 @pytest.fixture
 def no_dynamo(monkeypatch):
     """As in a process that has not loaded TorchDynamo, whether or not this one has."""
-    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: False)
+    monkeypatch.setattr(torch_private, "dynamo_loaded", lambda: False)
 
 
 def model_and_optimizer(make_cfg, *overrides):
@@ -146,24 +148,24 @@ def test_a_stand_in_calls_the_method_until_torchdynamo_loads_then_hands_over(mon
         calls.append(("torch", x))
         return x
 
-    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: loaded[0])
-    stand_in = optimizers._until_dynamo_loads(method, wrapper)
-    setattr(method, optimizers._DISABLED_CACHE, stand_in)
+    monkeypatch.setattr(torch_private, "dynamo_loaded", lambda: loaded[0])
+    stand_in = torch_private._until_dynamo_loads(method, wrapper)
+    setattr(method, torch_private._DISABLED_CACHE, stand_in)
     assert stand_in(1) == 1
     loaded[0] = True
     assert stand_in(2) == 2
     assert calls == [("method", 1), ("torch", 2)]
-    assert not hasattr(method, optimizers._DISABLED_CACHE)  # torch's wrapper keeps its own there from now on
+    assert not hasattr(method, torch_private._DISABLED_CACHE)  # torch's wrapper keeps its own there from now on
 
 
 def test_a_torch_whose_wrapper_keeps_no_cache_is_left_as_it_is(monkeypatch):
     """torch 2.2 and 2.3 import TorchDynamo in every call of torch._disable_dynamo's wrapper: nothing to fill."""
-    monkeypatch.setattr(optimizers, "dynamo_loaded", lambda: False)
-    monkeypatch.setattr(optimizers, "_disabled_wrapper_code", lambda: (lambda: None).__code__)
+    monkeypatch.setattr(torch_private, "dynamo_loaded", lambda: False)
+    monkeypatch.setattr(torch_private, "_disabled_wrapper_code", lambda: (lambda: None).__code__)
     method = torch.optim.Optimizer.zero_grad.__wrapped__
-    before = getattr(method, optimizers._DISABLED_CACHE, None)
-    optimizers._skip_dynamo_in_disabled_methods()
-    assert getattr(method, optimizers._DISABLED_CACHE, None) is before
+    before = getattr(method, torch_private._DISABLED_CACHE, None)
+    torch_private.skip_dynamo_in_disabled_methods()
+    assert getattr(method, torch_private._DISABLED_CACHE, None) is before
     assert not knows_torch_wrappers()
 
 

@@ -3,32 +3,15 @@
 The optimizer is built with ``hydra.utils.instantiate`` as a partial (conf/optimizer/),
 bound here to the model's parameters and the top-level ``lr``.
 
-torch.optim keeps TorchDynamo (the compiler behind ``torch.compile``) out of
-a few Optimizer methods: ``add_param_group``, ``zero_grad``, ``state_dict``
-and ``load_state_dict`` are wrapped in ``torch._disable_dynamo``, and
-``step`` in a wrapper that sets the grad mode and marks two graph breaks.
-Both wrappers import ``torch._dynamo`` on their first call, even when nothing
-is being compiled, and that import takes longer than a whole run of the
-notebook's models (0.9 to 3 s; docs/performance.md, "Start-up"). rnnexp
-compiles nothing, and while ``torch._dynamo`` is not loaded nothing can be
-compiling (``torch.compile`` and ``torch.export`` load it first), so these
-wrappers have nothing to do: the optimizers built here call the methods they
-wrap directly (:func:`_skip_dynamo_in_disabled_methods`,
-:func:`without_dynamo_import`), and every call goes back to torch's own
-wrappers as soon as ``torch._dynamo`` is loaded, by anyone. Torch's wrappers
-are recognised by their code; a torch whose wrappers look otherwise is left
-as it is and imports TorchDynamo as before.
+TorchDynamo stays unloaded while they run: see rnnexp.internals.torch_private.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
 import math
 import re
-import sys
-import types
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import torch
 from hydra.utils import instantiate
@@ -36,17 +19,11 @@ from omegaconf import DictConfig
 from torch import nn
 
 from rnnexp.errors import UserError
-
-_DYNAMO = "torch._dynamo"
-# The Optimizer methods that torch wraps in torch._disable_dynamo.
-_DYNAMO_DISABLED = ("add_param_group", "zero_grad", "state_dict", "load_state_dict")
-# Where torch._disable_dynamo keeps the disabled function once it has made it (torch 2.4 on).
-_DISABLED_CACHE = "__dynamo_disable"
-
+from rnnexp.internals.torch_private import skip_dynamo_in_disabled_methods, without_dynamo_import
 
 def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
     _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
-    _skip_dynamo_in_disabled_methods()  # before the constructor's add_param_group
+    skip_dynamo_in_disabled_methods()  # before the constructor's add_param_group
     return without_dynamo_import(_call("optimizer", cfg.optimizer, model.parameters(), lr=cfg.lr))
 
 
@@ -97,105 +74,3 @@ def _call(key: str, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
             f"{key}.{name}: {node._target_} takes no argument {name}; "
             f"python -m rnnexp --cfg job shows the {key}'s keys"
         ) from None
-
-
-# --------------------------------------------------------------------------- TorchDynamo
-def dynamo_loaded() -> bool:
-    return _DYNAMO in sys.modules
-
-
-def knows_torch_wrappers() -> bool:
-    """Whether this torch's wrappers are the ones recognised here, so that its optimizers load no TorchDynamo."""
-    code = _disabled_wrapper_code()
-    return code is not None and _DISABLED_CACHE in code.co_names and _grad_wrapper_code() is not None
-
-
-def without_dynamo_import(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """``optimizer`` with a ``step`` that loads no TorchDynamo while none is loaded; torch's own step after.
-
-    Torch's step wrapper (``_use_grad_for_differentiable``) sets the grad mode
-    to the optimizer's ``differentiable`` setting, marks a graph break before
-    and after the update, and restores the grad mode; outside compilation a
-    graph break does nothing. This step does the same without the graph
-    breaks, inside torch's own ``profile_hook_step`` (the step hooks and the
-    profiler's record). An optimizer whose step is not torch's wrapper (a
-    class of its own, a torch that wraps otherwise) is returned as it is.
-    """
-    hooked = type(optimizer).step  # the class's step, wrapped by profile_hook_step in Optimizer.__init__
-    wrapper = getattr(hooked, "__wrapped__", None)
-    if not getattr(hooked, "hooked", False) or not _is_torch_wrapper(wrapper, _grad_wrapper_code()):
-        return optimizer
-    update = wrapper.__wrapped__  # the optimizer's own step
-
-    @functools.wraps(update)
-    def step(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
-        if dynamo_loaded():  # someone may compile from now on: torch's wrapper
-            return wrapper(self, *args, **kwargs)
-        with torch.set_grad_enabled(self.defaults["differentiable"]):
-            return update(self, *args, **kwargs)
-
-    optimizer.step = types.MethodType(torch.optim.Optimizer.profile_hook_step(step), optimizer)
-    return optimizer
-
-
-def _skip_dynamo_in_disabled_methods() -> None:
-    """Fill torch._disable_dynamo's cache of each Optimizer method it wraps with a stand-in that loads no TorchDynamo.
-
-    ``torch._disable_dynamo(fn)`` returns a wrapper that, on its first call,
-    imports TorchDynamo, makes ``torch._dynamo.disable(fn)`` and keeps it on
-    ``fn`` for the calls after. The stand-in kept there instead calls ``fn``
-    itself while TorchDynamo is not loaded (disabling a compiler that is not
-    running changes nothing); the first call after it is loaded removes the
-    stand-in and goes through torch's wrapper, which then makes and keeps the
-    real one. A torch whose wrapper keeps no such cache (2.2 and 2.3) is left
-    as it is. Process-wide, and idempotent.
-    """
-    if dynamo_loaded():
-        return
-    code = _disabled_wrapper_code()
-    if code is None or _DISABLED_CACHE not in code.co_names:
-        return
-    for name in _DYNAMO_DISABLED:
-        wrapper = getattr(torch.optim.Optimizer, name, None)
-        if not _is_torch_wrapper(wrapper, code):
-            continue
-        method = wrapper.__wrapped__
-        if getattr(method, _DISABLED_CACHE, None) is None:
-            setattr(method, _DISABLED_CACHE, _until_dynamo_loads(method, wrapper))
-
-
-def _until_dynamo_loads(method: Callable, wrapper: Callable) -> Callable:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if dynamo_loaded():
-            # Torch's wrapper from now on: it makes the disabled method and keeps it in the stand-in's place.
-            if getattr(method, _DISABLED_CACHE, None) is call:
-                delattr(method, _DISABLED_CACHE)
-            return wrapper(*args, **kwargs)
-        return method(*args, **kwargs)
-
-    return call
-
-
-def _is_torch_wrapper(function: Any, code: Optional[types.CodeType]) -> bool:
-    """Whether ``function`` is one of torch's wrappers whose code is ``code``, with the wrapped function beside it."""
-    return code is not None and getattr(function, "__code__", None) is code and callable(getattr(function, "__wrapped__", None))
-
-
-@functools.lru_cache(maxsize=None)
-def _disabled_wrapper_code() -> Optional[types.CodeType]:
-    """The code of the wrappers that ``torch._disable_dynamo`` returns (one probe, nothing imported)."""
-    disabler = getattr(torch, "_disable_dynamo", None)
-    return getattr(disabler(_probe), "__code__", None) if disabler is not None else None
-
-
-@functools.lru_cache(maxsize=None)
-def _grad_wrapper_code() -> Optional[types.CodeType]:
-    """The code of the wrapper torch puts around each optimizer's step (one probe, nothing imported)."""
-    from torch.optim import optimizer
-
-    decorate = getattr(optimizer, "_use_grad_for_differentiable", None)
-    return getattr(decorate(_probe), "__code__", None) if decorate is not None else None
-
-
-def _probe(*args: Any, **kwargs: Any) -> None:
-    """A function to wrap, only to read the wrapper's code."""

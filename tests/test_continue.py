@@ -70,15 +70,15 @@ def test_a_job_stopped_mid_epoch_resumes_in_its_own_directory_when_the_sweep_con
 
 
 def test_a_signal_before_a_sweep_job_trains_names_the_command_that_finishes_the_sweep(run_main, tmp_path, monkeypatch):
-    import rnnexp.config.checks
+    import rnnexp.cli.job
 
-    checked = rnnexp.config.checks.validate
+    checked = rnnexp.cli.job.validate
 
     def interrupted(cfg):  # Ctrl-C as job 0 checks its config: before anything was trained
         os.kill(os.getpid(), signal.SIGINT)  # CPython runs the handler before os.kill returns
         return checked(cfg)
 
-    monkeypatch.setattr(rnnexp.config.checks, "validate", interrupted)
+    monkeypatch.setattr(rnnexp.cli.job, "validate", interrupted)
     stopped = run_main(["-m", "model=cell,rnn", "epochs=2", "device=cpu"])
     assert stopped.status == 130, stopped.stderr
     sweep_dir = sweep_dir_of(tmp_path).relative_to(tmp_path)

@@ -291,8 +291,8 @@ START_AGAIN = "start it again: python -m rnnexp model=embedding epochs=3 device=
 @pytest.mark.parametrize(
     "signum, target",
     [
-        pytest.param(signal.SIGINT, "rnnexp.config.schemas.register_configs", id="SIGINT before Hydra composes"),
-        pytest.param(signal.SIGTERM, "rnnexp.config.checks.validate", id="SIGTERM while the config is checked"),
+        pytest.param(signal.SIGINT, "rnnexp.cli.command.register_configs", id="SIGINT before Hydra composes"),
+        pytest.param(signal.SIGTERM, "rnnexp.cli.job.validate", id="SIGTERM while the config is checked"),
         pytest.param(signal.SIGINT, "rnnexp.training.trainer.build_optimizer", id="SIGINT while the optimizer is built"),
     ],
 )

@@ -16,8 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
+from omegaconf import OmegaConf
+
+from rnnexp.config.command_words import unquoted
 from rnnexp.errors import UserError
-from rnnexp.results import MULTIRUN_NAME, sweep_task_overrides
+from rnnexp.results import (
+    METRICS_NAME,
+    MULTIRUN_NAME,
+    RunResult,
+    Status,
+    hydra_value,
+    saved_overrides,
+    sweep_task_overrides,
+    typed_override,
+)
+from rnnexp.run_dirs import SWEEPS, named_run
 
 KEY = "continue"
 # Hydra overrides that the continued command sets itself.
@@ -32,13 +45,6 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
         return None
     if len(given) > 1:
         raise UserError(f"{KEY}= is given {len(given)} times; continue one sweep at a time")
-    from omegaconf import OmegaConf
-
-    from rnnexp.results import hydra_value
-    from rnnexp.run_dirs import SWEEPS, named_run
-
-    from rnnexp.config.command_words import unquoted
-
     value = unquoted(given[0].partition("=")[2])  # a directory as printed, or in Hydra's quotes
     sweep_dir = Path(named_run(value, KEY, root=SWEEPS))
     saved = sweep_dir / MULTIRUN_NAME
@@ -60,8 +66,6 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
 
 def finish_command(sweep_dir: str | Path) -> str:
     """The command that runs what is left of the sweep in ``sweep_dir``, into that directory."""
-    from rnnexp.results import typed_override
-
     return f"python -m rnnexp {typed_override(KEY, str(sweep_dir))}"
 
 
@@ -83,8 +87,6 @@ class EarlierJobs:
 
 def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
     """What a sweep directory holds of an earlier attempt of its sweep; nothing for a new directory."""
-    from rnnexp.results import METRICS_NAME, RunResult, Status, saved_overrides
-
     found = EarlierJobs()
     for job in sorted(Path(sweep_dir).glob("*_*")) if Path(sweep_dir).is_dir() else []:
         number = job.name.partition("_")[0]

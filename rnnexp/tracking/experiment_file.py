@@ -28,6 +28,11 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
+from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+from tensorboard.compat.proto.event_pb2 import Event
+from tensorboard.plugins.hparams import metadata, plugin_data_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
+
 log = logging.getLogger(__name__)
 
 EXPERIMENT_FILE = "experiment.tfevents"
@@ -72,8 +77,6 @@ def shared_varied_keys(run_dir: str | Path, own: set[str]) -> set[str]:
 
 def write_experiment(run_dir: str | Path, summary) -> None:
     """Write ``summary`` (a Summary proto) as ``run_dir``'s experiment file, replacing it whole."""
-    from tensorboard.compat.proto.event_pb2 import Event
-
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     _replace(Path(run_dir) / EXPERIMENT_FILE, Event(wall_time=time.time(), step=0, summary=summary))
 
@@ -84,8 +87,6 @@ def _mark(path: Path, union: set[str]) -> None:
     A file that cannot be read (cut off, or not one of these) is left alone:
     its run's own start writes it again.
     """
-    from tensorboard.plugins.hparams import metadata, plugin_data_pb2
-
     try:
         found = _experiment_in(path)
         if found is None:
@@ -101,10 +102,6 @@ def _mark(path: Path, union: set[str]) -> None:
 
 def _experiment_in(path: Path):
     """The event of ``path`` that holds the experiment summary, its summary value and the Experiment; None without one."""
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
-    from tensorboard.compat.proto.event_pb2 import Event
-    from tensorboard.plugins.hparams import metadata
-
     for record in RawEventFileLoader(str(path)).Load():
         event = Event.FromString(record)
         for value in event.summary.value:
@@ -118,9 +115,6 @@ def _replace(path: Path, event) -> None:
 
     The temporary name lacks ``tfevents``, so a TensorBoard reading the folder meanwhile ignores it.
     """
-    from tensorboard.compat.proto.event_pb2 import Event
-    from tensorboard.summary.writer.record_writer import RecordWriter
-
     fd, tmp = tempfile.mkstemp(prefix=".rnnexp_experiment.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -1,7 +1,10 @@
 """Shared fixtures: configs composed once per set of overrides, and the command line run in-process.
 
 Hydra starts once per test session (``make_cfg`` keeps it initialised and
-caches each composition); ``run_main`` calls :func:`rnnexp.cli.main.main` with an
+caches each composition). ``make_cfg`` goes through rnnexp.config.pipeline,
+as a run does: a config it returns has passed every check, and a bad one is
+refused there with the command line's line; ``make_unchecked_cfg`` composes
+only, for the tests of the checks themselves. ``run_main`` calls :func:`rnnexp.cli.main.main` with an
 argument list in a temporary working directory, as ``python -m rnnexp`` would,
 and captures what it prints. Only the tests marked ``e2e`` start a Python
 process of their own: where the process itself is what is tested (a signal,
@@ -25,6 +28,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from rnnexp.cli.main import main
 from rnnexp.config.compose import compose
+from rnnexp.config.pipeline import load_config
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.testing import Done, run_command
 
@@ -46,8 +50,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=place)  # stable: each group keeps its order
 
 
-def compose_config(*overrides: str) -> DictConfig:
-    """The app's config with ``overrides`` (device pinned to cpu), as the command line composes it.
+def compose_unchecked(*overrides: str) -> DictConfig:
+    """The app's config with ``overrides`` (device pinned to cpu), composed and not checked: for tests of the checks.
 
     Each set of overrides is composed once per session; callers get a copy they may change.
     """
@@ -59,9 +63,24 @@ def compose_config(*overrides: str) -> DictConfig:
     return copy.deepcopy(_composed[key])
 
 
+def compose_config(*overrides: str) -> DictConfig:
+    """The config ``python -m rnnexp device=cpu OVERRIDES`` runs: rnnexp.config.pipeline.load_config's steps.
+
+    Composed once per set of overrides (compose_unchecked), then checked:
+    ``~key``, keys that nothing reads, validate(). Raises the UserError the
+    command line prints.
+    """
+    return load_config(overrides, compose_with=lambda words: compose_unchecked(*words))
+
+
 @pytest.fixture
 def make_cfg() -> Callable[..., DictConfig]:
     return compose_config
+
+
+@pytest.fixture
+def make_unchecked_cfg() -> Callable[..., DictConfig]:
+    return compose_unchecked
 
 
 def run_in_process(args: Sequence[str], cwd: Path) -> Done:

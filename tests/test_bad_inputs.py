@@ -24,6 +24,17 @@ def workdir(tmp_path_factory):
     (root / "empty.txt").write_text("")
     (root / "latin1.txt").write_bytes("caf\xe9 au lait\n".encode("latin-1"))
     (root / "bad.tsv").write_text("ab\tba\nabc ab\n")
+    (root / "bad.csv").write_text("source,target\nab,ba\nabc,cb,a\n")
+    (root / "bad.jsonl").write_text('{"source": "ab", "target": "ba"}\n{"source": "abc"}\n')
+    (root / "pairs.xlsx").write_text("ab\tba\n")
+    # A user's data module (task=custom), named apart from the other tests' my_data.
+    (root / "table_data.py").write_text(
+        "def words(n=3):\n    return [('ab', 'ba')] * n\n\n"
+        "def unequal():\n    return [('ab', 'ba'), ('abc', 'ab')]\n\n"
+        "def nothing():\n    return []\n\n"
+        "def a_dict():\n    return {'ab': 'ba'}\n\n"
+        "NOT_CALLABLE = 3\n"
+    )
     (root / "a_file").write_text("not a directory")
     done = run_in_process(["epochs=2", "device=cpu", "hydra.run.dir=run"], root)
     assert done.status == 0, done.stderr
@@ -49,7 +60,7 @@ MAIN, PREDICT, SUMMARIZE = "rnnexp", "rnnexp.predict", "rnnexp.summarize"
 
 # (what is wrong, module, arguments, the start of the one line)
 TABLE = [
-    ("unknown group option", MAIN, ["model=lsmt"], "model=lsmt: no such option; choose one of cell, embedding, gru, lstm, rnn; did you mean lstm?"),
+    ("unknown group option", MAIN, ["model=lsmt"], "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, rnn; did you mean lstm?"),
     ("misspelled key", MAIN, ["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
     ("misspelled nested key", MAIN, ["model.hiden_size=8"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
     ("misspelled key added with +", MAIN, ["+lrr=0.1"], "lrr: no such config key; did you mean lr?"),
@@ -72,8 +83,13 @@ TABLE = [
     ("out of range: size", MAIN, ["model.hidden_size=0"], "model.hidden_size=0: must be an integer >= 1"),
     ("not an option: sweep_lines", MAIN, ["sweep_lines=all"], "sweep_lines=all: allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)"),
     ("out of range: diverge_ratio", MAIN, ["diverge_ratio=1"], "diverge_ratio=1.0: must be a number > 1 (a multiple of ln(classes), the loss of guessing uniformly)"),
-    ("no training accuracy on a sequence task", MAIN, ["task=copy", "train_accuracy=false"], "train_accuracy=false: task=copy decides when it is solved from the accuracy of the sequences it trains or validates on; only task=text can leave it out"),
+    ("no training accuracy on a sequence task", MAIN, ["task=copy", "train_accuracy=false"], "train_accuracy=false: task=copy decides when it is solved from the accuracy of the sequences it trains or validates on; only a language model (task=text, or task=custom on one text) can leave it out"),
     ("hidden size without a head", MAIN, ["model=rnn", "model.hidden_size=8"], "model.hidden_size=8: without a head h_t is read as the class scores"),
+    ("no recurrence class for model=custom", MAIN, ["model=custom"], "model.recurrence._target_: no recurrence class named; model=custom runs your own nn.Module, for example model.recurrence._target_=my_rnns.ElmanReLU"),
+    ("recurrence module that cannot be imported", MAIN, ["model=custom", "model.recurrence._target_=my_rnns.ElmanReLU"], "model.recurrence._target_=my_rnns.ElmanReLU: cannot be imported (No module named 'my_rnns')"),
+    ("recurrence that is not a class", MAIN, ["model=custom", "model.recurrence._target_=os.system"], "model.recurrence._target_=os.system: not a class (builtin_function_or_method); a recurrence is a subclass of torch.nn.Module"),
+    ("argument the recurrence does not take", MAIN, ["model=lstm", "model.recurrence.hiden=8"], "model.recurrence.hiden: rnnexp.models.recurrences.LSTMLayer takes no argument hiden; it takes time_first"),
+    ("stacked layers for the cell model", MAIN, ["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1 is allowed; use model=rnn for stacked layers"),
     ("source and target lengths differ", MAIN, ["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
     ("empty source", MAIN, ["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
     ("missing task file", MAIN, ["task=text", "task.path=nowhere.txt"], "task.path=nowhere.txt: no such file"),
@@ -81,6 +97,17 @@ TABLE = [
     ("empty task file", MAIN, ["task=text", "task.path=empty.txt"], "task.path=empty.txt: the file is empty"),
     ("non-UTF-8 task file", MAIN, ["task=text", "task.path=latin1.txt"], "task.path=latin1.txt: not UTF-8 text (byte 3 cannot be decoded)"),
     ("malformed pairs line", MAIN, ["task=pairs", "task.path=bad.tsv"], "task.path=bad.tsv line 2: expected source<TAB>target, found 0 tabs"),
+    ("malformed CSV row", MAIN, ["task=pairs", "task.path=bad.csv"], "task.path=bad.csv line 3: expected two columns, source,target, found 3 in 'abc,cb,a'"),
+    ("malformed JSON Lines pair", MAIN, ["task=pairs", "task.path=bad.jsonl"], 'task.path=bad.jsonl line 2: expected {"source": "...", "target": "..."} or ["...", "..."] (two strings)'),
+    ("pairs file of an unknown format", MAIN, ["task=pairs", "task.path=pairs.xlsx"], "task.path=pairs.xlsx: unknown extension .xlsx; allowed: .tsv, .txt, .csv, .jsonl"),
+    ("task class that is not rnnexp's", MAIN, ["task._target_=os.system"], "task._target_=os.system: not one of rnnexp's task classes"),
+    ("your own data without a callable", MAIN, ["task=custom"], "task.data._target_: no value given; set it on the command line: task.data._target_=..."),
+    ("data callable that cannot be imported", MAIN, ["task=custom", "task.data._target_=no_such_module.words"], "task.data._target_=no_such_module.words: cannot be imported (No module named 'no_such_module')"),
+    ("data callable that is not callable", MAIN, ["task=custom", "task.data._target_=table_data.NOT_CALLABLE"], "task.data._target_=table_data.NOT_CALLABLE: not callable (a int)"),
+    ("argument the data callable does not take", MAIN, ["task=custom", "task.data._target_=table_data.words", "task.data.m=3"], "task.data.m: table_data.words takes no argument m; it takes n"),
+    ("data pairs of unequal length", MAIN, ["task=custom", "task.data._target_=table_data.unequal"], "task.data._target_=table_data.unequal: pair 1 (from 0), 'abc' -> 'ab', has a source of 3 characters and a target of 2"),
+    ("data that is empty", MAIN, ["task=custom", "task.data._target_=table_data.nothing"], "task.data._target_=table_data.nothing: returned no pairs (an empty list)"),
+    ("data of the wrong type", MAIN, ["task=custom", "task.data._target_=table_data.a_dict"], "task.data._target_=table_data.a_dict: returned a dict; expected a list of (source, target) string pairs (a tagging task) or one string (a language model)"),
     ("device that is not a device", MAIN, ["device=gpu"], "device=gpu: allowed values are auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps"),
     ("optimizer that is not a torch optimizer", MAIN, ["optimizer._target_=os.system"], "optimizer._target_=os.system: not a subclass of torch.optim.Optimizer"),
     ("argument the optimizer does not take", MAIN, ["+optimizer.amsgrd=true"], "optimizer.amsgrd: torch.optim.Adam takes no argument amsgrd"),

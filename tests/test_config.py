@@ -1,6 +1,7 @@
 """Config groups compose into the typed schemas; each default has one home; bad values fail with the key's name."""
 
 import ast
+import dataclasses
 import importlib.util
 from importlib import resources
 from pathlib import Path
@@ -11,8 +12,12 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import OmegaConf
 
 from rnnexp.cli import start_checks
+from rnnexp.config import key_checks
 from rnnexp.config.checks import RULES, validate
-from rnnexp.config.keys import ADDED_KEYS, migrate, schema_default, schema_keys
+from rnnexp.config.compose import compose
+from rnnexp.config.fields import CHECK, DOC, HPARAM, KEYWORDS, NULL, null_of, ranges_of
+from rnnexp.config.keys import ADDED_KEYS, SECTION_SCHEMAS, migrate, schema_default, schema_field, schema_fields, schema_keys
+from rnnexp.config.pipeline import load_config
 from rnnexp.config.schemas import SCHEMAS, Config, TaskConfig
 from rnnexp.errors import UserError, one_line
 from rnnexp.run_dirs import unique_dir
@@ -21,7 +26,9 @@ CONF = Path(str(resources.files("rnnexp.conf")))
 GROUPS = ("model", "encoder", "optimizer", "scheduler", "task", "experiment", "hparams_search")
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 # Keys an option leaves at ??? on purpose: the command line must give them.
-REQUIRED = {("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",)}
+REQUIRED = {("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",), ("task", "custom"): ("task.data._target_",)}
+# Keys an option leaves null on purpose, which a run needs: model=custom's class (built only when the model is).
+NAMED = {("model", "custom"): ("model.recurrence._target_=my_rnns.ElmanReLU",)}
 # Files whose keys must differ from their schema's defaults: the primary config,
 # the shared data-task file and every option of the groups that have schemas.
 # (The experiment presets pin the notebook's settings whatever the defaults are,
@@ -33,7 +40,7 @@ ONE_HOME_FILES = [CONF / "config.yaml", CONF / "data_task.yaml"] + [
 
 def with_required(group, option):
     """``group=option`` and a value for each key it leaves to the command line."""
-    return [f"{group}={option}", *(f"{key}=xy" for key in REQUIRED.get((group, option), ()))]
+    return [f"{group}={option}", *(f"{key}=xy" for key in REQUIRED.get((group, option), ())), *NAMED.get((group, option), ())]
 
 
 def flat(node, prefix=""):
@@ -65,22 +72,19 @@ def schema_defaults(schema, prefix=""):
 
 # --------------------------------------------------------------------------- composition
 @pytest.mark.parametrize("group, option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
-def test_every_option_composes_with_every_key_set(make_cfg, group, option):
+def test_every_option_composes_with_every_key_set(make_cfg, make_unchecked_cfg, group, option):
     if group == "hparams_search":
         pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     # Every schema key gets a value from its schema or the option, except the
     # ones this option leaves to the command line.
-    assert set(OmegaConf.missing_keys(make_cfg(f"{group}={option}"))) == set(REQUIRED.get((group, option), ()))
-    cfg = make_cfg(*with_required(group, option))
-    validate(cfg)
-    if group in ("model", "encoder", "task"):
+    assert set(OmegaConf.missing_keys(make_unchecked_cfg(f"{group}={option}"))) == set(REQUIRED.get((group, option), ()))
+    cfg = make_cfg(*with_required(group, option))  # checked and validated, as a run's
+    if group in ("model", "encoder", "task") and cfg[group].name is not None:
         assert cfg[group].name == option
 
 
 def test_the_default_composition_is_valid(make_cfg):
-    cfg = make_cfg()
-    validate(cfg)
-    assert not OmegaConf.missing_keys(cfg)
+    assert not OmegaConf.missing_keys(make_cfg())
 
 
 @pytest.mark.parametrize("path", ONE_HOME_FILES, ids=lambda p: str(p.relative_to(CONF)))
@@ -101,7 +105,11 @@ def test_each_yaml_file_sets_only_what_differs_from_its_schema(path):
         defaults = schema_defaults(schema)
     else:  # a shared global file: top-level keys and the keys every task has
         defaults = {**schema_defaults(Config), **schema_defaults(TaskConfig, "task.")}
+    # A keywords node (model.recurrence) holds a class and its own arguments, which no schema lists.
+    keyword_nodes = tuple(f"{f.name}." for schema in schemas for f in dataclasses.fields(schema) if f.metadata.get(KEYWORDS))
     for key, value in flat(raw).items():
+        if key.startswith(keyword_nodes):
+            continue
         assert key in defaults, f"{path.name}: {key} is not a key of its schema"
         assert value != defaults[key], f"{path.name}: {key}: {value!r} restates the schema's default; set it in one place"
 
@@ -180,7 +188,7 @@ def test_every_scheduler_option_builds_its_torch_scheduler(make_cfg, option):
 def test_unknown_option_lists_the_options(make_cfg):
     with pytest.raises(MissingConfigException) as info:
         make_cfg("model=lsmt")
-    assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, embedding, gru, lstm, rnn; did you mean lstm?"
+    assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, rnn; did you mean lstm?"
 
 
 def test_the_shared_data_task_file_is_not_a_task_option(make_cfg):
@@ -237,13 +245,13 @@ BAD_VALUES = [
     (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
     (["task=text", "task.val_streams=0"], "task.val_streams=0: must be an integer >= 1"),
     (["task=text", "task.temperature=0"], "task.temperature=0.0: must be a number > 0"),
+    (["task=custom", "task.data._target_=my_data.words", "task.kind=both"], "task.kind=both: allowed values are tagging, language_model"),
     # Combinations.
     (["task=inline"], "task.source, task.target: no value given; set it on the command line"),
     (["task=pairs"], "task.path: no value given"),
-    (["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1"),
-    (["model=cell", "model.bidirectional=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),
+    # What a model's class allows (model=cell: one layer, one direction) it checks itself: tests/test_models.py.
     (["model=rnn", "model.bidirectional=true"], "model.bidirectional=true: the two directions' states are concatenated"),
-    (["model=rnn", "model.cuda_graph=true"], "model.cuda_graph=true: only model=cell"),
+    (["model=custom"], "model.recurrence._target_: no recurrence class named; model=custom runs your own nn.Module"),
     (["encoder=embedding", "encoder.dim=null"], "encoder.dim=null: encoder=embedding needs its embedding size"),
     (["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
     (["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
@@ -256,9 +264,10 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize("overrides, message", BAD_VALUES, ids=[" ".join(o) for o, _ in BAD_VALUES])
-def test_bad_values_are_refused_in_one_line_naming_the_key(make_cfg, overrides, message):
+def test_bad_values_are_refused_in_one_line_naming_the_key(make_unchecked_cfg, overrides, message):
+    cfg = with_values(make_unchecked_cfg, overrides)
     with pytest.raises(UserError) as info:
-        validate(with_values(make_cfg, overrides))
+        validate(cfg)
     text = str(info.value)
     assert "\n" not in text
     assert text.startswith(message), text
@@ -282,13 +291,13 @@ def test_every_rule_has_a_bad_value_case():
         ["task=reverse", "task.min_length=8"],
     ],
 )
-def test_good_values_pass(make_cfg, overrides):
-    validate(with_values(make_cfg, overrides))
+def test_good_values_pass(make_unchecked_cfg, overrides):
+    validate(with_values(make_unchecked_cfg, overrides))
 
 
-def test_values_set_on_a_composed_config_equal_the_command_lines(make_cfg):
+def test_values_set_on_a_composed_config_equal_the_command_lines(make_unchecked_cfg):
     overrides = ["task=inline", "task.source=''", "task.target=ab", "lr=0", "encoder.dim=null", "threads=two", "model.head=true"]
-    assert with_values(make_cfg, overrides) == make_cfg(*overrides)
+    assert with_values(make_unchecked_cfg, overrides) == make_unchecked_cfg(*overrides)
 
 
 def imports_of(module_name):
@@ -298,7 +307,7 @@ def imports_of(module_name):
     return imported | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
 
 
-@pytest.mark.parametrize("start", ["rnnexp.config.checks", "rnnexp.cli.start_checks", "rnnexp.run_dirs"])
+@pytest.mark.parametrize("start", ["rnnexp.config.pipeline", "rnnexp.cli.start_checks", "rnnexp.run_dirs", "rnnexp.tracking.hparams"])
 def test_the_checks_need_no_torch(start):
     # A bad value is answered before torch is imported: nothing the command
     # line's checks import reaches torch (the trainer is imported after them).
@@ -364,34 +373,88 @@ def test_unique_dir_never_repeats(tmp_path):
 
 
 # --------------------------------------------------------------------------- keys added or removed on the command line
-def test_the_keys_nothing_reads_are_the_added_ones(make_cfg):
-    cfg = make_cfg("+lrr=0.1", "++model.hiden_size=3", "+task.shift=2", "+optimizer.amsgrad=true")
-    assert start_checks.unread_keys(cfg) == ["model.hiden_size", "task.shift", "lrr"]  # amsgrad: Adam's argument
+def test_the_keys_nothing_reads_are_the_added_ones(make_unchecked_cfg):
+    cfg = make_unchecked_cfg("+lrr=0.1", "++model.hiden_size=3", "+task.shift=2", "+optimizer.amsgrad=true")
+    assert key_checks.unread_keys(cfg) == ["model.hiden_size", "task.shift", "lrr"]  # amsgrad: Adam's argument
     # A swept task may be caesar, which reads task.shift; no model option reads hiden_size.
-    assert start_checks.unread_keys(cfg, swept={"task", "model"}) == ["model.hiden_size", "lrr"]
-    assert start_checks.unread_keys(make_cfg()) == []
+    assert key_checks.unread_keys(cfg, swept={"task", "model"}) == ["model.hiden_size", "lrr"]
+    assert key_checks.unread_keys(make_unchecked_cfg()) == []
     with pytest.raises(UserError, match=r"^lrr: no such config key; did you mean lr\?"):
-        start_checks.check_keys(make_cfg("+lrr=0.1"))
+        key_checks.check_keys(make_unchecked_cfg("+lrr=0.1"))
+    assert start_checks.check_keys is key_checks.check_keys  # the start checks run the same check
 
 
-def test_every_option_composes_with_no_key_that_nothing_reads(make_cfg):
+def test_every_option_composes_with_no_key_that_nothing_reads(make_unchecked_cfg):
     for group, option in OPTIONS:
         if group != "hparams_search":
-            assert start_checks.unread_keys(make_cfg(*with_required(group, option))) == [], f"{group}={option}"
+            assert key_checks.unread_keys(make_unchecked_cfg(*with_required(group, option))) == [], f"{group}={option}"
 
 
 def test_removing_any_schema_key_is_refused_with_what_to_type():
     for key in schema_keys():
         with pytest.raises(UserError) as refused:
-            start_checks.check_removal(key)
+            key_checks.check_removal(key)
         line = str(refused.value)
         assert line.startswith(f"~{key}: "), line
         assert f"{key}=" in line and "is its default" not in line, line  # a value to type, and what null does
 
 
 def test_every_key_whose_default_is_null_says_what_null_does():
-    nulls = {key for key in schema_keys() if key not in start_checks.GROUP_SECTIONS and schema_default(key) is None}
-    assert nulls == set(start_checks.NULL_MEANS)
+    nulls = [key for key in schema_keys() if key not in key_checks.GROUP_SECTIONS and schema_default(key) is None]
+    assert nulls and all(null_of(schema_field(key)) for key in nulls), [key for key in nulls if not null_of(schema_field(key))]
+    with pytest.raises(UserError, match=r"^~clip: clip cannot be removed, every run reads it; clip=null turns clipping off$"):
+        key_checks.check_removal("clip")  # the words of clip's field
+
+
+# --------------------------------------------------------------------------- one home per fact: the fields' metadata
+def test_the_range_rules_are_the_fields_ranges():
+    ranged = {key: field for key, field in schema_fields().items() if ranges_of(field)}
+    assert [rule.key for rule in RULES] == [key for key, field in ranged.items() for _ in ranges_of(field)]
+    for rule in RULES:
+        field = ranged[rule.key]
+        assert rule.allowed in [each.allowed for each in ranges_of(field)]
+        assert rule.nullable == (null_of(field) is not None)  # null passes where the field says what it does
+
+
+def test_a_key_in_several_schemas_has_one_range():
+    # validate() checks a key by its first schema's range (task.symbols: copy's and reverse's,
+    # one definition): another option's field with the same key must not allow otherwise.
+    for section, schemas in SECTION_SCHEMAS.items():
+        seen = {}
+        for schema in schemas:
+            for field in dataclasses.fields(schema):
+                allowed = [each.allowed for each in ranges_of(field)]
+                if field.name in seen and (allowed or seen[field.name]):
+                    assert allowed == seen[field.name], f"{section}.{field.name}"
+                seen.setdefault(field.name, allowed)
+
+
+def test_every_field_speaks_the_metadata_vocabulary_and_says_what_it_does():
+    for key, field in schema_fields().items():
+        assert set(field.metadata) <= {DOC, CHECK, NULL, HPARAM, KEYWORDS}, key
+        if not field.name.startswith("_") and key.rpartition(".")[2] != "name" and key not in key_checks.GROUP_SECTIONS:
+            assert field.metadata.get(DOC), f"{key}: no doc for the key table of docs/configuration.md"
+
+
+# --------------------------------------------------------------------------- the pipeline
+def test_the_pipeline_checks_in_the_command_lines_order():
+    cfg = load_config(["model=rnn", "device=cpu", "clip=0.5"])
+    assert cfg == compose(["model=rnn", "device=cpu", "clip=0.5"])
+    # ~key before composing, then keys that nothing reads, then the values.
+    with pytest.raises(UserError, match=r"^~clip: clip cannot be removed"):
+        load_config(["~clip", "+lrr=0.1", "lr=0"])
+    with pytest.raises(UserError, match=r"^lrr: no such config key"):
+        load_config(["+lrr=0.1", "lr=0"])
+    with pytest.raises(UserError, match=r"^lr=0.0: must be a number > 0"):
+        load_config(["lr=0"])
+    with pytest.raises(UserError, match=r"^task.source, task.target: no value given"):
+        load_config(["task=inline"])
+
+
+def test_make_cfg_is_the_pipeline(make_cfg):
+    assert make_cfg("model=gru") == load_config(["device=cpu", "model=gru"])
+    with pytest.raises(UserError, match=r"^epochs=0: must be an integer >= 1"):
+        make_cfg("epochs=0")
 
 
 # --------------------------------------------------------------------------- directories that hold a run

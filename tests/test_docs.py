@@ -31,6 +31,18 @@ def test_the_metrics_json_example_names_only_real_fields():
     assert fields - set(keys) == {"signal", "error"}
 
 
+def test_the_key_table_is_what_the_schemas_say():
+    config_table = runpy.run_path(str(ROOT / "scripts" / "config_table.py"))
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    assert config_table["written"](page) == page, "python scripts/config_table.py writes the table anew"
+    rows = {line.split(" | ")[0].strip("|` "): line for line in config_table["table"]()[2:]}
+    # Each key's null meaning and range come from its field, the one place they are written.
+    assert "| turns clipping off |" in rows["clip"] and "or null for no clipping" in rows["clip"]
+    assert "| sizes h_t from the number of classes |" in rows["model.hidden_size"]
+    assert "auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps" in rows["device"]
+    assert rows["model.init_scale"].startswith("| `model.init_scale` | `1.0` (cell `0.3`, rnn `0.3`) |")  # the options' own
+
+
 def test_the_sample_outputs_in_the_docs_are_what_the_code_prints():
     docs_outputs = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))
     checked = 0

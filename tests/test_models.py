@@ -1,24 +1,42 @@
-"""The models compute what the notebook says they compute."""
+"""The models compute what the notebook says they compute, and each built-in is a class its YAML names."""
+
+from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
-from rnnexp.models.encoders import EmbeddingEncoder, OneHotEncoder
+from rnnexp.config.checks import validate
+from rnnexp.config.keys import builtin_recurrence
 from rnnexp.errors import UserError
-from rnnexp.models.tagger import MODELS, CellModel, build_model
+from rnnexp.models.encoders import EmbeddingEncoder, OneHotEncoder
+from rnnexp.models.recurrence import recurrence_arguments, resolve_recurrence
+from rnnexp.models.recurrences import RNNCellLoop
+from rnnexp.models.tagger import RecurrentTagger, build_model
 
 VOCAB = 4
 IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "olleh"
+BUILT_IN = ["cell", "rnn", "embedding", "lstm", "gru"]
+OPTIONS = sorted(path.stem for path in (Path(__file__).parent.parent / "conf" / "model").glob("*.yaml"))
+
+
+def tagger(name, encoder, hidden_size, num_classes, head, init_scale=1.0, **structural):
+    """Built-in option ``name``'s model around ``encoder``: the class and arguments its YAML names, as build_model takes them."""
+    model = {"name": name, "recurrence": builtin_recurrence(name), "cuda_graph": False, "num_layers": 1,
+             "bidirectional": False, "dropout": 0.0, **structural}
+    recurrence = resolve_recurrence(model)
+    arguments = recurrence_arguments(recurrence, model)
+    return RecurrentTagger(encoder, recurrence, hidden_size, num_classes, head, arguments=arguments, init_scale=init_scale)
 
 
 def cell_and_rnn_with_same_weights():
     torch.manual_seed(0)
-    cell = CellModel(OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
-    rnn = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
+    cell = tagger("cell", OneHotEncoder(VOCAB), VOCAB, VOCAB, head=False)
+    rnn = tagger("rnn", OneHotEncoder(VOCAB), VOCAB, VOCAB, head=False)
     with torch.no_grad():
         # nn.RNNCell's parameters are nn.RNN's layer-0 parameters without the suffix.
-        for name, parameter in cell.cell.named_parameters():
-            getattr(rnn.rnn, f"{name}_l0").copy_(parameter)
+        for name, parameter in cell.recurrence.cell.named_parameters():
+            getattr(rnn.recurrence.rnn, f"{name}_l0").copy_(parameter)
     return cell, rnn
 
 
@@ -32,8 +50,8 @@ def test_cell_and_rnn_give_identical_outputs_with_the_same_weights():
 
 def test_both_match_the_notebook_formula_computed_by_hand():
     cell, rnn = cell_and_rnn_with_same_weights()
-    w_ih, w_hh = cell.cell.weight_ih, cell.cell.weight_hh
-    b_ih, b_hh = cell.cell.bias_ih, cell.cell.bias_hh
+    w_ih, w_hh = cell.recurrence.cell.weight_ih, cell.recurrence.cell.weight_hh
+    b_ih, b_hh = cell.recurrence.cell.bias_ih, cell.recurrence.cell.bias_hh
     x = torch.nn.functional.one_hot(IDS, VOCAB).float()  # (B, T, V)
     h = torch.zeros(2, VOCAB)  # h_0 = 0
     expected = []
@@ -57,12 +75,12 @@ def test_loss_covers_every_time_step():
     assert not torch.isclose(loss, last_only)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", BUILT_IN)
 @pytest.mark.parametrize("head", [True, False])
 def test_every_model_maps_ids_to_class_scores(name, head):
     hidden = 7 if head else 5
     layers = 1 if name == "cell" else 2
-    model = MODELS[name](encoder=EmbeddingEncoder(VOCAB, 3), hidden_size=hidden, num_classes=5, head=head, num_layers=layers)
+    model = tagger(name, EmbeddingEncoder(VOCAB, 3), hidden, 5, head, num_layers=layers)
     logits, loss = model(IDS, torch.zeros_like(IDS))
     assert logits.shape == (2, 5, 5)
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -71,7 +89,7 @@ def test_every_model_maps_ids_to_class_scores(name, head):
 @pytest.mark.parametrize("name", ["rnn", "embedding", "lstm", "gru"])
 def test_bidirectional_models_see_the_future(name):
     torch.manual_seed(0)
-    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=6, num_classes=VOCAB, head=True, bidirectional=True)
+    model = tagger(name, OneHotEncoder(VOCAB), 6, VOCAB, True, bidirectional=True)
     changed_last = IDS.clone()
     changed_last[:, -1] = (changed_last[:, -1] + 1) % VOCAB
     first_step = model(IDS)[0][:, 0]
@@ -82,7 +100,7 @@ def test_bidirectional_models_see_the_future(name):
 @pytest.mark.parametrize("name", ["cell", "lstm", "embedding"])
 def test_left_to_right_outputs_ignore_later_inputs(name):
     torch.manual_seed(0)
-    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=VOCAB, num_classes=VOCAB, head=False)
+    model = tagger(name, OneHotEncoder(VOCAB), VOCAB, VOCAB, False)
     changed_last = IDS.clone()
     changed_last[:, -1] = (changed_last[:, -1] + 1) % VOCAB
     torch.testing.assert_close(model(IDS)[0][:, :-1], model(changed_last)[0][:, :-1])
@@ -91,7 +109,7 @@ def test_left_to_right_outputs_ignore_later_inputs(name):
 @pytest.mark.parametrize("name", ["rnn", "gru"])
 def test_padding_does_not_leak_into_a_bidirectional_model(name):
     torch.manual_seed(0)
-    model = MODELS[name](encoder=OneHotEncoder(VOCAB), hidden_size=6, num_classes=VOCAB, head=True, bidirectional=True)
+    model = tagger(name, OneHotEncoder(VOCAB), 6, VOCAB, True, bidirectional=True)
     short = torch.tensor([[1, 0, 2]])
     padded = torch.tensor([[1, 0, 2, 3, 3]])  # two padding steps after a length-3 sequence
     alone = model(short)[0]
@@ -101,18 +119,19 @@ def test_padding_does_not_leak_into_a_bidirectional_model(name):
 
 def test_init_scale_shrinks_only_the_recurrent_weights():
     torch.manual_seed(0)
-    reference = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=8, num_classes=VOCAB, head=True)
+    reference = tagger("rnn", OneHotEncoder(VOCAB), 8, VOCAB, True)
     torch.manual_seed(0)
-    scaled = MODELS["rnn"](encoder=OneHotEncoder(VOCAB), hidden_size=8, num_classes=VOCAB, head=True, init_scale=0.3)
-    torch.testing.assert_close(scaled.rnn.weight_hh_l0, 0.3 * reference.rnn.weight_hh_l0)
+    scaled = tagger("rnn", OneHotEncoder(VOCAB), 8, VOCAB, True, init_scale=0.3)
+    torch.testing.assert_close(scaled.recurrence.rnn.weight_hh_l0, 0.3 * reference.recurrence.rnn.weight_hh_l0)
     torch.testing.assert_close(scaled.head.weight, reference.head.weight)
 
 
-@pytest.mark.parametrize("name", ["cell", "rnn", "embedding", "lstm", "gru"])
+@pytest.mark.parametrize("name", BUILT_IN)
 def test_every_model_option_builds_from_its_config(make_cfg, name):
     cfg = make_cfg(f"model={name}")
     model = build_model(cfg, VOCAB)
-    assert isinstance(model, CellModel) == (name == "cell")
+    assert isinstance(model.recurrence, RNNCellLoop) == (name == "cell")
+    assert type(model.recurrence).__name__ == cfg.model.recurrence._target_.rpartition(".")[2]
     assert model.hidden_size == (cfg.model.hidden_size or VOCAB)  # null: the number of classes
     assert isinstance(model.head, torch.nn.Linear) == cfg.model.head
     logits, _ = model(IDS)
@@ -123,3 +142,74 @@ def test_without_a_head_the_hidden_size_must_be_the_class_count(make_cfg):
     # The one model check that needs the data (the number of classes); the rest are validate()'s.
     with pytest.raises(UserError, match=r"^model.hidden_size=8: without a head .* set model.head=true or model.hidden_size=4"):
         build_model(make_cfg("model=rnn", "model.hidden_size=8"), VOCAB)
+
+
+# --------------------------------------------------------------------------- the built-ins through the same door
+def test_every_option_but_custom_is_a_built_in():
+    # A new built-in is a class, a YAML file naming it, and a test: this list then grows by itself.
+    assert [o for o in OPTIONS if o != "custom"] == sorted(BUILT_IN)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_each_built_in_option_names_a_class_in_rnnexp_models(name):
+    target = builtin_recurrence(name)["_target_"]
+    assert target.startswith("rnnexp.models.recurrences.")
+    assert issubclass(resolve_recurrence({"recurrence": {"_target_": target}}), torch.nn.Module)
+
+
+def test_parameters_are_drawn_encoder_head_recurrence():
+    """The order of before model.recurrence: the same seed draws the same weights for each part."""
+    torch.manual_seed(0)
+    model = tagger("gru", EmbeddingEncoder(VOCAB, 3), 8, 5, True)
+    torch.manual_seed(0)
+    encoder = torch.nn.Embedding(VOCAB, 3)
+    head = torch.nn.Linear(8, 5)
+    gru = torch.nn.GRU(3, 8, batch_first=True)
+    torch.testing.assert_close(model.encoder.embedding.weight, encoder.weight, rtol=0, atol=0)
+    torch.testing.assert_close(model.head.weight, head.weight, rtol=0, atol=0)
+    torch.testing.assert_close(model.recurrence.rnn.weight_hh_l0, gru.weight_hh_l0, rtol=0, atol=0)
+    assert [name.split(".")[0] for name, _ in model.named_parameters()][:2] == ["encoder", "head"], "the optimizer's order"
+
+
+# Each class's own checks, made as the model is built (before any weight is drawn), with the lines
+# validate() gave them when the model's name chose the class.
+CLASS_CHECKS = [
+    (["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1 is allowed; use model=rnn for stacked layers"),
+    (["model=cell", "model.bidirectional=true", "model.head=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),
+    (["model=rnn", "model.cuda_graph=true"], "model.cuda_graph=true: only model=cell is captured as a CUDA graph (model=rnn already runs each layer"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", CLASS_CHECKS, ids=[" ".join(o) for o, _ in CLASS_CHECKS])
+def test_a_class_refuses_what_it_cannot_build(make_cfg, overrides, message):
+    cfg = make_cfg(*overrides)
+    validate(cfg)  # nothing the config alone refuses: the class says it
+    before = torch.get_rng_state()
+    with pytest.raises(UserError) as refused:
+        build_model(cfg, VOCAB)
+    assert str(refused.value).startswith(message)
+    assert torch.equal(torch.get_rng_state(), before), "refused before any weight was drawn"
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm"])
+def test_a_layer_passes_the_structural_keys_to_its_constructor(make_cfg, name):
+    model = build_model(make_cfg(f"model={name}", "model.num_layers=2", "model.bidirectional=true", "model.head=true",
+                                 "model.dropout=0.25", "model.hidden_size=6"), VOCAB)
+    rnn = model.recurrence.rnn
+    assert (rnn.num_layers, rnn.bidirectional, rnn.dropout) == (2, True, 0.25)
+    assert model.output_size == 12 and model.head.in_features == 12
+
+
+def test_a_class_with_no_structural_argument_runs_the_default_only(make_cfg):
+    cfg = make_cfg("model=cell", "model.dropout=0.3")
+    model = build_model(cfg, VOCAB)  # dropout before the head is the wrapper's: the cell need not take it
+    assert model.dropout.p == 0.3
+
+
+def test_a_checkpoints_plain_config_builds_as_the_composed_one(make_cfg):
+    cfg = make_cfg("model=lstm")
+    torch.manual_seed(0)
+    composed = build_model(cfg, VOCAB)
+    torch.manual_seed(0)
+    plain = build_model(OmegaConf.to_container(cfg, resolve=True), VOCAB)
+    assert all(torch.equal(a, b) for a, b in zip(composed.state_dict().values(), plain.state_dict().values()))

@@ -7,7 +7,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from omegaconf import MISSING
 
-from conftest import compose_config
+from conftest import compose_config, compose_unchecked
+from omegaconf import OmegaConf
+
+from rnnexp.config.checks import RULES, validate
+from rnnexp.config.keys import options_defining, schema_fields
+from rnnexp.errors import UserError
 from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.results import Status
 from rnnexp.training.trainer import train
@@ -61,6 +66,34 @@ def overrides_for(pair, config):
     else:
         chosen += ["model.head=false", "model.hidden_size=null"]
     return chosen
+
+
+# The numeric keys whose range a field states, with the option that has the key (task=caesar has task.length).
+NUMERIC_RULES = sorted(
+    {rule.key for rule in RULES if str(schema_fields()[rule.key].type).removeprefix("Optional[").rstrip("]") in ("int", "float")}
+    - {"lr"}  # its first step has a range of its own (rnnexp.config.checks._check_first_step)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(NUMERIC_RULES), number=st.integers(min_value=-3, max_value=40), half=st.booleans())
+def test_a_value_is_refused_exactly_where_its_fields_range_says(key, number, half):
+    """The checks generated from a field refuse a value if and only if one of the field's ranges does, with its words."""
+    whole = str(schema_fields()[key].type).removeprefix("Optional[").rstrip("]") == "int"
+    value = number if whole or not half else number / 2
+    group = key.split(".")[0]
+    # An option that has the key and needs nothing typed (task=custom needs its task.data).
+    option = [f"{group}={next(o for o in options_defining(key) if o not in ('custom', 'inline', 'pairs'))}"] if group == "task" else []
+    cfg = compose_unchecked(*option)
+    OmegaConf.update(cfg, key, value, merge=False)
+    refused = [rule for rule in RULES if rule.key == key and not rule.ok(value)]
+    try:
+        validate(cfg)
+    except UserError as error:
+        stored = OmegaConf.select(cfg, key)  # a float key holds 0 as 0.0, and its line says so
+        assert refused and str(error) == f"{key}={stored}: {refused[0].allowed}", (str(error), value)
+    else:
+        assert not refused, value
 
 
 # Each example trains a model: ten keep the file at a few seconds. The first one also pays torch's

@@ -21,7 +21,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnnexp.models.tagger import CellModel, build_model
+from rnnexp.models.recurrences import RNNCellLoop
+from rnnexp.models.tagger import build_model
 from rnnexp.tools.shapes import compose_config, main, render, trace_shapes
 from rnnexp.data.tasks import load_task
 from rnnexp.testing import run_command
@@ -79,19 +80,20 @@ def test_traced_shapes_are_those_of_a_forward_pass(make_cfg, overrides):
     assert {p.name: p.shape for p in trace.parameters} == {name: p.shape for name, p in model.named_parameters()}
     assert trace.parameter_count == sum(p.numel() for p in model.parameters())
 
+    recurrence = model.recurrence
     with torch.no_grad():
-        if isinstance(model, CellModel):
+        if isinstance(recurrence, RNNCellLoop):
             h = torch.zeros(x.shape[0], model.hidden_size)  # h_0
             assert len(trace.steps) == x.shape[1]
             for t, step in enumerate(trace.steps):
                 assert step.h_prev.shape == h.shape
-                h = model.cell(x[:, t], h)
+                h = recurrence.cell(x[:, t], h)
                 assert (step.x_t.shape, step.h_t.shape) == (x[:, t].shape, h.shape)
             return
-        layer_input = x.transpose(0, 1) if model.time_first else x
+        layer_input = x.transpose(0, 1) if recurrence.time_first else x
         if batch.lengths is not None:
-            layer_input = pack_padded_sequence(layer_input, batch.lengths, batch_first=not model.time_first, enforce_sorted=False)
-        out, last = model.rnn(layer_input)
+            layer_input = pack_padded_sequence(layer_input, batch.lengths, batch_first=not recurrence.time_first, enforce_sorted=False)
+        out, last = recurrence.rnn(layer_input)
     finals = last if isinstance(last, tuple) else (last,)
     if batch.lengths is not None:
         assert trace.shape("inputs") == layer_input.data.shape
@@ -100,7 +102,7 @@ def test_traced_shapes_are_those_of_a_forward_pass(make_cfg, overrides):
         assert trace.shape("inputs") == layer_input.shape
         assert trace.shape("out") == out.shape
     assert trace.shape("h_n") == trace.shape("h_0") == finals[0].shape
-    if isinstance(model.rnn, nn.LSTM):
+    if isinstance(recurrence.rnn, nn.LSTM):
         assert trace.shape("c_n") == trace.shape("c_0") == finals[1].shape
 
 
@@ -125,7 +127,7 @@ def test_the_notebooks_rnncell_cell(make_cfg):
         assert step.h_prev.shape == hidden.shape
         hidden = cell(input, hidden)
         assert step.h_t.shape == hidden.shape == (1, 2)  # "outputs size: torch.Size([1, 2])"
-    assert trace.shape("cell.weight_ih") == cell.weight_ih.shape
+    assert trace.shape("recurrence.cell.weight_ih") == cell.weight_ih.shape
 
 
 def test_the_notebooks_rnn_cell(make_cfg):
@@ -139,7 +141,7 @@ def test_the_notebooks_rnn_cell(make_cfg):
     assert trace.shape("h_0") == hidden.shape
     assert trace.shape("out") == out.shape == (5, 1, 2)  # "Output size: torch.Size([5, 1, 2])"
     assert trace.shape("h_n") == hidden_n.shape == (3, 1, 2)  # "Hidden size: torch.Size([3, 1, 2])"
-    assert {p.name.removeprefix("rnn."): p.shape for p in trace.parameters if p.name.startswith("rnn.")} == {
+    assert {p.name.removeprefix("recurrence.rnn."): p.shape for p in trace.parameters if p.name.startswith("recurrence.")} == {
         name: p.shape for name, p in cell.named_parameters()
     }
 
@@ -181,7 +183,7 @@ def test_the_notebooks_rnncell_cell_as_written_has_the_notebooks_shapes():
     trace = trace_shapes(compose_config(NOTEBOOK_CELL_AS_WRITTEN))
     cell = torch.nn.RNNCell(input_size=4, hidden_size=2)  # the notebook's cell, no head
     assert [(step.x_t.shape, step.h_t.shape) for step in trace.steps] == [((1, 4), (1, 2))] * 3
-    assert {p.name: p.shape for p in trace.parameters} == {f"cell.{name}": p.shape for name, p in cell.named_parameters()}
+    assert {p.name: p.shape for p in trace.parameters} == {f"recurrence.cell.{name}": p.shape for name, p in cell.named_parameters()}
     assert (trace.outputs, trace.loss) == ([], [])
     assert trace.refusal.startswith("model.hidden_size=2: without a head h_t is read as the class scores")
 
@@ -197,7 +199,7 @@ def test_the_command_prints_the_trace_and_writes_nothing(make_cfg, tmp_path, mon
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["model=foo"], "model=foo: no such option; choose one of cell, embedding, gru, lstm, rnn"),
+        (["model=foo"], "model=foo: no such option; choose one of cell, custom, embedding, gru, lstm, rnn"),
         (["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
         # Only the checks that ask for a head are left to the trace: the others refuse as in a run.
         (["model=cell", "model.bidirectional=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),

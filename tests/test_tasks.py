@@ -1,11 +1,17 @@
-"""Each task's data and its errors; batches with padding."""
+"""Each task's data and its errors; pairs files by extension; the task classes; batches with padding."""
+
+import sys
+from importlib import resources
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from rnnexp.config.checks import validate
 from rnnexp.data.sequences import IGNORE, SequenceSet
 from rnnexp.errors import UserError
+from rnnexp.data.task import LANGUAGE_MODEL
+from rnnexp.data.task_classes import TASK_CLASSES, task_kind
 from rnnexp.data.tasks import load_task, unigram_entropy
 
 
@@ -126,7 +132,7 @@ def test_text_windows_predict_the_next_character(make_cfg, tmp_path):
     text = "the quick brown fox jumps over the lazy dog. " * 20
     path = write(tmp_path, 't.txt', text)
     data = load_task(make_cfg("task=text", f"task.path={path}", "task.window=10", "task.stateful=false").task)
-    assert data.language_model and data.train.equal_lengths
+    assert data.kind == LANGUAGE_MODEL and data.train.equal_lengths
     for source, target in pairs_of(data) + pairs_of(data, "val"):
         assert len(source) == 10 and source[1:] == target[:-1]
     # Validation is the held-out end of the text, in order.
@@ -159,3 +165,74 @@ def test_shuffled_batches_follow_the_generator():
     order = [b.index.tolist() for b in sequences.batches(3, torch.Generator().manual_seed(0))]
     again = [b.index.tolist() for b in sequences.batches(3, torch.Generator().manual_seed(0))]
     assert order == again and sorted(sum(order, [])) == list(range(10)) and [len(b) for b in order] == [3, 3, 3, 1]
+
+
+# --------------------------------------------------------------------------- pairs files by extension
+PAIRS = [("ab", "ba"), ("a,b", "b,a"), ("abc", "cba"), ("x", "y")]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("p.tsv", "ab\tba\na,b\tb,a\nabc\tcba\nx\ty\n"),
+        ("p.txt", "ab\tba\na,b\tb,a\nabc\tcba\nx\ty\n"),
+        ("p.csv", 'source,target\nab,ba\n"a,b","b,a"\n\nabc,cba\nx,y\n'),  # the header row is skipped
+        ("p.jsonl", '{"source": "ab", "target": "ba"}\n["a,b", "b,a"]\n\n{"target": "cba", "source": "abc"}\n["x", "y"]\n'),
+    ],
+)
+def test_pairs_files_in_each_format(make_cfg, tmp_path, name, content):
+    path = write(tmp_path, name, content)
+    data = load_task(make_cfg("task=pairs", f"task.path={path}", "task.val_fraction=0").task)
+    assert pairs_of(data) == PAIRS
+
+
+def test_a_csv_without_a_header_starts_with_data(make_cfg, tmp_path):
+    path = write(tmp_path, "p.csv", "in,ni\nab,ba\n")  # not the header source,target: a pair
+    data = load_task(make_cfg("task=pairs", f"task.path={path}", "task.val_fraction=0").task)
+    assert pairs_of(data) == [("in", "ni"), ("ab", "ba")]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("p.csv", "ab,ba\nabc,cb,a\n", r" line 2: expected two columns, source,target, found 3 in 'abc,cb,a' \(quote a field"),
+        ("p.csv", "ab,ba\n\nabc,ab\n", r" line 3: source 'abc' and target 'ab' must be non-empty and of the same length"),
+        ("p.csv", "source,target\n", r": the file has no pairs"),
+        ("p.jsonl", '["ab", "ba"]\n{"source": "ab"\n', r" line 2: not JSON \(Expecting ',' delimiter at column 16\)"),
+        ("p.jsonl", '["ab", "ba"]\n{"src": "ab", "tgt": "ba"}\n', r' line 2: expected \{"source": "...", "target": "..."\} or \["...", "..."\]'),
+        ("p.jsonl", '["ab", 1]\n', r" line 1: expected .* \(two strings\), found \[\"ab\", 1\]"),
+        ("p.jsonl", '["ab", "b"]\n', r" line 1: source 'ab' and target 'b' must be non-empty and of the same length"),
+        ("p.xlsx", "ab\tba\n", r": unknown extension .xlsx; allowed: .tsv, .txt, .csv, .jsonl"),
+        ("pairs", "ab\tba\n", r": unknown extension \(none\); allowed: .tsv"),
+    ],
+)
+def test_bad_pairs_files_name_the_line(make_cfg, tmp_path, name, content, message):
+    path = write(tmp_path, name, content)
+    with pytest.raises(UserError, match=f"^task.path={path}{message}"):
+        load_task(make_cfg("task=pairs", f"task.path={path}").task)
+
+
+# --------------------------------------------------------------------------- the task classes
+def test_each_task_option_names_one_of_rnnexps_task_classes(make_unchecked_cfg):
+    options = sorted(p.name.removesuffix(".yaml") for p in (resources.files("rnnexp.conf") / "task").iterdir() if p.name.endswith(".yaml"))
+    assert options == ["caesar", "copy", "custom", "hello", "inline", "pairs", "parity", "reverse", "text"]
+    named = {option: make_unchecked_cfg(f"task={option}").task._target_ for option in options}
+    assert set(named.values()) == set(TASK_CLASSES)  # every class has its option, every option its class
+
+
+def test_a_task_target_that_is_not_rnnexps_is_refused_before_it_is_imported(make_unchecked_cfg):
+    cfg = make_unchecked_cfg("task._target_=some_module_of_mine.Task")
+    with pytest.raises(UserError, match=r"^task._target_=some_module_of_mine.Task: not one of rnnexp's task classes \(.*\); "
+                                        r"for your own data use task=custom task.data._target_=module.function$"):
+        validate(cfg)
+    assert "some_module_of_mine" not in sys.modules
+
+
+@pytest.mark.parametrize("overrides", [["task=hello"], ["task=copy", "task.size=20"], ["task=text"]])
+def test_a_checkpoint_from_before_task_targets_loads_by_its_name(make_cfg, overrides):
+    task = OmegaConf.to_container(make_cfg(*overrides).task)
+    del task["_target_"]  # what a checkpoint's config held before tasks were named by their class
+    old = load_task(OmegaConf.create(task))
+    new = load_task(make_cfg(*overrides).task)
+    assert old.vocab.characters == new.vocab.characters and len(old.train) == len(new.train)
+    assert task_kind(task) == new.kind

@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 import rnnexp.training.trainer
-from conftest import cli, compose_config, signals_at_forward
+from conftest import cli, compose_config, compose_unchecked, signals_at_forward
 from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resume
 from rnnexp.tracking.experiment_file import EXPERIMENT_FILE
 from rnnexp.sweep.job_dir import earlier_attempt
@@ -177,7 +177,7 @@ def test_a_run_resumed_in_its_own_directory_is_one_curve_and_one_session(tmp_pat
 def test_a_run_that_failed_before_training_has_its_session_with_the_same_keys(tmp_path, events):
     accumulator, _ = events
     trained, _ = session(accumulator)
-    record_failure(tmp_path, compose_config("model=rnn", "epochs=0"), "epochs=0: must be an integer >= 1")
+    record_failure(tmp_path, compose_unchecked("model=rnn", "epochs=0"), "epochs=0: must be an integer >= 1")
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
     assert (tmp_path / EXPERIMENT_FILE).is_file()  # its summary, beside the event file as a trained run's
     failed = read(tmp_path)

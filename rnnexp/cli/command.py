@@ -27,9 +27,9 @@ from omegaconf.errors import OmegaConfBaseException
 from hydra_plugins.rnnexp_sweepers.optuna_search import OptunaSearch
 from rnnexp import __version__
 from rnnexp.cli.job import run_job
-from rnnexp.cli.start_checks import check_removal
 from rnnexp.config.command_words import check_spacing, path_words
 from rnnexp.config.keys import schema_keys
+from rnnexp.config.pipeline import check_removals
 from rnnexp.config.schemas import register_configs
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.internals.hydra_private import hydra_arg_parser, mode_from_command_line
@@ -57,7 +57,7 @@ def run(argv: Optional[Sequence[str]]) -> int:
             _resumed_run_dir(flags if _runs_a_job(flags) else None),
             mode_from_command_line(flags),  # Hydra would compose the whole config once more to read hydra.mode
         ):
-            _check_removals(flags.overrides if flags else [])
+            check_removals(flags.overrides if flags else [])  # before Hydra answers ~key in its own words
             app()
         return 0
     except ExitWith as stop:
@@ -216,10 +216,3 @@ def _resumed_run(flags: Optional[argparse.Namespace]) -> Optional[tuple[str, lis
     run = named_run(resume[-1].value(), "resume")
     plain = [o.input_line for o in typed if not o.is_hydra_override() and o.key_or_group != "resume"]
     return run, [line for line in plain if line is not None]
-
-
-def _check_removals(overrides: Sequence[str]) -> None:
-    """Refuse ``~key`` for a key that every run reads, before Hydra answers it in its own words."""
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        if override.is_delete() and not override.is_hydra_override():
-            check_removal(override.key_or_group)

@@ -25,9 +25,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnexp.cli.console import JOB_LINE, JobLines, quiet_job
-from rnnexp.cli.start_checks import check_keys, run_file_in
+from rnnexp.cli.start_checks import run_file_in
 from rnnexp.config.checks import validate
 from rnnexp.config.keys import schema_keys
+from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
@@ -185,7 +186,7 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
         # A sweep's job composes its own config (StartChecks saw the sweep's, without
         # the swept values): a key that its options do not read is refused here.
         # A single run's config is the one StartChecks checked.
-        check_keys(cfg)
+        check_composed(cfg)
     resume = None
     if cfg.resume is not None:
         from rnnexp.training.checkpoint import load_resume

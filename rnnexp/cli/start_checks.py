@@ -1,119 +1,33 @@
 """What Hydra's composition lets through, refused before it creates a directory.
 
 Hydra lets ``+key=value`` and ``++key=value`` add a key that no schema has,
-which nothing then reads, and ``~key`` remove a key, which every run reads;
-and it writes into a run directory that already holds a run. Each is refused
-with one line saying what to type instead. :class:`StartChecks` is the Hydra
-callback (``hydra.callbacks`` in conf/config.yaml) that runs these checks.
+which nothing then reads, and ``~key`` remove a key, which every run reads
+(both checked by rnnexp.config.key_checks); and it writes into a run
+directory that already holds a run. Each is refused with one line saying
+what to type instead. :class:`StartChecks` is the Hydra callback
+(``hydra.callbacks`` in conf/config.yaml) that runs these checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from rnnexp.internals.hydra_private import compose_each_job_once
-from rnnexp.config.keys import SECTION_SCHEMAS, schema_field
-from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, no_such_key
+# check_removal and unread_keys are read from here by the command line and rnnexp.shapes.
+from rnnexp.config.key_checks import GROUP_SECTIONS, check_keys, check_removal, unread_keys
+from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 
-# The sections that a config group fills (model=rnn): removing one leaves the run without it.
-GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")
-
-# The optimizer's and scheduler's keys are keyword arguments of their _target_
-# (+optimizer.amsgrad=true is Adam's own): torch knows them, not a schema, and
-# refuses a wrong one when it builds the object.
-_KEYWORD_SECTIONS = ("optimizer", "scheduler")
-
-# What null does, for each schema key whose default is null: the value to type
-# instead of removing the key.
-NULL_MEANS = {
-    "clip": "turns clipping off",
-    "patience": "trains all epochs",
-    "resume": "starts a new run",
-    "model.hidden_size": "sizes h_t from the number of classes",
-    "encoder.dim": "sizes x_t from the vocabulary",
-    "task.min_length": "gives every sequence task.length characters",
-}
-
-
-def unread_keys(cfg: DictConfig, swept: Collection[str] = ()) -> list[str]:
-    """The dotted keys of ``cfg`` that no schema defines: added with + or ++, and read by nothing.
-
-    Hydra's own ``hydra`` and the keyword sections (optimizer, scheduler) are
-    left out. A section in ``swept`` (a group whose option a sweep varies) is
-    checked against every option's schema: its jobs may choose any of them.
-    """
-    unread: list[str] = []
-
-    def visit(node: DictConfig, prefix: str) -> None:
-        section = prefix.rstrip(".")
-        if section in swept:
-            known: Optional[set[str]] = {f.name for schema in SECTION_SCHEMAS.get(section, []) for f in fields(schema)}
-        else:
-            schema = OmegaConf.get_type(node)
-            known = {f.name for f in fields(schema)} if is_dataclass(schema) else None
-        for key in node:
-            dotted = f"{prefix}{key}"
-            if dotted == "hydra" or dotted in _KEYWORD_SECTIONS:
-                continue
-            if known is not None and key not in known:
-                unread.append(dotted)
-                continue
-            child = node._get_node(key)  # unresolved: T_max is ${epochs}
-            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
-                visit(child, f"{dotted}.")
-
-    visit(cfg, "")
-    return unread
-
-
-def check_keys(cfg: DictConfig, swept: Collection[str] = ()) -> None:
-    """Refuse a key that nothing reads, with the line the same key gets when typed without a +."""
-    unread = unread_keys(cfg, swept)
-    if unread:
-        # Hints from this config's own keys (task.shift, task=caesar's, is no key of
-        # task=hello), less the added ones and what they hold.
-        known = [key for key in _dotted_keys(cfg) if not any(key == u or key.startswith(f"{u}.") for u in unread)]
-        raise UserError(no_such_key(unread[0], known))
-
-
-def _dotted_keys(node: DictConfig, prefix: str = "") -> Iterator[str]:
-    for key in node:
-        dotted = f"{prefix}{key}"
-        yield dotted
-        child = node._get_node(key)
-        if dotted != "hydra" and isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
-            yield from _dotted_keys(child, f"{dotted}.")
-
-
-def check_removal(key: str) -> None:
-    """Refuse ``~key`` for a key of the schemas, saying what to type instead.
-
-    Every run reads each of them. Hydra removes a top-level one (the run then
-    fails where it reads it), refuses a nested one in its own words, and takes
-    a key set to null for one that does not exist.
-    """
-    if key in GROUP_SECTIONS:
-        raise UserError(
-            f"~{key}: every run needs a {key}; choose an option instead, {key}=... (python -m rnnexp --help lists them)"
-        )
-    field = schema_field(key)
-    if field is None or field.name.startswith("_"):
-        return  # not a key of the schemas: Hydra answers
-    if field.default is None:
-        instead = f"{key}=null {NULL_MEANS.get(key, 'is its default')}"
-    elif field.default == MISSING:
-        instead = f"set it instead, {key}=..."
-    else:
-        instead = f"set it instead, for example {typed_override(key, field.default)}"
-    raise UserError(f"~{key}: {key} cannot be removed, every run reads it; {instead}")
+__all__ = [
+    "GROUP_SECTIONS", "RUN_FILES", "StartChecks", "check_keys", "check_removal", "check_run_dir", "check_sweep_dir",
+    "run_file_in", "swept_sections", "unread_keys",
+]
 
 
 def swept_sections(config: DictConfig) -> set[str]:

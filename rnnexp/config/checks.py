@@ -1,4 +1,4 @@
-"""Every check of a value that needs no data: ranges (``RULES``) and combinations.
+"""Every check of a value that needs no data: ranges (``RULES``, generated from the schemas' fields) and combinations.
 
 :func:`validate` runs before anything is built, before torch is even
 imported, and answers a bad value with one line naming the key and what is
@@ -9,12 +9,15 @@ the vocabulary size (rnnexp.models.tagger, rnnexp.models.encoders), the files an
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import Field, dataclass
+from typing import Any, Callable, Mapping, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
+from rnnexp.config.fields import FLOAT32_MAX, null_of, ranges_of
+from rnnexp.config.keys import schema_fields
+from rnnexp.data.task_classes import task_class, task_kind  # torch-free: the task's class and kind, by name
+from rnnexp.data.task import LANGUAGE_MODEL
 from rnnexp.errors import UserError
 
 @dataclass(frozen=True)
@@ -30,75 +33,18 @@ class Rule:
     nullable: bool = False  # null passes: it switches the feature off or sizes it from the data
 
 
-def _positive(value: Any) -> bool:
-    return value > 0
+def rules_of(keys: Mapping[str, Field]) -> tuple[Rule, ...]:
+    """The range rules that the fields carry (``check``), in the fields' order; a field with a ``null`` lets null pass."""
+    return tuple(
+        Rule(key, each.ok, each.allowed, nullable=null_of(field) is not None)
+        for key, field in keys.items()
+        for each in ranges_of(field)
+    )
 
 
-# The largest float32. The weights are float32, and torch converts each step's
-# size (lr times a factor) to their type: a larger one fails with "value cannot
-# be converted to type float without overflow".
-FLOAT32_MAX = 3.4028234663852886e38
-
-
-def _fits_float32(value: Any) -> bool:
-    return value <= FLOAT32_MAX  # inf does not
-
-
-def _at_least(low: int) -> Callable[[Any], bool]:
-    return lambda value: value >= low
-
-
-def _fraction(value: Any) -> bool:
-    return 0 <= value < 1
-
-
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# Generated from the schemas' fields (rnnexp.config.fields), where each key's range lives.
+RULES = rules_of(schema_fields())
 _ABSENT = object()
-
-RULES = (
-    Rule("lr", _positive, "must be a number > 0, for example lr=0.1"),
-    Rule("lr", _fits_float32, f"must be at most {FLOAT32_MAX:.2g} (the largest float32, the weights' type), for example lr=0.1"),
-    Rule("epochs", _at_least(1), "must be an integer >= 1, for example epochs=15"),
-    Rule("seed", _at_least(0), "must be an integer >= 0"),
-    Rule(
-        "device",
-        lambda value: _DEVICE_PATTERN.match(value) is not None,
-        "allowed values are auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps",
-    ),
-    Rule("batch_size", _at_least(1), "must be an integer >= 1"),
-    Rule("clip", _positive, "must be a number > 0 (the largest gradient norm), or null for no clipping", nullable=True),
-    Rule("patience", _at_least(1), "must be an integer >= 1 (epochs), or null to train all epochs", nullable=True),
-    Rule(
-        "diverge_ratio",
-        lambda value: value > 1,
-        "must be a number > 1 (a multiple of ln(classes), the loss of guessing uniformly), "
-        "or null to stop only on a non-finite loss",
-        nullable=True,
-    ),
-    Rule("progress", lambda value: value in ("auto", "always", "never"), "allowed values are auto, always, never"),
-    Rule(
-        "sweep_lines",
-        lambda value: value in ("jobs", "epochs"),
-        "allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)",
-    ),
-    Rule(
-        "threads",
-        lambda value: value == "auto" or (type(value) is int and value >= 1),
-        "allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1",
-    ),
-    Rule("model.hidden_size", _at_least(1), "must be an integer >= 1 (or null to size it from the data)", nullable=True),
-    Rule("model.num_layers", _at_least(1), "must be an integer >= 1"),
-    Rule("model.init_scale", _positive, "must be a number > 0 (1.0 keeps PyTorch's init)"),
-    Rule("model.dropout", _fraction, "must be >= 0 and < 1"),
-    Rule("encoder.dim", _at_least(1), "must be an integer >= 1 (or null to size it from the data)", nullable=True),
-    Rule("task.val_fraction", _fraction, "must be >= 0 and < 1"),
-    Rule("task.length", _at_least(1), "must be an integer >= 1"),
-    Rule("task.size", _at_least(1), "must be an integer >= 1"),
-    Rule("task.symbols", lambda value: 2 <= value <= 26, "must be between 2 and 26"),
-    Rule("task.window", _at_least(1), "must be an integer >= 1"),
-    Rule("task.val_streams", _at_least(1), "must be an integer >= 1"),
-    Rule("task.temperature", _positive, "must be a number > 0"),
-)
 
 
 def validate(cfg: DictConfig) -> None:
@@ -117,8 +63,8 @@ def validate(cfg: DictConfig) -> None:
     _check_model(cfg.model)
     _check_encoder(cfg.encoder)
     _check_task(cfg.task)
-    _check_stateful(cfg)
-    _check_train_accuracy(cfg)
+    # task=custom's kind is known once its callable has run: the trainer checks it then.
+    check_data_kind(cfg, task_kind(cfg.task))
 
 
 def _check_missing(cfg: DictConfig) -> None:
@@ -143,32 +89,36 @@ def _check_first_step(cfg: DictConfig) -> None:
 
 
 def _check_model(model: DictConfig) -> None:
-    """What each architecture allows: one left-to-right cell, a head for two directions."""
-    if model.name == "cell" and model.bidirectional:
+    """What holds whatever the recurrence: a class named, and a head for two directions.
+
+    What a recurrence class allows (model=cell: one layer, one direction; a
+    user's class: its keyword arguments) is its own to say, checked when the
+    class is resolved, before any weight is drawn (rnnexp.models.recurrence):
+    that needs torch, which this module never imports.
+    """
+    if not model.recurrence.get("_target_"):
         raise UserError(
-            "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell; "
-            "use model=rnn, lstm or gru for a bidirectional model"
-        )
-    if model.name == "cell" and model.num_layers != 1:
-        raise UserError(
-            f"model.num_layers={model.num_layers}: model=cell unrolls one nn.RNNCell, so only 1 is "
-            "allowed; use model=rnn for stacked layers"
+            "model.recurrence._target_: no recurrence class named; model=custom runs your own nn.Module, for example "
+            "model.recurrence._target_=my_rnns.ElmanReLU (docs/extending.md), or choose a built-in, model=lstm"
         )
     if model.bidirectional and not model.head:
         raise UserError(
             "model.bidirectional=true: the two directions' states are concatenated, so the model needs "
             "a head to map them to the classes; set model.head=true"
         )
-    if model.cuda_graph and model.name != "cell":
-        raise UserError(
-            f"model.cuda_graph=true: only model=cell is captured as a CUDA graph (model={model.name} "
-            "already runs each layer as one fused kernel); set model.cuda_graph=false"
-        )
 
 
-def _check_stateful(cfg: DictConfig) -> None:
-    """What carrying the state from window to window (task.stateful, the text task) rules out in the model."""
-    if not cfg.task.get("stateful", False):
+def check_data_kind(cfg: DictConfig, kind: Optional[str]) -> None:
+    """The checks that depend on the kind of task (rnnexp.data.task): None, not known yet, checks nothing."""
+    if kind is None:
+        return
+    _check_stateful(cfg, kind)
+    _check_train_accuracy(cfg, kind)
+
+
+def _check_stateful(cfg: DictConfig, kind: str) -> None:
+    """What carrying the state from window to window (task.stateful, a language model's) rules out in the model."""
+    if kind != LANGUAGE_MODEL or not cfg.task.get("stateful", False):
         return
     if cfg.model.bidirectional:
         raise UserError(
@@ -182,12 +132,13 @@ def _check_stateful(cfg: DictConfig) -> None:
         )
 
 
-def _check_train_accuracy(cfg: DictConfig) -> None:
-    """Only a language model may leave out the training accuracy: the sequence tasks' solved rule reads it."""
-    if not cfg.train_accuracy and cfg.task.name != "text":  # rnnexp.data.tasks.is_language_model, without torch
+def _check_train_accuracy(cfg: DictConfig, kind: str) -> None:
+    """Only a language model may leave out the training accuracy: the tagging tasks' solved rule reads it."""
+    if not cfg.train_accuracy and kind != LANGUAGE_MODEL:
         raise UserError(
             f"train_accuracy=false: task={cfg.task.name} decides when it is solved from the accuracy of the "
-            "sequences it trains or validates on; only task=text can leave it out"
+            "sequences it trains or validates on; only a language model (task=text, or task=custom on one text) "
+            "can leave it out"
         )
 
 
@@ -197,7 +148,8 @@ def _check_encoder(encoder: DictConfig) -> None:
 
 
 def _check_task(task: DictConfig) -> None:
-    """Task keys that depend on each other: the pair's strings, the lengths, the copy delay."""
+    """The task's class (one of rnnexp's own), and keys that depend on each other: the pair's strings, the lengths, the copy delay."""
+    task_class(task)
     if "source" in task:  # hello, inline
         source, target = task.source, task.target
         if not source or not target:

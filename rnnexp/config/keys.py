@@ -8,6 +8,8 @@ from dataclasses import Field, fields
 from importlib import resources
 from typing import Any, Optional
 
+from omegaconf import OmegaConf
+
 from rnnexp.config.schemas import (
     OPTIMIZER_SCHEMAS,
     SCHEDULER_SCHEMAS,
@@ -39,7 +41,24 @@ def migrate(config: dict) -> dict:
         section, _, name = key.rpartition(".")
         node = migrated[section] if section else migrated
         node.setdefault(name, schema_default(key))
+    if "recurrence" not in migrated["model"]:
+        # Saved when model.name chose the class: the recurrence its option names now.
+        migrated["model"]["recurrence"] = builtin_recurrence(migrated["model"]["name"])
     return migrated
+
+
+def builtin_recurrence(model_name: str) -> dict:
+    """The ``recurrence`` node (``_target_`` and arguments) of the built-in option conf/model/<model_name>.yaml.
+
+    Read from the option itself, the one home of which class each built-in
+    runs. A name that is no option is left without a class: building the
+    model then says what to type.
+    """
+    option = resources.files("rnnexp.conf") / "model" / f"{model_name}.yaml"
+    if not option.is_file():
+        return {"_target_": None}
+    node = OmegaConf.create(option.read_text()).get("recurrence")  # the YAML text
+    return OmegaConf.to_container(node) if node is not None else {"_target_": None}
 
 
 def schema_default(key: str) -> Any:
@@ -69,6 +88,22 @@ def schema_field(key: str) -> Optional[Field]:
             if field.name == name:
                 return field
     return None
+
+
+def schema_fields() -> dict[str, Field]:
+    """Every dotted key the schemas define, with its field: the first of its section's schemas that has it.
+
+    In the schemas' order (the top level, model, encoder, task, optimizer,
+    scheduler), so what is generated from the fields (the range checks, the
+    docs' key table) keeps that order.
+    """
+    found: dict[str, Field] = {}
+    for section, schemas in SECTION_SCHEMAS.items():
+        prefix = f"{section}." if section else ""
+        for schema in schemas:
+            for field in fields(schema):
+                found.setdefault(f"{prefix}{field.name}", field)
+    return found
 
 
 def schema_keys() -> list[str]:

@@ -17,45 +17,99 @@ config keys: the task owns them and the code passes them to the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Optional, Tuple
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Optional, Tuple
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, DictConfig, OmegaConf
+
+from rnnexp.models.label import model_label  # torch-free: the rule the model's label follows, beside the models
+from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
+from rnnexp.config.fields import (
+    DOC,
+    DEVICE_WORDS,
+    FLOAT32_MAX,
+    KEYWORDS,
+    UNKNOWN_SIZE,
+    HParam,
+    Range,
+    a_device,
+    at_least,
+    fits_float32,
+    fraction,
+    one_of,
+    positive,
+    setting,
+)
 
 
 
 # --------------------------------------------------------------------------- model
 @dataclass
 class ModelConfig:
-    # Which architecture; fixed by the YAML option, used to pick the class.
-    name: str = MISSING
-    # Width of the hidden state h_t. null: the number of classes, so that (as in
-    # the notebook's cell and rnn models) h_t itself is read as the class scores
-    # when there is no head. The options with a head set their own width.
-    hidden_size: Optional[int] = None
+    # The model's label (in run names, HParams, summaries); fixed by the YAML
+    # option. null (model=custom): the recurrence class's name, the last
+    # dotted part of recurrence._target_ (rnnexp.models.label).
+    name: Optional[str] = setting(
+        MISSING, "the model's label: the option's name", hparam=HParam(column="model", when_null=model_label)
+    )
+    # The recurrence between the encoder and the head: `_target_`, a subclass
+    # of torch.nn.Module (a built-in of rnnexp.models.recurrences, or your own:
+    # docs/extending.md), and its own keyword arguments, typed without +
+    # (model.recurrence.alpha=0.5). rnnexp passes input_size and hidden_size,
+    # and num_layers, bidirectional and dropout where its constructor names
+    # them. null _target_: model=custom, waiting for yours.
+    recurrence: Dict[str, Any] = field(
+        default_factory=lambda: {"_target_": None},
+        metadata={KEYWORDS: True, DOC: "the recurrent layer: a class and its own keyword arguments ([extending.md](extending.md))"},
+    )
+    # Width of the hidden state h_t. Its null is the notebook's cell and rnn
+    # models: h_t itself is read as the class scores when there is no head.
+    # The options with a head set their own width.
+    hidden_size: Optional[int] = setting(
+        None,
+        "width of h_t",
+        check=Range(at_least(1), "must be an integer >= 1 (or null to size it from the data)"),
+        null="sizes h_t from the number of classes",
+        hparam=HParam(when_null=UNKNOWN_SIZE),
+    )
     # Stacked recurrent layers (nn.RNN's num_layers). The cell model unrolls a
     # single nn.RNNCell, so it allows only 1.
-    num_layers: int = 1
+    num_layers: int = setting(
+        1, "stacked recurrent layers (`cell` allows only 1)", check=Range(at_least(1), "must be an integer >= 1"), hparam=HParam()
+    )
     # Put an nn.Linear(hidden_size -> classes) on top of h_t, which frees
     # hidden_size. Without it, hidden_size must equal the number of classes.
-    head: bool = False
+    head: bool = setting(
+        False,
+        "add `nn.Linear(hidden_size → classes)`; without it h_t is read as the class scores and `hidden_size` must equal the number of classes",
+        hparam=HParam(),
+    )
     # Multiplies PyTorch's default uniform init of the recurrent layer; 1.0
     # keeps it. With h_t read as the class scores (no head) a random start often
     # ends in a wrong answer with a lower loss ("ohlll"), and a smaller start
     # lets more seeds solve the task: model=cell and model=rnn therefore start
     # at 0.3 (the seed counts are in docs/performance.md). A model with a head
     # solves from any seed at PyTorch's init.
-    init_scale: float = 1.0
+    init_scale: float = setting(
+        1.0,
+        "multiplies PyTorch's default init of the recurrent layer (see [How training works](#how-training-works))",
+        check=Range(positive, "must be a number > 0 (1.0 keeps PyTorch's init)"),
+        hparam=HParam(),
+    )
     # Run the sequence in both directions and concatenate the two states (needs
     # a head; not for model=cell). Lets the output at t see inputs after t.
-    bidirectional: bool = False
+    bidirectional: bool = setting(False, "read the sequence both ways (needs a head; not for `cell`)", hparam=HParam())
     # Dropout probability before the head and between stacked layers.
-    dropout: float = 0.0
+    dropout: float = setting(
+        0.0, "dropout before the head and between stacked layers", check=Range(fraction, "must be >= 0 and < 1"), hparam=HParam()
+    )
     # model=cell on CUDA only: capture the unrolled training step as CUDA
     # graphs (one per batch shape), replayed as one launch instead of T small
     # kernels each. Needs a task whose sequences share one length.
-    cuda_graph: bool = False
+    cuda_graph: bool = setting(
+        False, "`model=cell` on `device=cuda` only: replay the unrolled loop as CUDA graphs (tasks whose sequences share one length)"
+    )
 
 
 # --------------------------------------------------------------------------- encoder
@@ -63,53 +117,64 @@ class ModelConfig:
 class EncoderConfig:
     # one_hot: x_t is a one-hot vector over the vocabulary (the notebook's
     # one_hot_lookup); embedding: x_t is a learned nn.Embedding row.
-    name: str = MISSING
-    # Width of x_t. null for one_hot: it is the vocabulary size, set from the
-    # data. encoder=embedding sets its embedding size.
-    dim: Optional[int] = None
+    name: str = setting(MISSING, "how x_t is made: the option's name", hparam=HParam(column="encoder"))
+    # Width of x_t: null for one_hot, whose width is the data's. encoder=embedding
+    # sets its embedding size.
+    dim: Optional[int] = setting(
+        None,
+        "width of x_t: the embedding size (`encoder=embedding` only)",
+        check=Range(at_least(1), "must be an integer >= 1 (or null to size it from the data)"),
+        null="sizes x_t from the vocabulary",
+        hparam=HParam(when_null=UNKNOWN_SIZE),
+    )
 
 
 # --------------------------------------------------------------------------- optimizer
 # Optimizers are built with hydra.utils.instantiate as partials; the model's
 # parameters and the top-level lr are bound in code. Each option has its own
-# schema, holding that optimizer's defaults.
+# schema, holding that optimizer's defaults. HParams shows each by its class's
+# name, and the one key they all have, weight_decay.
+OPTIMIZER_CLASS = HParam(column="optimizer", class_name=True)
+WEIGHT_DECAY = "weight decay (an L2 penalty for adam, sgd and rmsprop; decoupled for adamw)"
+
+
 @dataclass
 class AdamConfig:
-    _target_: str = "torch.optim.Adam"
+    _target_: str = setting("torch.optim.Adam", "the optimizer's class", hparam=OPTIMIZER_CLASS)
     _partial_: bool = True
     # Decay rates of the gradient's running mean and of its running square.
-    betas: Tuple[float, float] = (0.9, 0.999)
+    betas: Tuple[float, float] = setting((0.9, 0.999), "decay rates of the gradient's running mean and running square")
     # L2 penalty, added to the gradient.
-    weight_decay: float = 0.0
+    weight_decay: float = setting(0.0, WEIGHT_DECAY, hparam=HParam(when_null=0.0))
 
 
 @dataclass
 class AdamWConfig:
-    _target_: str = "torch.optim.AdamW"
+    _target_: str = setting("torch.optim.AdamW", "the optimizer's class", hparam=OPTIMIZER_CLASS)
     _partial_: bool = True
-    betas: Tuple[float, float] = (0.9, 0.999)
+    betas: Tuple[float, float] = setting((0.9, 0.999), "decay rates of the gradient's running mean and running square")
     # Decoupled decay, applied to the weights directly (torch's AdamW default).
-    weight_decay: float = 0.01
+    weight_decay: float = setting(0.01, WEIGHT_DECAY, hparam=HParam(when_null=0.0))
 
 
 @dataclass
 class SGDConfig:
-    _target_: str = "torch.optim.SGD"
+    _target_: str = setting("torch.optim.SGD", "the optimizer's class", hparam=OPTIMIZER_CLASS)
     _partial_: bool = True
     # 0 gives plain gradient descent.
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
+    momentum: float = setting(0.9, "momentum (sgd, rmsprop); 0: plain gradient descent")
+    nesterov: bool = setting(False, "Nesterov momentum (sgd)")
+    weight_decay: float = setting(0.0, WEIGHT_DECAY, hparam=HParam(when_null=0.0))
 
 
 @dataclass
 class RMSpropConfig:
-    _target_: str = "torch.optim.RMSprop"
+    _target_: str = setting("torch.optim.RMSprop", "the optimizer's class", hparam=OPTIMIZER_CLASS)
     _partial_: bool = True
     # Smoothing of the squared-gradient average.
-    alpha: float = 0.99
-    momentum: float = 0.0
-    weight_decay: float = 0.0
+    alpha: float = setting(0.99, "smoothing of the squared-gradient average (rmsprop)")
+    momentum: float = setting(0.0, "momentum (sgd, rmsprop); 0: plain gradient descent")
+    weight_decay: float = setting(0.0, WEIGHT_DECAY, hparam=HParam(when_null=0.0))
 
 
 OPTIMIZER_SCHEMAS = {
@@ -123,89 +188,128 @@ OPTIMIZER_SCHEMAS = {
 # --------------------------------------------------------------------------- task
 @dataclass
 class TaskConfig:
+    # The class that makes the task's sequences: one of rnnexp's own
+    # (rnnexp.data.task_classes), fixed by the YAML option. Your own data
+    # comes in through task=custom's task.data.
+    _target_: str = MISSING
     # Which task; fixed by the YAML option.
-    name: str = MISSING
+    name: str = setting(MISSING, "the task: the option's name", hparam=HParam(column="task"))
     # Share of the examples (for task=text, the end of the text) held out for
     # validation: loss/val and the val accuracies, early stopping, the best
     # checkpoint. 0 for hello and inline, which have one pair; the data tasks
     # hold out 0.1 (conf/data_task.yaml).
-    val_fraction: float = 0.0
+    val_fraction: float = setting(0.0, "share held out for validation", check=Range(fraction, "must be >= 0 and < 1"))
 
 
 @dataclass
 class PairTaskConfig(TaskConfig):
     # hello: the notebook's "hello" -> "ohlol"; inline: strings from the command line.
     # Input characters, one time step each.
-    source: str = MISSING
+    source: str = setting(MISSING, "input characters, one time step each")
     # Target characters, one per time step of the source (same length).
-    target: str = MISSING
+    target: str = setting(MISSING, "target characters, one per character of the source")
 
 
 @dataclass
 class PairsFileTaskConfig(TaskConfig):
-    # A UTF-8 file of source<TAB>target lines, each pair of equal length;
-    # relative paths start from the working directory.
-    path: str = MISSING
+    # A UTF-8 file of pairs, each of equal length, read by its extension:
+    # .tsv or .txt (source<TAB>target lines), .csv (source,target rows) or
+    # .jsonl (rnnexp.data.pair_files); relative paths start from the working directory.
+    path: str = setting(MISSING, "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text")
 
 
 @dataclass
 class GeneratedTaskConfig(TaskConfig):
     # Longest sequence, in characters; lengths are drawn from [min_length, length].
-    length: int = 12
-    # Shortest sequence; null: all sequences have `length` characters.
-    min_length: Optional[int] = None
+    length: int = setting(12, "longest sequence, in characters", check=Range(at_least(1), "must be an integer >= 1"))
+    # Shortest sequence (checked against length in rnnexp.config.checks).
+    min_length: Optional[int] = setting(None, "shortest sequence", null="gives every sequence task.length characters")
     # Number of examples generated.
-    size: int = 512
+    size: int = setting(512, "number of examples generated", check=Range(at_least(1), "must be an integer >= 1"))
     # Seed of the generator (independent of the training seed, the top-level `seed`).
-    seed: int = 0
+    seed: int = setting(0, "the data's own seed (not the training `seed`)")
+
+
+def alphabet_size() -> Any:
+    """The ``symbols`` field of the tasks that draw letters (copy, reverse): one definition for both."""
+    return setting(8, "alphabet size: the first `symbols` lowercase letters", check=Range(lambda value: 2 <= value <= 26, "must be between 2 and 26"))
 
 
 @dataclass
 class CopyTaskConfig(GeneratedTaskConfig):
     # Steps between reading a character and writing it.
-    delay: int = 2
+    delay: int = setting(2, "steps between reading a character and writing it")
     # Alphabet size: the first `symbols` lowercase letters.
-    symbols: int = 8
+    symbols: int = alphabet_size()
 
 
 @dataclass
 class CaesarTaskConfig(GeneratedTaskConfig):
     # Letters to shift by (a -> d for 3).
-    shift: int = 3
+    shift: int = setting(3, "letters to shift by")
 
 
 @dataclass
 class ReverseTaskConfig(GeneratedTaskConfig):
     # Alphabet size: the first `symbols` lowercase letters.
-    symbols: int = 8
+    symbols: int = alphabet_size()
 
 
 @dataclass
-class TextTaskConfig(TaskConfig):
-    # A UTF-8 text file; null: the shipped corpus (the opening of Shakespeare's
-    # Coriolanus, about 100 kB).
-    path: Optional[str] = None
+class LanguageModelTaskConfig(TaskConfig):
+    # The keys of a task whose data is one text (task=text, and task=custom
+    # when its callable returns a string): next-character prediction.
     # Characters per training window: the unrolled length, how far back gradients flow.
-    window: int = 64
+    window: int = setting(64, "characters per training window", check=Range(at_least(1), "must be an integer >= 1"))
     # Read the text as batch_size contiguous streams, window after window in
     # order, and carry the model's state from each window to the next
     # (detached: gradients still stop at the window's start), from zeros at
     # each epoch's start. Each prediction then sees the stream so far, not
     # only its window: a lower loss in the same epochs (docs/performance.md,
     # "Text"). false: independent windows from zeros, shuffled each epoch.
-    stateful: bool = True
+    stateful: bool = setting(True, "carry the state across windows of contiguous streams (true), or independent shuffled windows (false)")
     # With stateful: the validation text is read as this many streams side
     # by side, each from zeros; fewer give each prediction more context and
     # a slower pass. 10, as pytorch/examples' word_language_model evaluates.
-    val_streams: int = 10
+    val_streams: int = setting(
+        10, "the streams validation reads side by side", check=Range(at_least(1), "must be an integer >= 1")
+    )
     # Every this many epochs, log a generated sample; 0: never.
-    sample_every: int = 5
+    sample_every: int = setting(5, "log a generated sample every this many epochs; 0: never")
     # Characters to sample.
-    sample_length: int = 200
-    # Text the sample continues (its characters must occur in the corpus).
-    prime: str = "The "
+    sample_length: int = setting(200, "characters to sample")
+    # Text the sample continues (its characters must occur in the text).
+    prime: Optional[str] = setting(None, "text the sample continues", null="starts from the text's first character")
     # Sampling temperature: < 1 sharper and more repetitive, > 1 more random.
-    temperature: float = 0.8
+    temperature: float = setting(0.8, "sampling temperature", check=Range(positive, "must be a number > 0"))
+
+
+@dataclass
+class TextTaskConfig(LanguageModelTaskConfig):
+    # A UTF-8 text file; its null is the shipped corpus (the opening of
+    # Shakespeare's Coriolanus, about 100 kB).
+    path: Optional[str] = setting(None, "a UTF-8 text file", null="reads the shipped text")
+    # The sample of the shipped play continues a line's start.
+    prime: Optional[str] = setting("The ", "text the sample continues", null="starts from the text's first character")
+
+
+@dataclass
+class CustomTaskConfig(LanguageModelTaskConfig):
+    # Your own data: the callable that returns the task's sequences, and its
+    # keyword arguments beside it, taken without + and checked against its
+    # signature (rnnexp.data.custom). It returns a list of (source, target)
+    # string pairs of equal length (a tagging task) or one string (a language
+    # model, which reads the keys above).
+    data: Dict[str, Any] = field(
+        default_factory=lambda: {"_target_": MISSING},
+        metadata={KEYWORDS: True, DOC: "your data: a callable returning the task's sequences, and its keyword arguments"},
+    )
+    # tagging or language_model. null: what the callable returns decides, and
+    # the run's saved config records it. Set it to have that checked.
+    kind: Optional[str] = setting(
+        None, "tagging or language_model", check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, or null"),
+        null="takes it from what task.data returns",
+    )
 
 
 TASK_SCHEMAS = {
@@ -216,23 +320,30 @@ TASK_SCHEMAS = {
     "schema_task_caesar": CaesarTaskConfig,
     "schema_task_reverse": ReverseTaskConfig,
     "schema_task_text": TextTaskConfig,
+    "schema_task_custom": CustomTaskConfig,
 }
 
 
 # --------------------------------------------------------------------------- scheduler
 @dataclass
 class SchedulerConfig:
-    # A torch.optim.lr_scheduler class built as a partial around the optimizer;
-    # null: constant lr.
-    _target_: Optional[str] = None
+    # A torch.optim.lr_scheduler class built as a partial around the optimizer.
+    # The options' schemas below set their class: their own field, so this
+    # one holds the key's metadata.
+    _target_: Optional[str] = setting(
+        None,
+        "the scheduler's class",
+        null="keeps the lr constant",
+        hparam=HParam(column="scheduler", class_name=True, when_null="none"),
+    )
     _partial_: bool = True
 
 
 @dataclass
 class StepSchedulerConfig(SchedulerConfig):
     _target_: Optional[str] = "torch.optim.lr_scheduler.StepLR"
-    step_size: int = 10  # epochs between decays
-    gamma: float = 0.5  # lr factor at each decay
+    step_size: int = setting(10, "epochs between decays (`step`)")
+    gamma: float = setting(0.5, "lr factor at each decay (`step`)")
 
 
 COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
@@ -241,16 +352,16 @@ COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
 @dataclass
 class CosineSchedulerConfig(SchedulerConfig):
     _target_: Optional[str] = COSINE
-    T_max: int = II("epochs")  # epochs of one half-cosine: the whole run
-    eta_min: float = 0.0  # the lr it ends at
+    T_max: int = setting(II("epochs"), "epochs of one half-cosine: the whole run (`cosine`)")
+    eta_min: float = setting(0.0, "the lr it ends at (`cosine`)")
 
 
 @dataclass
 class PlateauSchedulerConfig(SchedulerConfig):
     _target_: Optional[str] = "torch.optim.lr_scheduler.ReduceLROnPlateau"
-    factor: float = 0.5  # lr factor when the monitored loss stalls
-    patience: int = 3  # epochs without improvement before reducing
-    min_lr: float = 0.0  # the lr never goes below this
+    factor: float = setting(0.5, "lr factor when the validation loss stalls (`plateau`)")
+    patience: int = setting(3, "epochs without improvement before reducing (`plateau`)")
+    min_lr: float = setting(0.0, "the lr never goes below this (`plateau`)")
 
 
 SCHEDULER_SCHEMAS = {
@@ -271,54 +382,113 @@ class Config:
     task: Any = MISSING
     # Learning rate handed to the optimizer. 0.1 suits hello's tiny models; the
     # data tasks set 0.01 (conf/data_task.yaml says why).
-    lr: float = 0.1
+    lr: float = setting(
+        0.1,
+        "learning rate",
+        check=(
+            Range(positive, "must be a number > 0, for example lr=0.1"),
+            Range(fits_float32, f"must be at most {FLOAT32_MAX:.2g} (the largest float32, the weights' type), for example lr=0.1"),
+        ),
+        hparam=HParam(),
+    )
     # Full passes over the task's data (one optimizer step each for hello);
     # the notebook trains 15.
-    epochs: int = 15
+    epochs: int = setting(
+        15, "full passes over the task's data", check=Range(at_least(1), "must be an integer >= 1, for example epochs=15"), hparam=HParam()
+    )
     # Seeds torch before the model is built: same seed, same losses on the CPU.
-    seed: int = 0
-    # auto (an accelerator when present, else cpu; the cpu for small models,
-    # see rnnexp.training.device), cpu, cuda, cuda:N or mps.
-    device: str = "auto"
+    seed: int = setting(
+        0, "torch's seed; the same seed gives the same losses on the CPU", check=Range(at_least(0), "must be an integer >= 0"), hparam=HParam()
+    )
+    # auto: an accelerator when present, else the cpu; but the cpu for small
+    # models (rnnexp.training.device).
+    device: str = setting(
+        "auto",
+        "where the run trains; `auto`: CUDA, then MPS, else the CPU, but the CPU for small models ([performance.md](performance.md))",
+        check=Range(a_device, DEVICE_WORDS),
+        hparam=HParam(),
+    )
     # Sequences per optimizer step. hello has one sequence, so it trains with
     # batch 1 as in the notebook whatever this says.
-    batch_size: int = 32
-    # Clip the gradient norm to this before each step; null: no clipping.
-    clip: Optional[float] = None
-    # Stop when the validation loss has not improved for this many epochs;
-    # null: train all epochs.
-    patience: Optional[int] = None
+    batch_size: int = setting(32, "sequences per optimizer step", check=Range(at_least(1), "must be an integer >= 1"), hparam=HParam())
+    # Clip the gradient norm to this before each step: one steep step then
+    # cannot undo the training so far.
+    clip: Optional[float] = setting(
+        None,
+        "clip the gradient norm to this before each step",
+        check=Range(positive, "must be a number > 0 (the largest gradient norm), or null for no clipping"),
+        null="turns clipping off",
+        hparam=HParam(when_null=0.0),
+    )
+    # Stop when the validation loss has not improved for this many epochs.
+    patience: Optional[int] = setting(
+        None,
+        "stop after this many epochs without a better validation loss",
+        check=Range(at_least(1), "must be an integer >= 1 (epochs), or null to train all epochs"),
+        null="trains all epochs",
+    )
     # A run has diverged, and stops with status diverged, when an epoch's
     # mean training loss exceeds this many times ln(classes), the loss of
     # guessing uniformly (as when the loss is inf or nan). A loss that
     # explodes to 1e30 stays finite in float32, and only this catches it.
     # 1e4 leaves margin over the transient spikes of runs that still learn:
     # at most 140x in the Optuna search's space, 1900x for RMSprop at lr 1.0
-    # with a 1024-wide head on hello (docs/reliability.md). null: only a
-    # non-finite loss counts.
-    diverge_ratio: Optional[float] = 1e4
+    # with a 1024-wide head on hello (docs/reliability.md).
+    diverge_ratio: Optional[float] = setting(
+        1e4,
+        "a run whose epoch's mean training loss exceeds this many times ln(classes), the loss of guessing uniformly, "
+        "stops with status `diverged`, as one whose loss becomes inf or nan does ([reliability.md](reliability.md))",
+        check=Range(
+            lambda value: value > 1,
+            "must be a number > 1 (a multiple of ln(classes), the loss of guessing uniformly), "
+            "or null to stop only on a non-finite loss",
+        ),
+        null="stops a run only on a non-finite loss",
+    )
     # Count each training batch's accuracy (train_accuracy/* in TensorBoard).
     # The sequence tasks' solved rule reads it. task=text sets false: the
     # language model is judged by its validation loss and accuracy, and the
     # count costs about 3% of its training time (docs/performance.md).
-    train_accuracy: bool = True
+    train_accuracy: bool = setting(
+        True,
+        "count each training batch's accuracy (`train_accuracy/*` in TensorBoard); `task=text` sets `false`, "
+        "the other tasks need it for their solved rule",
+    )
     # A run directory to continue from its last checkpoint (with its config;
     # `epochs=N` given as well extends the run to N epochs).
-    resume: Optional[str] = None
+    resume: Optional[str] = setting(None, "a run directory to continue from its `last.pt`", null="starts a new run")
     # Progress bar within epochs: auto (on an interactive terminal, not in
     # sweeps), always, never.
-    progress: str = "auto"
+    progress: str = setting(
+        "auto",
+        "progress bar within epochs",
+        check=Range(one_of("auto", "always", "never"), "allowed values are auto, always, never"),
+    )
     # What a sweep (-m) prints in the terminal for each job: jobs, one line
     # when it ends (overrides, status, final loss, seconds), so that a sweep of
     # many jobs fits on a screen above its summary; epochs, every epoch line as
     # a single run prints them. Each job's rnnexp.log has every line either
     # way; a single run always prints its epochs.
-    sweep_lines: str = "jobs"
+    sweep_lines: str = setting(
+        "jobs",
+        "what a sweep (`-m`) prints per job in the terminal ([sweeps.md](sweeps.md))",
+        check=Range(
+            one_of("jobs", "epochs"), "allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)"
+        ),
+    )
     # torch's intra-op threads: auto (one for small models, where more only
     # add hand-off costs and suffer most when the cores are busy; all cores
     # for large ones, see rnnexp.training.threads) or a count. Under a parallel
     # launcher (joblib, submitit) auto gives each job 1.
-    threads: Any = "auto"
+    threads: Any = setting(
+        "auto",
+        "torch's intra-op threads; `auto`: 1 for small models, all cores for large ones, 1 under a parallel launcher "
+        "([performance.md](performance.md))",
+        check=Range(
+            lambda value: value == "auto" or (type(value) is int and value >= 1),
+            "allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1",
+        ),
+    )
 
 
 # Every schema by the name the YAML defaults lists use for it.
@@ -344,10 +514,6 @@ def register_configs() -> None:
         cs.store(name=name, node=with_open_keywords(schema))
 
 
-# The metadata flag of a field that holds a ``_target_`` and its keyword
-# arguments (a user's recurrence, a user's data): see with_open_keywords.
-KEYWORDS = "keywords"
-
 
 def with_open_keywords(schema: type) -> DictConfig:
     """``schema`` as a config whose KEYWORDS fields take keys it does not list, without ``+``.
@@ -359,7 +525,7 @@ def with_open_keywords(schema: type) -> DictConfig:
     checks them when the class is built.
     """
     node = OmegaConf.structured(schema)
-    for field in fields(schema):
-        if field.metadata.get(KEYWORDS):
-            OmegaConf.set_struct(node[field.name], False)
+    for schema_field in fields(schema):
+        if schema_field.metadata.get(KEYWORDS):
+            OmegaConf.set_struct(node[schema_field.name], False)
     return node

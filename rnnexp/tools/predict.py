@@ -23,6 +23,7 @@ import shlex
 import sys
 
 from rnnexp.config.command_words import unquoted
+from rnnexp.data.task_classes import is_language_model  # torch-free: the kind a run's saved config records
 from rnnexp.errors import USAGE_ERROR, UserError
 from rnnexp.run_dirs import named_run
 
@@ -64,7 +65,6 @@ def predict(argv: list[str]) -> str:
     import torch
 
     from rnnexp.training.checkpoint import BEST, LAST, find_checkpoint, load_checkpoint, restore_model
-    from rnnexp.data.tasks import is_language_model
 
     path = find_checkpoint(named_run(args["run"], "run"), BEST if choice == "best" else LAST, "run")
     state = load_checkpoint(path)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
@@ -39,7 +38,6 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
 from rnnexp.config.checks import validate
@@ -47,15 +45,12 @@ from rnnexp.config.compose import compose
 from rnnexp.config.keys import schema_keys
 from rnnexp.data.sequences import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
-from rnnexp.models.tagger import CellModel, LayerModel, RecurrentTagger, build_model, check_head
+from rnnexp.models.description import Description, Named, describe
+from rnnexp.models.label import model_label
+from rnnexp.models.tagger import RecurrentTagger, build_model, check_head
 from rnnexp.models.sampling import eval_mode
 from rnnexp.cli.start_checks import check_keys, check_removal
 from rnnexp.data.tasks import load_task
-
-# Rows of the recurrent weights per gate: nn.LSTM stacks 4 (input, forget,
-# cell, output), nn.GRU 3 (reset, update, new), nn.RNN and nn.RNNCell 1.
-GATES = {"LSTM": 4, "GRU": 3}
-
 
 @dataclass(frozen=True)
 class Shape:
@@ -86,8 +81,8 @@ class ShapeTrace:
     recurrence: str  # what runs the recurrence and in which layout, in words
     head: str  # what maps h_t to the class scores, in words
     inputs: list[Shape]  # ids -> x
-    steps: list[Step]  # model=cell only
-    recurrent: list[Shape]  # nn.RNN / LSTM / GRU: inputs, h_0, out, h_n (c_0, c_n)
+    steps: list[Step]  # a recurrence that names its steps (model=cell)
+    recurrent: list[Shape]  # the recurrence's own tensors (nn.RNN / LSTM / GRU: inputs, h_0, out, h_n, c_0, c_n)
     outputs: list[Shape]  # head input -> logits; empty where h_t cannot be class scores
     loss: list[Shape]  # F.cross_entropy's input and target; empty as outputs
     parameters: list[Shape] = field(default_factory=list)
@@ -98,7 +93,7 @@ class ShapeTrace:
         return sum(math.prod(p.shape) for p in self.parameters)
 
     def shape(self, name: str) -> tuple[int, ...]:
-        """The shape recorded under ``name`` (``h_n``, ``logits``, ``rnn.weight_ih_l0``, ...)."""
+        """The shape recorded under ``name`` (``h_n``, ``logits``, ``recurrence.rnn.weight_ih_l0``, ...)."""
         for section in (self.inputs, self.recurrent, self.outputs, self.loss, self.parameters):
             for entry in section:
                 if entry.name == name:
@@ -119,7 +114,7 @@ def trace_shapes(cfg: DictConfig) -> ShapeTrace:
     torch.manual_seed(cfg.seed)  # the weights as a run would draw them (the shapes do not depend on it)
     model = build_model(cfg, len(data.vocab), trainable=False)
     batch = next(data.train.batches(cfg.batch_size))  # in order: the first batch_size sequences
-    title = f"model={cfg.model.name}  encoder={cfg.encoder.name}  task={cfg.task.name}"
+    title = f"model={model_label(cfg.model)}  encoder={cfg.encoder.name}  task={cfg.task.name}"
     return trace_model(model, batch, title, refusal)
 
 
@@ -142,23 +137,18 @@ def head_refusal(cfg: DictConfig, num_classes: int) -> str:
 def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: str = "") -> ShapeTrace:
     """Pass ``batch`` through ``model`` with hooks and name what each module saw and returned.
 
-    With a ``refusal`` (training needs a head this model lacks) its h_t are no
-    class scores: the trace ends at them, with no head, logits or loss.
+    The recurrence's part is what its class says of itself (its ``describe``),
+    or, for a class that says nothing, x, outputs and state read by a hook
+    (rnnexp.models.description). With a ``refusal`` (training needs a head
+    this model lacks) its h_t are no class scores: the trace ends at them,
+    with no head, logits or loss.
     """
-    sizes = _sizes(model, batch)
     scores = not refusal
-    with eval_mode(model):  # dropout off: the same shapes, and running the layer again repeats its outputs
+    with eval_mode(model):  # dropout off: the same shapes, and running the recurrence again repeats its outputs
         seen = _forward_with_hooks(model, batch, with_loss=scores)
-        recurrent = [] if isinstance(model, CellModel) else _layer_shapes(model, seen, sizes)
-    if isinstance(model, CellModel):
-        steps = _cell_steps(seen, sizes)
-        recurrence = "model=cell calls one nn.RNNCell per time step on x[:, t]; h_0 = zeros"
-        hidden, h_note = "hidden_size", "h_1..h_T stacked"
-    else:
-        steps = []
-        recurrence = _layer_words(model)
-        hidden = "directions x hidden_size"
-        h_note = "out, transposed back to batch-first" if model.time_first else "out"
+        described = describe(model.recurrence, seen["x"], batch.lengths)
+    sizes = _sizes(model, batch, described)
+    hidden = described.output
     if isinstance(model.head, nn.Linear):
         head_words = f"nn.Linear({hidden} -> classes), the same at every step"
         logits_note = "class scores per step"
@@ -169,16 +159,16 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: 
     return ShapeTrace(
         title=title,
         sizes=sizes,
-        recurrence=recurrence,
+        recurrence=described.words,
         head=head_words,
         inputs=[
             _named("ids", seen["ids"], ("batch", "seq_len"), sizes, "character ids: the first training batch"),
             _named("x", seen["x"], ("batch", "seq_len", "input_size"), sizes, _encoder_words(model.encoder)),
         ],
-        steps=steps,
-        recurrent=recurrent,
+        steps=[Step(t, *(_shape(named, sizes) for named in step)) for t, step in enumerate(described.steps, start=1)],
+        recurrent=[_shape(named, sizes) for named in described.tensors],
         outputs=[
-            _named("h", seen["head_input"], ("batch", "seq_len", hidden), sizes, h_note),
+            _named("h", seen["head_input"], ("batch", "seq_len", hidden), sizes, described.output_note),
             _named("logits", seen["logits"], ("batch", "seq_len", "classes"), sizes, logits_note),
         ] if scores else [],
         loss=[
@@ -186,7 +176,7 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: 
             _named("loss target", seen["loss_target"], ("batch x seq_len",), sizes, target_note),
         ] if scores else [],
         parameters=[
-            _named(name, parameter, _parameter_dims(name, hidden, _gate_rows(model)), sizes)
+            _named(name, parameter, _parameter_dims(name, hidden, described), sizes)
             for name, parameter in sorted(model.named_parameters(), key=_forward_order)
         ],
         refusal=refusal,
@@ -208,25 +198,15 @@ class _LossInputs(TorchFunctionMode):
 
 def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = True) -> dict[str, Any]:
     """One forward pass of ``batch`` (with its targets, as in training, if ``with_loss``); what each module saw."""
-    seen: dict[str, Any] = {"steps": []}
+    seen: dict[str, Any] = {}
 
     def on_encoder(module, args, out):
         seen["ids"], seen["x"] = args[0], out  # (B, T) -> (B, T, input)
-
-    def on_cell(module, args, out):
-        seen["steps"].append((args[0], args[1], out))  # x_t (B, input), h_{t-1} (B, H) -> h_t (B, H)
-
-    def on_layer(module, args, out):
-        seen["rnn_input"], seen["rnn_output"] = args[0], out  # the layer's own layout
 
     def on_head(module, args, out):
         seen["head_input"], seen["logits"] = args[0], out  # (B, T, output) -> (B, T, C)
 
     hooks = [model.encoder.register_forward_hook(on_encoder), model.head.register_forward_hook(on_head)]
-    if isinstance(model, CellModel):
-        hooks.append(model.cell.register_forward_hook(on_cell))
-    elif isinstance(model, LayerModel):
-        hooks.append(model.rnn.register_forward_hook(on_layer))
     loss = _LossInputs()
     try:
         with torch.no_grad(), loss:
@@ -239,8 +219,8 @@ def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = 
     return seen
 
 
-def _sizes(model: RecurrentTagger, batch: Batch) -> dict[str, int]:
-    """Each dimension's words and its size, as the model was built and the batch was drawn."""
+def _sizes(model: RecurrentTagger, batch: Batch, described: Description) -> dict[str, int]:
+    """Each dimension's words and its size, as the model was built, the batch was drawn and the recurrence says."""
     batch_size, seq_len = batch.source.shape
     sizes = {
         "batch": batch_size,
@@ -249,84 +229,10 @@ def _sizes(model: RecurrentTagger, batch: Batch) -> dict[str, int]:
         "input_size": model.encoder.output_size,
         "hidden_size": model.hidden_size,
     }
-    if isinstance(model, LayerModel):
-        directions = 2 if model.rnn.bidirectional else 1
-        sizes |= {
-            "num_layers": model.rnn.num_layers,
-            "directions": directions,
-            "num_layers x directions": model.rnn.num_layers * directions,
-            "directions x hidden_size": directions * model.hidden_size,
-        }
-        if batch.lengths is not None:
-            sizes["unpadded steps"] = int(batch.lengths.sum())
-    sizes[_gate_rows(model)] = _gates(model) * model.hidden_size
+    sizes |= described.sizes
     sizes["classes"] = model.num_classes
     sizes["batch x seq_len"] = batch_size * seq_len
     return sizes
-
-
-def _cell_steps(seen: dict[str, Any], sizes: dict[str, int]) -> list[Step]:
-    steps = []
-    for t, (x_t, h_prev, h_t) in enumerate(seen["steps"], start=1):
-        steps.append(
-            Step(
-                t,
-                _named("x_t", x_t, ("batch", "input_size"), sizes, "x[:, t]"),
-                _named("h_{t-1}", h_prev, ("batch", "hidden_size"), sizes, "h_0 = zeros" if t == 1 else ""),
-                _named("h_t", h_t, ("batch", "hidden_size"), sizes, "tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)"),
-            )
-        )
-    return steps
-
-
-def _layer_shapes(model: LayerModel, seen: dict[str, Any], sizes: dict[str, int]) -> list[Shape]:
-    """inputs, h_0, out and h_n (and c_0, c_n for an LSTM) of the torch layer, in its layout."""
-    layer_input, (out, last) = seen["rnn_input"], seen["rnn_output"]
-    packed = isinstance(layer_input, PackedSequence)  # a batch of unequal lengths
-    finals = _as_tuple(last)  # LSTM: (h_n, c_n)
-    # The model leaves h_0 to torch (zeros). Run the layer again with zeros of
-    # h_n's shape given explicitly, as the notebook does: torch checks their
-    # shape, and the same outputs show they are the h_0 it used.
-    starts = tuple(torch.zeros_like(final) for final in finals)
-    with torch.no_grad():
-        again, again_last = model.rnn(layer_input, starts if len(starts) > 1 else starts[0])
-    same_out = torch.equal(again.data, out.data) if packed else torch.equal(again, out)
-    same_finals = all(torch.equal(a, b) for a, b in zip(_as_tuple(again_last), finals))
-    assert same_out and same_finals, "the layer's own h_0 is not zeros of h_n's shape"
-
-    steps = ("seq_len", "batch") if model.time_first else ("batch", "seq_len")
-    state = ("num_layers x directions", "batch", "hidden_size")
-    if packed:
-        shapes = [
-            _named("inputs", layer_input.data, ("unpadded steps", "input_size"), sizes, "packed: the padding left out"),
-        ]
-    else:
-        shapes = [_named("inputs", layer_input, (*steps, "input_size"), sizes, "x as the layer reads it")]
-    shapes.append(_named("h_0", starts[0], state, sizes, "zeros; batch_first never moves batch here"))
-    if len(starts) > 1:
-        shapes.append(_named("c_0", starts[1], state, sizes, "zeros: the LSTM's cell state"))
-    if packed:
-        shapes.append(_named("out", out.data, ("unpadded steps", "directions x hidden_size"), sizes, "packed; unpacked after"))
-    else:
-        shapes.append(_named("out", out, (*steps, "directions x hidden_size"), sizes, "h_1..h_T of the top layer"))
-    shapes.append(_named("h_n", finals[0], state, sizes, "h_T of every layer and direction"))
-    if len(finals) > 1:
-        shapes.append(_named("c_n", finals[1], state, sizes, "the last cell state"))
-    return shapes
-
-
-def _as_tuple(state: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    return state if isinstance(state, tuple) else (state,)
-
-
-def _layer_words(model: LayerModel) -> str:
-    rnn = model.rnn
-    layers = f"{rnn.num_layers} layer{'s' if rnn.num_layers > 1 else ''}{', two directions' if rnn.bidirectional else ''}"
-    if model.time_first:
-        layout = "time-first (batch_first=False, torch's default): x goes in transposed, (seq_len, batch, input_size)"
-    else:
-        layout = "batch-first (batch_first=True): x goes in as it is, (batch, seq_len, input_size)"
-    return f"nn.{type(rnn).__name__}, {layers}, {layout}"
 
 
 def _encoder_words(encoder: nn.Module) -> str:
@@ -335,36 +241,23 @@ def _encoder_words(encoder: nn.Module) -> str:
     return "one-hot rows: input_size = vocab"
 
 
-def _gates(model: RecurrentTagger) -> int:
-    return GATES.get(model.rnn.mode, 1) if isinstance(model, LayerModel) else 1
-
-
-def _gate_rows(model: RecurrentTagger) -> str:
-    """The rows of a recurrent weight in words: hidden_size, or 4 x hidden_size for an LSTM's four gates."""
-    return f"{_gates(model)} x hidden_size" if _gates(model) > 1 else "hidden_size"
-
-
 def _forward_order(named: tuple[str, nn.Parameter]) -> int:
     """Encoder, recurrence, head: the order the forward pass uses them (sorted() keeps the rest)."""
     return {"encoder": 0, "head": 2}.get(named[0].split(".")[0], 1)
 
 
-def _parameter_dims(name: str, hidden: str, gates: str) -> tuple[str, ...]:
-    """Each dimension of parameter ``name`` in words: W_ih is (hidden_size, input_size), as the notebook says."""
+def _parameter_dims(name: str, hidden: str, described: Description) -> tuple[str, ...]:
+    """Each dimension of parameter ``name`` in words: the encoder's and head's here, the recurrence's as it says."""
     owner, _, kind = name.rpartition(".")
     if owner == "encoder.embedding":
         return ("vocab", "input_size")
     if owner == "head":
         return ("classes", hidden) if kind == "weight" else ("classes",)
-    layer = re.search(r"_l(\d+)", kind)
-    first_layer = layer is None or layer.group(1) == "0"
-    if kind.startswith("weight_ih"):
-        return (gates, "input_size" if first_layer else "directions x hidden_size")
-    if kind.startswith("weight_hh"):
-        return (gates, "hidden_size")
-    if kind.startswith("bias"):
-        return (gates,)
-    raise ValueError(f"no words for the dimensions of parameter {name}")
+    return described.parameter_dims[name.removeprefix("recurrence.")]
+
+
+def _shape(named: Named, sizes: dict[str, int]) -> Shape:
+    return _named(named.name, named.tensor, named.dims, sizes, named.note)
 
 
 def _named(name: str, tensor: torch.Tensor, dims: tuple[str, ...], sizes: dict[str, int], note: str = "") -> Shape:
@@ -379,7 +272,10 @@ def _named(name: str, tensor: torch.Tensor, dims: tuple[str, ...], sizes: dict[s
 # --------------------------------------------------------------------------- text
 def render(trace: ShapeTrace) -> str:
     """The text ``python -m rnnexp.shapes`` prints for ``trace``, ending in a newline."""
-    base = ", ".join(f"{key} {value}" for key, value in trace.sizes.items() if " x " not in key and key != "unpadded steps")
+    base = ", ".join(
+        f"{key} {value}" for key, value in trace.sizes.items()
+        if " x " not in key and key != "unpadded steps" and not key.isdigit()  # a number is its own word
+    )
     lines = [trace.title, f"sizes: {base}", ""]
     lines += ["input: the encoder turns ids into x", *_table([_row(s) for s in trace.inputs]), ""]
     lines.append(f"recurrence: {trace.recurrence}")

@@ -10,15 +10,20 @@ after the varied keys.
 from __future__ import annotations
 
 import sys
+from dataclasses import Field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Mapping, Optional
 
 from omegaconf import OmegaConf
 
+from rnnexp.config.fields import KEYWORDS, UNKNOWN_SIZE, HParam, HParamValue, hparam_of, short_name
+from rnnexp.config.key_checks import GROUP_SECTIONS
+from rnnexp.config.keys import schema_fields
 from rnnexp.results import saved_overrides, sweep_task_overrides
 
+__all__ = ["HParamValue", "NO_OVERRIDES", "OVERRIDES", "UNKNOWN_SIZE", "hparams_of", "overrides_of", "short_name", "varied_keys"]
 
-HParamValue = Union[int, float, str, bool]
+
 
 
 # The hyperparameter holding the run's command-line overrides (see the module's docstring).
@@ -27,15 +32,6 @@ OVERRIDES = "Overrides"
 
 NO_OVERRIDES = "(none)"  # a run with none, or trained by calling train() directly
 
-
-# Stands for a size the data decides, in a run that failed before it read the data:
-# a number, so the column stays numeric for every run.
-UNKNOWN_SIZE = -1
-
-
-def short_name(target: str) -> str:
-    """``torch.optim.AdamW`` -> ``adamw``: a class's name as its YAML option spells it."""
-    return target.rsplit(".", 1)[-1].lower()
 
 
 def overrides_of(run_dir: str | Path) -> str:
@@ -70,43 +66,66 @@ def _running_job(run_dir: str | Path):
     return job
 
 
-def hparams_of(resolved: dict, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:
+def hparams_of(resolved: Mapping, overrides: str = NO_OVERRIDES) -> dict[str, HParamValue]:
     """The flat hyperparameters of a run (its resolved config), with the same keys in every run.
 
-    Optimizer-specific keys (betas, momentum, ...) differ between optimizers,
-    so only weight_decay, which all of them have, joins the table. A size the
-    data decides and the config leaves null (model.hidden_size, encoder.dim)
-    is UNKNOWN_SIZE: it is null only in the config of a run that failed
-    before it read the data.
+    The columns are the schema fields flagged ``hparam`` (rnnexp.config.fields),
+    each with its field's type; null shows as the field's ``when_null``
+    (clip 0.0: no clipping; a size the data decides, UNKNOWN_SIZE: null only
+    in the config of a run that failed before it read the data). Then the
+    keyword arguments of a user's class (model.recurrence.alpha,
+    task.data.n), which only the runs of that class have: a run without the
+    column still shows on the page (a missing value passes its filters).
     """
-    model, encoder, optimizer = resolved["model"], resolved["encoder"], resolved["optimizer"]
-    scheduler = resolved["scheduler"]["_target_"]
-    return {
-        OVERRIDES: overrides,
-        "model": model["name"],
-        "encoder": encoder["name"],
-        "optimizer": short_name(optimizer["_target_"]),
-        "scheduler": short_name(scheduler) if scheduler else "none",
-        "task": resolved["task"]["name"],
-        "lr": float(resolved["lr"]),
-        "epochs": int(resolved["epochs"]),
-        "batch_size": int(resolved["batch_size"]),
-        "seed": int(resolved["seed"]),
-        "device": str(resolved["device"]),
-        "clip": float(resolved["clip"] or 0.0),  # 0: no clipping
-        "model.hidden_size": _size(model["hidden_size"]),
-        "model.num_layers": int(model["num_layers"]),
-        "model.head": bool(model["head"]),
-        "model.bidirectional": bool(model["bidirectional"]),
-        "model.dropout": float(model["dropout"]),
-        "model.init_scale": float(model["init_scale"]),
-        "encoder.dim": _size(encoder["dim"]),
-        "optimizer.weight_decay": float(optimizer.get("weight_decay", 0.0)),
-    }
+    hparams: dict[str, HParamValue] = {OVERRIDES: overrides}
+    for key, field in schema_fields().items():
+        section = _section(resolved, key)
+        name = key.rpartition(".")[2]
+        hparam = hparam_of(field)
+        if hparam is not None and section is not None:
+            hparams[hparam.column or key] = _shown(section.get(name), field, hparam, section)
+        if field.metadata.get(KEYWORDS) and section is not None and isinstance(section.get(name), Mapping):
+            hparams.update(_keyword_arguments(section[name], key))
+    # The options chosen lead (model, encoder, ...), as in the experiment summary that lists them in this order.
+    leading = [key for key in (OVERRIDES, *GROUP_SECTIONS) if key in hparams]
+    return {key: hparams[key] for key in [*leading, *(key for key in hparams if key not in leading)]}
 
 
-def _size(value: Optional[int]) -> int:
-    return UNKNOWN_SIZE if value is None else int(value)
+def _section(resolved: Mapping, key: str) -> Optional[Mapping]:
+    """The dict holding ``key`` (the top level for ``lr``, the model for ``model.head``); None without one."""
+    section = resolved
+    for part in key.split(".")[:-1]:
+        section = section.get(part) if isinstance(section, Mapping) else None
+    return section if isinstance(section, Mapping) else None
+
+
+# The field types HParams shows as such (an Optional's null is when_null).
+_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+
+
+def _shown(value: Any, field: Field, hparam: HParam, section: Mapping) -> HParamValue:
+    if value is None:
+        return hparam.when_null(section) if callable(hparam.when_null) else hparam.when_null
+    if hparam.class_name:
+        return short_name(value)
+    declared = str(field.type).removeprefix("Optional[").removesuffix("]")
+    return _TYPES.get(declared, str)(value)
+
+
+def _keyword_arguments(node: Mapping, prefix: str) -> dict[str, HParamValue]:
+    """``{"model.recurrence.alpha": 0.5}``: a class's own keyword arguments, nested ones dotted; null ones left out."""
+    found: dict[str, HParamValue] = {}
+    for name, value in node.items():
+        if str(name).startswith("_"):  # _target_, _partial_: the class itself is the model's or task's column
+            continue
+        key = f"{prefix}.{name}"
+        if isinstance(value, Mapping):
+            found.update(_keyword_arguments(value, key))
+        elif isinstance(value, (bool, int, float, str)):
+            found[key] = value
+        elif value is not None:
+            found[key] = str(value)  # a list: one string, a column of one type
+    return found
 
 
 def varied_keys(run_dir: str | Path) -> set[str]:

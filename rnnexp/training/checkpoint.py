@@ -7,9 +7,12 @@ CheckpointWriter, and when the run stops), and ``best.pt``, the weights with the
 ``rnnexp.predict`` uses). Each is a plain dict of tensors, strings, numbers and
 lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
 
-    state_dict   the model's weights
+    state_dict   the model's weights: encoder.*, recurrence.*, head.*
     config       the resolved config (data-derived sizes filled in); on loading,
                  rnnexp.config.keys.migrate adds the keys introduced since it was saved
+                 (model.recurrence, from the option model.name names), and the
+                 weights of a model saved before model.recurrence (cell.*,
+                 rnn.*) move under recurrence.
     vocabulary   the characters, in id order
     optimizer, scheduler   their state_dicts (scheduler: None without one)
     epoch        the last epoch finished
@@ -126,7 +129,24 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(state, dict) or not {"state_dict", "config", "vocabulary"} <= set(state):
         raise UserError(f"checkpoint {path}: not an rnnexp checkpoint (no state_dict, config and vocabulary)")
     state["config"] = migrate(state["config"])
+    state["state_dict"] = migrate_weights(state["state_dict"])
     return state
+
+
+# The modules of rnnexp.models.tagger.RecurrentTagger that a state_dict's keys start with.
+_WRAPPER_PARTS = ("encoder.", "head.", "recurrence.")
+
+
+def migrate_weights(state_dict: dict[str, Any]) -> dict[str, Any]:
+    """The weights in today's layout: a key outside encoder, head and recurrence was the recurrence's own.
+
+    Models saved before model.recurrence held their recurrent module
+    directly (cell.weight_ih, rnn.weight_ih_l0); it now sits under
+    ``recurrence.`` with the same name. Today's checkpoints pass unchanged.
+    """
+    return {
+        key if key.startswith(_WRAPPER_PARTS) else f"recurrence.{key}": value for key, value in state_dict.items()
+    }
 
 
 def _first_sentence(error: BaseException) -> str:

@@ -1,7 +1,9 @@
-"""Replay model=cell's unrolled loop as CUDA graphs (``model.cuda_graph=true``).
+"""Replay a recurrence's unrolled loop as CUDA graphs (``model.cuda_graph=true``).
 
-The cell model launches a handful of small kernels per time step, forward
-and backward; on a GPU the launches, not the arithmetic, set the pace.
+A recurrence class says it can be replayed so with ``graphable = True``: of
+the built-ins, model=cell's RNNCellLoop, which launches a handful of small
+kernels per time step, forward and backward; on a GPU the launches, not the
+arithmetic, set the pace.
 :func:`torch.cuda.make_graphed_callables` records the loop's forward and
 backward once per input shape and replays each as a single launch. Shapes
 must be static: one graph per (batch, steps, width) seen in training (the
@@ -17,42 +19,36 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from rnnexp.models.tagger import CellModel
+from rnnexp.models.tagger import RecurrentTagger
 
 
 class _Unroll(nn.Module):
-    """The cell loop over a whole sequence, as a module of its own (what gets graphed)."""
+    """The recurrence from its start over a whole sequence, outputs only, as a module of its own (what gets graphed)."""
 
-    def __init__(self, model: CellModel):
+    def __init__(self, model: RecurrentTagger):
         super().__init__()
-        # Only the cell: the graph's backward returns gradients for exactly the
-        # parameters its forward uses (encoder and head stay outside, eager).
-        self.cell = model.cell
-        self.hidden_size = model.hidden_size
+        # Only the recurrence: the graph's backward returns gradients for exactly
+        # the parameters its forward uses (encoder and head stay outside, eager).
+        self.recurrence = model.recurrence
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.new_zeros(x.shape[0], self.hidden_size)  # h_0: (B, H)
-        outputs = []
-        for t in range(x.shape[1]):
-            h = self.cell(x[:, t], h)  # (B, input), (B, H) -> (B, H)
-            outputs.append(h)
-        return torch.stack(outputs, dim=1)  # (B, T, H)
+        return self.recurrence(x)[0]  # (B, T, input) -> (B, T, H), from h_0 = zeros
 
 
-def capture_cell(model: CellModel, make_graphed: Optional[Callable] = None) -> None:
+def capture_recurrence(model: RecurrentTagger, make_graphed: Optional[Callable] = None) -> None:
     """Route ``model``'s training-mode recurrence through CUDA graphs, made on first use of each shape.
 
     ``make_graphed`` stands in for torch.cuda.make_graphed_callables (tests
     pass a stand-in to check the routing on a machine without CUDA).
     """
-    assert isinstance(model, CellModel), "only model=cell (checked by rnnexp.config.checks.validate)"
+    assert getattr(model.recurrence, "graphable", False), "only a graphable recurrence (checked by rnnexp.models.recurrence)"
     make_graphed = make_graphed or torch.cuda.make_graphed_callables
     unroll = _Unroll(model)
     graphs: dict[tuple, Callable] = {}
 
     def recur(x: torch.Tensor, lengths: Optional[torch.Tensor]) -> torch.Tensor:
         if not (model.training and torch.is_grad_enabled()):
-            return CellModel.recur(model, x, lengths)
+            return RecurrentTagger.recur(model, x, lengths)
         assert lengths is None, "variable lengths are refused before capture (rnnexp.training.placement)"
         key = (*x.shape, x.requires_grad)  # a graph replays one shape: (B, T, input)
         if key not in graphs:

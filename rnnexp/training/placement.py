@@ -1,9 +1,9 @@
 """Where and how a run computes: intra-op threads, the device, CUDA graphs.
 
 One call after the model is built (the choices depend on its size) and
-before the optimizer sees its parameters. The config-only refusals
-(cuda_graph for a model other than cell) are in rnnexp.config.checks.validate; the
-ones here need the machine or the data.
+before the optimizer sees its parameters. The refusals of the config and the class
+(cuda_graph for a recurrence that is not graphable) are in
+rnnexp.models.recurrence; the ones here need the machine or the data.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from rnnexp.training.cuda_graph import capture_cell
+from rnnexp.training.cuda_graph import capture_recurrence
 from rnnexp.training.device import resolve_device
 from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
@@ -38,5 +38,5 @@ def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.devi
                 f"model.cuda_graph=true: task={cfg.task.name} has sequences of different lengths, and a CUDA graph "
                 "replays fixed shapes; use a task whose sequences share one length or set model.cuda_graph=false"
             )
-        capture_cell(model)
+        capture_recurrence(model)
     return device

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
-from rnnexp.config.checks import validate
+from rnnexp.config.checks import check_data_kind, validate
 from rnnexp.training.placement import place
 from rnnexp.data.sequences import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
@@ -30,9 +30,11 @@ from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_sta
 from rnnexp.training.optimizers import build_optimizer, build_scheduler, replan_cosine
 from rnnexp.training.progress import ProgressBar
 from rnnexp.results import History, RunResult, Status, typed_override
-from rnnexp.models.sampling import eval_mode, sample_text
+from rnnexp.models.sampling import eval_mode
 from rnnexp.training.stats import EpochStats
-from rnnexp.data.tasks import TaskData, load_task, unigram_entropy
+from rnnexp.training.task_kinds import TaskKind, task_kind
+from rnnexp.data.custom import write_record
+from rnnexp.data.tasks import load_task
 from rnnexp.tracking.writer import RunTracker
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
@@ -60,7 +62,7 @@ def train(
     """
     with StopRequest() if stop is None else contextlib.nullcontext(stop) as stop:
         started = time.perf_counter()
-        trainer = Trainer(cfg, run_dir, show_progress)
+        trainer = Trainer(cfg, run_dir, show_progress, saved_run=resume.source_dir if resume is not None else None)
         if resume is not None:
             trainer.restore(resume)
         with trainer.session(stop, started, resumed=resume is not None):
@@ -68,7 +70,7 @@ def train(
             final = trainer.finish(status)
     result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
     result.write(trainer.run_dir)
-    log.info(summary_line(result, trainer.data, trainer.divergence))
+    log.info(summary_line(result, trainer.kind, trainer.divergence))
     return result
 
 
@@ -98,17 +100,19 @@ class Trainer:
     after it, :meth:`result`.
     """
 
-    def __init__(self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False):
+    def __init__(
+        self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False, saved_run: Optional[Path] = None
+    ):
+        """``saved_run``: the directory of the run being resumed, whose kept data a task=custom run reads."""
         validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.data = load_task(cfg.task)
+        self.data = load_task(cfg.task, saved_run)
+        check_data_kind(cfg, self.data.kind)  # a user's callable told its kind only now
         self._check_stateful()
-        self.prime = self._check_prime()
-        if self.data.language_model:
-            baseline = unigram_entropy(self.data.train, len(self.data.vocab))
-            log.info(f"Unigram baseline: {baseline:.3f} nats per character (the loss of knowing only character frequencies)")
+        self.kind: TaskKind = task_kind(cfg, self.data)
+        self.kind.start()
 
         torch.manual_seed(cfg.seed)  # before the weights are drawn
         self.shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
@@ -129,7 +133,7 @@ class Trainer:
         self.last_train: Optional[EpochStats] = None  # the latest finished epoch's passes
         self.last_val: Optional[EpochStats] = None
         self.stopped_early = False
-        self.resolved = resolved_config(cfg, self.model, self.device)
+        self.resolved = resolved_config(cfg, self.model, self.device, self.data.kind)
         self.checkpoints = CheckpointWriter(self.run_dir)
         steps_per_epoch = self.data.train.count_batches(cfg.batch_size)
         self.progress = ProgressBar(show_progress, cfg.epochs, steps_per_epoch)
@@ -157,6 +161,8 @@ class Trainer:
     def open_records(self, resumed: bool) -> None:
         self.tracker = RunTracker(str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None)
         self.tracker.start_session(hparams_of(self.resolved, overrides_of(self.run_dir)))
+        if self.data.record is not None:  # task=custom: what its callable returned, read back on resume=
+            write_record(self.run_dir, self.data.record)
         if not resumed:  # a resumed run's copied event files already hold these
             self.tracker.log_config(OmegaConf.to_yaml(self.resolved))
             self.tracker.log_graph(self.model, graph_example(self.data, self.device))
@@ -295,8 +301,7 @@ class Trainer:
         eval_stats = val_stats or train_stats
         self.last_train, self.last_val = train_stats, val_stats
         improved = self.history.end_epoch(train_stats.loss, val_stats.loss if val_stats else None)
-        if not data.language_model:
-            self.history.note_solved(epoch, eval_stats.seq_accuracy)
+        self.kind.note_solved(self.history, epoch, eval_stats)
 
         lr = self.optimizer.param_groups[0]["lr"]  # the lr this epoch trained with
         if self.scheduler is not None:
@@ -340,8 +345,8 @@ class Trainer:
             final = self.last_val
         else:
             final = self.evaluate(self.data.eval_set)
-        if status is Status.OK and not self.data.language_model:
-            self.history.note_solved(self.history.epochs, final.seq_accuracy)  # right only after the last step
+        if status is Status.OK:
+            self.kind.note_solved(self.history, self.history.epochs, final)  # right only after the last step
         final_loss = final.loss if final.finite and status is Status.OK else math.nan
         self.tracker.end_session(
             status,
@@ -370,7 +375,7 @@ class Trainer:
 
     def result(self, status: Status, final: EpochStats, signal_name: Optional[str], seconds: float) -> RunResult:
         ok = status is Status.OK and final.finite
-        counted = final.sequences > 0 and not self.data.language_model  # a text run is never "solved"
+        counted = final.sequences > 0 and self.kind.counts_sequences()
         return RunResult(
             prediction=final.first_prediction or "",
             target=self.data.vocab.decode(self.data.eval_set.batch(torch.arange(1)).target[0]),
@@ -420,22 +425,8 @@ class Trainer:
                     f"use a longer text, fewer streams (batch_size, task.val_streams) or task.stateful=false"
                 )
 
-    def _check_prime(self) -> Optional[str]:
-        """The text task's sample prime; its characters must occur in the text (a check that needs the data)."""
-        if not self.data.language_model:
-            return None
-        missing = self.data.vocab.missing(self.cfg.task.prime)
-        if missing:
-            raise UserError(
-                f"task.prime={self.cfg.task.prime!r}: characters not in the text's vocabulary: {''.join(missing)!r}; "
-                "choose a prime made of characters that occur in the text"
-            )
-        return self.cfg.task.prime
-
     def _log_epoch(self, epoch: int, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
-        line = f"Epoch [{epoch}/{self.cfg.epochs}] loss = {train.loss:.3f}"
-        if not self.data.language_model:
-            line = f"Predicted string: {shown_stats.first_prediction}, {line}"  # the notebook's line
+        line = self.kind.epoch_line(f"Epoch [{epoch}/{self.cfg.epochs}] loss = {train.loss:.3f}", shown_stats)
         if val is not None:
             line += f", val loss = {val.loss:.3f}, val accuracy = {val.char_accuracy:.3f}"
         log.info(line)
@@ -448,29 +439,15 @@ class Trainer:
         )
         if val:
             self.tracker.log_validation(epoch, val.loss, val.char_accuracy, val.seq_accuracy)
-        if not self.data.language_model:
-            sequences, vocab = self.data.eval_set, self.data.vocab
-            rows = [
-                (vocab.decode(sequences.sources[i]), prediction, vocab.decode(sequences.targets[i]))
-                for i, prediction in sorted(shown_stats.predictions.items())
-            ]
-            self.tracker.log_predictions(epoch, rows)
-        elif self.prime is not None and self.cfg.task.sample_every and epoch % self.cfg.task.sample_every == 0:
-            task = self.cfg.task
-            # Seeded per epoch, apart from the training's random state.
-            generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-            text = sample_text(
-                self.model, self.data.vocab, self.prime, task.sample_length, task.temperature, task.window, generator,
-                carry_state=self.data.stateful,
-            )
-            self.tracker.log_sample(epoch, text)
-            log.info(f"Sample after epoch {epoch} (temperature {task.temperature}):\n{text}")
+        self.kind.record_epoch(self.tracker, self.model, epoch, shown_stats)
 
 
 # --------------------------------------------------------------------------- building
-def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device) -> dict:
-    """The config as run: data-derived sizes and the actual device filled in."""
+def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device, kind: str) -> dict:
+    """The config as run: data-derived sizes, the task's kind and the actual device filled in."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    if "kind" in resolved["task"]:  # task=custom: its callable told the kind (rnnexp.data.task_classes.task_kind reads it)
+        resolved["task"]["kind"] = kind
     resolved["model"]["hidden_size"] = model.hidden_size
     resolved["encoder"]["dim"] = model.encoder.output_size
     resolved["device"] = str(device)
@@ -479,7 +456,7 @@ def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.devic
 
 
 # --------------------------------------------------------------------------- reporting
-def summary_line(result: RunResult, data: TaskData, divergence: Optional[str] = None) -> str:
+def summary_line(result: RunResult, kind: TaskKind, divergence: Optional[str] = None) -> str:
     """The run's last line in the terminal; ``divergence`` says why a diverged run stopped."""
     where = f"Run directory: {shown(Path(result.run_dir))}"
     if result.status is Status.INTERRUPTED:
@@ -487,25 +464,7 @@ def summary_line(result: RunResult, data: TaskData, divergence: Optional[str] = 
     if result.status is Status.DIVERGED:
         why = divergence or "the loss became non-finite"
         return f"Diverged at epoch {result.epochs + 1}: {why} (try a lower lr or clip=1.0). {where}"
-    if data.language_model:
-        return f"Final validation loss: {result.final_loss:.3f}, character accuracy {result.accuracy:.3f}. {where}"
-    solved, first = result.solved_epoch, f"{result.prediction} (target {result.target})"
-    if not result.sequences or result.sequences == 1:  # hello, inline: the notebook's one sequence
-        if solved is None:
-            verdict = "not solved"
-        elif result.prediction == result.target:
-            verdict = f"solved at epoch {solved}"
-        else:
-            verdict = f"solved at epoch {solved} but lost again by the end"
-        return f"Final prediction: {first}, {verdict}. {where}"
-    # Many sequences: say how many were right, since one wrong character makes a run "not solved".
-    split = "validation" if data.val is not None else "training"
-    right = f"{result.sequences_right} of {result.sequences} {split} sequences right"
-    if result.sequences_right == result.sequences:
-        return f"Solved at epoch {solved}: all {result.sequences} {split} sequences right (first: {result.prediction}). {where}"
-    if solved is not None:
-        return f"Solved at epoch {solved} but lost again by the end: {right}; first: {first}. {where}"
-    return f"Not solved: {right}, {result.accuracy:.1%} of characters; first: {first}. {where}"
+    return kind.final_line(result, where)
 
 
 def _moved(state: Optional[State], device: torch.device) -> Optional[State]:

@@ -1,0 +1,124 @@
+"""rnnexp's own tasks, one class each, named by ``_target_`` in conf/task/<name>.yaml.
+
+A new built-in task is a class here (added to ``BUILTIN_TASKS``), a YAML
+option in conf/task/ (with a schema in rnnexp/config/schemas.py when it has
+keys of its own) and a test in tests/test_tasks.py.
+
+The generated tasks draw ``task.size`` strings over an alphabet with lengths
+in [min_length, length], seeded by ``task.seed`` (independent of the
+training seed), and map each to its target.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+from rnnexp.data.pair_files import read_pairs, read_text
+from rnnexp.data.task import LANGUAGE_MODEL, Pairs, Task
+
+
+class StringPair(Task):
+    """hello (the notebook's "hello" -> "ohlol") and inline: one pair, task.source -> task.target."""
+
+    def sequences(self) -> Pairs:
+        return [(self.keys["source"], self.keys["target"])]
+
+
+class PairsFile(Task):
+    """task=pairs: the pairs of the file task.path names (.tsv, .csv or .jsonl; rnnexp.data.pair_files)."""
+
+    def sequences(self) -> Pairs:
+        return read_pairs(self.keys["path"])
+
+    @property
+    def origin(self) -> str:
+        return f"task.path={self.keys['path']}"
+
+
+class GeneratedTask(Task):
+    """A task of random strings mapped to their targets: a subclass gives the alphabet and the mapping."""
+
+    def alphabet(self) -> str:
+        raise NotImplementedError
+
+    def target(self, source: str) -> str:
+        raise NotImplementedError
+
+    def sequences(self) -> Pairs:
+        return [(source, self.target(source)) for source in self.random_strings(self.alphabet())]
+
+    def random_strings(self, alphabet: str) -> list[str]:
+        """``task.size`` strings over ``alphabet``, lengths in [min_length, length], seeded by task.seed."""
+        keys = self.keys
+        rng = random.Random(keys["seed"])
+        low = keys["min_length"] if keys["min_length"] is not None else keys["length"]
+        return [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(low, keys["length"]))) for _ in range(keys["size"])
+        ]
+
+
+class Copy(GeneratedTask):
+    """Delayed copy: target[t] = source[t - delay]; the first ``delay`` steps show "."."""
+
+    def alphabet(self) -> str:
+        return string.ascii_lowercase[: self.keys["symbols"]]
+
+    def target(self, source: str) -> str:
+        delay = self.keys["delay"]
+        return "." * delay + source[: len(source) - delay]
+
+
+class Parity(GeneratedTask):
+    """Running parity: target[t] is the parity of the ones in source[0..t]."""
+
+    def alphabet(self) -> str:
+        return "01"
+
+    def target(self, source: str) -> str:
+        parity, target = 0, []
+        for bit in source:
+            parity ^= bit == "1"
+            target.append(str(parity))
+        return "".join(target)
+
+
+class Caesar(GeneratedTask):
+    """Each letter moved task.shift places along the alphabet."""
+
+    def alphabet(self) -> str:
+        return string.ascii_lowercase
+
+    def target(self, source: str) -> str:
+        letters = string.ascii_lowercase
+        shift = self.keys["shift"]
+        return "".join(letters[(letters.index(c) + shift) % 26] for c in source)
+
+
+class Reverse(GeneratedTask):
+    """The string reversed: the output at step t is the input at step T-1-t, which a left-to-right
+    model cannot see yet and a bidirectional one can."""
+
+    def alphabet(self) -> str:
+        return string.ascii_lowercase[: self.keys["symbols"]]
+
+    def target(self, source: str) -> str:
+        return source[::-1]
+
+
+class Text(Task):
+    """task=text: the UTF-8 text task.path names, or the shipped corpus (path null)."""
+
+    kind = LANGUAGE_MODEL
+
+    def sequences(self) -> str:
+        _, text = read_text(self.keys["path"], "a UTF-8 text file")
+        return text
+
+    @property
+    def origin(self) -> str:
+        path = self.keys["path"]
+        return f"task.path={'(shipped corpus)' if path is None else path}"
+
+
+BUILTIN_TASKS = (StringPair, PairsFile, Copy, Parity, Caesar, Reverse, Text)

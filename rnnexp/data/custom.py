@@ -1,0 +1,134 @@
+"""A user's own data: task=custom, its sequences returned by the callable ``task.data._target_`` names.
+
+    python -m rnnexp task=custom task.data._target_=my_data.reversed_words task.data.n=500
+
+``task.data`` holds the ``_target_`` and the callable's keyword arguments,
+checked against its signature before it is called. It returns a list of
+(source, target) string pairs, each of equal length (a tagging task), or
+one string (a language model); rnnexp.data.tasks does the rest as for the
+built-in tasks.
+
+A run directory must not run code by being read, and a saved config's
+``task.data._target_`` could name anything (``os.system``). So a run keeps
+the sequences its callable returned, as plain JSON in ``sequences.json``
+beside its checkpoints, and a resumed run reads them from there and never
+imports or calls what its config names. It then trains on exactly the
+data the first run did.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from rnnexp.data.task import LANGUAGE_MODEL, TAGGING, Sequences, Task
+from rnnexp.errors import UserError
+from rnnexp.files import write_bytes
+from rnnexp.targets import check_keywords, locate
+
+SEQUENCES_NAME = "sequences.json"  # in the run directory: what the callable returned
+
+
+class Custom(Task):
+    """task=custom: the sequences of the user's callable (fresh runs) or of the run's sequences.json (resumed ones)."""
+
+    kind = None  # what the callable returns decides, or task.kind when set
+
+    @property
+    def target(self) -> str:
+        return str(self.keys["data"]["_target_"])
+
+    @property
+    def origin(self) -> str:
+        return f"task.data._target_={self.target}"
+
+    def sequences(self) -> Sequences:
+        if self.saved_run is not None:
+            sequences = _read_saved(self.saved_run / SEQUENCES_NAME)
+            origin = str(self.saved_run / SEQUENCES_NAME)
+        else:
+            sequences, origin = self._call(), self.origin
+        sequences = checked(sequences, origin)
+        declared = self.keys.get("kind")
+        found = LANGUAGE_MODEL if isinstance(sequences, str) else TAGGING
+        if declared is not None and declared != found:
+            what = "one string (a language model)" if found == LANGUAGE_MODEL else "pairs (a tagging task)"
+            raise UserError(f"task.kind={declared}: {origin} returned {what}; set task.kind={found}, or null to take it from the data")
+        return sequences
+
+    def _call(self) -> Any:
+        keywords = _keywords(self.keys["data"])
+        function = locate(self.target, "task.data._target_")
+        if not callable(function):
+            raise UserError(f"task.data._target_={self.target}: not callable (a {type(function).__name__})")
+        check_keywords(function, self.target, keywords, "task.data")
+        return function(**keywords)
+
+    def record(self, sequences: Sequences) -> dict[str, Any]:
+        """sequences.json: the callable's name and arguments, for the reader, and what it returned."""
+        return {
+            "_target_": self.target,
+            "keywords": _keywords(self.keys["data"]),
+            "kind": LANGUAGE_MODEL if isinstance(sequences, str) else TAGGING,
+            "sequences": sequences if isinstance(sequences, str) else [list(pair) for pair in sequences],
+        }
+
+
+def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    write_bytes(run_dir / SEQUENCES_NAME, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
+def _keywords(node: Any) -> dict[str, Any]:
+    """The keyword arguments under task.data (everything but ``_target_``), as plain data."""
+    plain = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    for name in plain:
+        if name.startswith("_") and name != "_target_":
+            raise UserError(f"task.data.{name}: not supported; task.data takes _target_ and the callable's keyword arguments")
+    return {name: value for name, value in plain.items() if name != "_target_"}
+
+
+def _read_saved(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["sequences"]
+    except FileNotFoundError:
+        raise UserError(
+            f"{path}: missing; a task=custom run resumes from the sequences its callable returned, kept in this file"
+        ) from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{path}: not the sequences a task=custom run keeps ({type(error).__name__}: {error})") from None
+
+
+def checked(sequences: Any, origin: str) -> Sequences:
+    """``sequences`` if they are one non-empty string or a non-empty list of equal-length string pairs; else UserError."""
+    if isinstance(sequences, str):
+        if not sequences:
+            raise UserError(f"{origin}: returned an empty string; a language model needs a text to learn")
+        return sequences
+    if not isinstance(sequences, (list, tuple)):
+        raise UserError(
+            f"{origin}: returned a {type(sequences).__name__}; expected a list of (source, target) string pairs "
+            "(a tagging task) or one string (a language model)"
+        )
+    if not sequences:
+        raise UserError(f"{origin}: returned no pairs (an empty {type(sequences).__name__})")
+    pairs = []
+    for number, pair in enumerate(sequences):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+            raise UserError(f"{origin}: pair {number} (from 0) is {_short(pair)}; expected a (source, target) pair of strings")
+        source, target = pair
+        if not source or len(source) != len(target):
+            raise UserError(
+                f"{origin}: pair {number} (from 0), {_short(source)} -> {_short(target)}, has a source of {len(source)} "
+                f"characters and a target of {len(target)}; each pair needs one target character per source character, "
+                "and at least one"
+            )
+        pairs.append((source, target))
+    return pairs
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -13,7 +13,6 @@ import difflib
 import re
 from typing import Iterable, Optional
 
-
 # Exit statuses of the command line (a signal gives 128 + its number, see rnnexp.results).
 JOBS_FAILED = 1  # a sweep finished, but some of its jobs failed
 USAGE_ERROR = 2  # bad input: a config value, a file, an option

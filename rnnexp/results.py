@@ -9,9 +9,9 @@ back with :meth:`RunResult.read`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import functools
 import re
 import shlex
 import signal

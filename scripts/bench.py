@@ -229,15 +229,15 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     import torch
 
     import baselines
-    from rnnexp.config.compose import compose
+    from rnnexp.config.pipeline import load_config
+    from rnnexp.data.loading import load_task
     from rnnexp.models.tagger import build_model
-    from rnnexp.data.tasks import load_task
     from rnnexp.training.threads import choose_threads
 
     epochs = 1 if quick else 2
     results = {}
     for name, model, extra in THROUGHPUT_RUNS:
-        cfg = compose([f"model={model}", f"epochs={epochs}", *TEXT_ARGS, *extra])
+        cfg = load_config([f"model={model}", f"epochs={epochs}", *TEXT_ARGS, *extra])
         if cfg.scheduler._target_ is not None or cfg.clip is not None:
             raise SystemExit(f"bench: baselines.train_text steps Adam at a constant lr, unclipped: not the recipe of {cfg}")
         data = load_task(cfg.task)
@@ -273,15 +273,15 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
     if device == "cuda" and not torch.cuda.is_available():
         return {"skipped": "no GPU on this machine"}
     import baselines
-    from rnnexp.config.compose import compose
-    from rnnexp.data.tasks import load_task
+    from rnnexp.config.pipeline import load_config
+    from rnnexp.data.loading import load_task
 
     results = {}
     for name, overrides, epochs in GPU_RUNS:
         graphed = "model.cuda_graph=true" in overrides
         if graphed and device != "cuda":
             continue  # CUDA graphs need CUDA
-        cfg = compose([*GPU_ARGS, *overrides, f"device={device}", f"epochs={1 if quick else epochs}"])
+        cfg = load_config([*GPU_ARGS, *overrides, f"device={device}", f"epochs={1 if quick else epochs}"])
         chars = int(load_task(cfg.task).train.lengths.sum()) * cfg.epochs
 
         framework = timed_train(cfg, chars, workdir)
@@ -317,10 +317,10 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     word_language_model's own update (``--example``), the peer the target
     names.
     """
-    from rnnexp.config.compose import compose
+    from rnnexp.config.pipeline import load_config
 
     epochs = ["epochs=1"] if quick else []
-    baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(compose([*TEXT_RUN, *epochs]))]
+    baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(load_config([*TEXT_RUN, *epochs]))]
     runs = itertools.count()
 
     def framework() -> dict:

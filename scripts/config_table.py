@@ -58,13 +58,18 @@ def default_of(field: Field):
     return field.default_factory() if field.default is NO_DEFAULT else field.default
 
 
-def option_values() -> dict[str, dict[str, object]]:
-    """Each option's own values, unresolved: ``{"model.init_scale": {"cell": 0.3, "rnn": 0.3}, ...}``."""
+def option_values(compose_with=compose) -> dict[str, dict[str, object]]:
+    """Each option's own values, unresolved: ``{"model.init_scale": {"cell": 0.3, "rnn": 0.3}, ...}``.
+
+    Composed, not read from the option's file: a data task's values include
+    what conf/data_task.yaml gives it. ``compose_with`` composes a list of
+    overrides (the tests pass the composer they cache).
+    """
     values: dict[str, dict[str, object]] = {}
     for group in GROUPS:
         folder = resources.files("rnnexp.conf") / group
         for option in sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")):
-            node = OmegaConf.to_container(compose([f"{group}={option}"])[group], resolve=False)
+            node = OmegaConf.to_container(compose_with([f"{group}={option}"])[group], resolve=False)
             for key, value in node.items():
                 values.setdefault(f"{group}.{key}", {})[option] = value
     return values
@@ -96,9 +101,9 @@ def _options(group: str) -> list[str]:
     return [p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")]
 
 
-def table() -> list[str]:
+def table(compose_with=compose) -> list[str]:
     """The table's lines: every key of the schemas but the ones an option picks (``_target_``, ``_partial_``)."""
-    chosen = option_values()
+    chosen = option_values(compose_with)
     lines = [
         "| key | default | allowed | `null` | what it does |",
         "|---|---|---|---|---|",
@@ -110,11 +115,11 @@ def table() -> list[str]:
     return lines
 
 
-def written(page: str) -> str:
-    """``page`` with its table replaced by :func:`table`."""
+def written(page: str, lines: list[str] | None = None) -> str:
+    """``page`` with its table replaced by ``lines`` (default: :func:`table`)."""
     head, rest = page.split(START + "\n", 1)
     _, tail = rest.split(END, 1)
-    return head + START + "\n" + "\n".join(table()) + "\n" + END + tail
+    return head + START + "\n" + "\n".join(table() if lines is None else lines) + "\n" + END + tail
 
 
 def main(argv: list[str] | None = None) -> int:

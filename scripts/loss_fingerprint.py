@@ -16,7 +16,7 @@ import tempfile
 
 import torch
 
-from rnnexp.config.compose import compose
+from rnnexp.config.pipeline import load_config
 from rnnexp.training.trainer import train
 
 CONFIGS = [
@@ -38,7 +38,7 @@ def main() -> int:
     torch.set_num_threads(1)
     record = {}
     for overrides in CONFIGS:
-        cfg = compose([*overrides, "device=cpu", "threads=1", "progress=never"])
+        cfg = load_config([*overrides, "device=cpu", "threads=1", "progress=never"])
         with tempfile.TemporaryDirectory() as run_dir:
             result = train(cfg, run_dir)
         record[" ".join(overrides)] = {

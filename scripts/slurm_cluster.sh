@@ -151,7 +151,10 @@ start() {
     start_munged
     # -c: a fresh cluster every start, no jobs left over from the last one.
     /usr/sbin/slurmctld -c -f "$conf"
-    /usr/sbin/slurmd -f "$conf"
+    # The jobs inherit slurmd's nice value (PropagatePrioProcess=0, the default):
+    # on a machine that also runs the tests waiting for them, the tests come
+    # first and the jobs take the time left over.
+    nice -n 10 /usr/sbin/slurmd -f "$conf"
     wait_for_node
 }
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import rnnexp.tools.predict
 import rnnexp.sweep.summarize
+import rnnexp.tools.predict
 from conftest import run_in_process
 
 
@@ -88,7 +88,7 @@ TABLE = [
     ("no recurrence class for model=custom", MAIN, ["model=custom"], "model.recurrence._target_: no recurrence class named; model=custom runs your own nn.Module, for example model.recurrence._target_=my_rnns.ElmanReLU"),
     ("recurrence module that cannot be imported", MAIN, ["model=custom", "model.recurrence._target_=my_rnns.ElmanReLU"], "model.recurrence._target_=my_rnns.ElmanReLU: cannot be imported (No module named 'my_rnns')"),
     ("recurrence that is not a class", MAIN, ["model=custom", "model.recurrence._target_=os.system"], "model.recurrence._target_=os.system: not a class (builtin_function_or_method); a recurrence is a subclass of torch.nn.Module"),
-    ("argument the recurrence does not take", MAIN, ["model=lstm", "model.recurrence.hiden=8"], "model.recurrence.hiden: rnnexp.models.recurrences.LSTMLayer takes no argument hiden; it takes time_first"),
+    ("argument the recurrence does not take", MAIN, ["model=lstm", "model.recurrence.hiden=8"], "model.recurrence.hiden: rnnexp.models.builtin_recurrences.LSTMLayer takes no argument hiden; it takes time_first"),
     ("stacked layers for the cell model", MAIN, ["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1 is allowed; use model=rnn for stacked layers"),
     ("source and target lengths differ", MAIN, ["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
     ("empty source", MAIN, ["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
@@ -158,8 +158,8 @@ def test_bad_input_is_one_line_and_exit_status_2(workdir, monkeypatch, capsys, w
 
 
 def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
+    from rnnexp.data.loading import load_task
     from rnnexp.errors import UserError
-    from rnnexp.data.tasks import load_task
 
     path = tmp_path / "secret.txt"
     path.write_text("some text " * 50)

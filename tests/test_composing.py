@@ -16,7 +16,12 @@ from omegaconf import OmegaConf
 from conftest import sweep_dir_of
 from rnnexp.cli import start_checks
 from rnnexp.internals import hydra_private as composing
-from rnnexp.internals.hydra_private import BASIC_LAUNCHER, ValidatedConfigs, compose_each_job_once, mode_from_command_line
+from rnnexp.internals.hydra_private import (
+    BASIC_LAUNCHER,
+    ValidatedConfigs,
+    compose_each_job_once,
+    mode_from_command_line,
+)
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 SWEEP = ["-m", "model=cell,embedding", "lr=0.05,0.1", "epochs=2", "device=cpu"]
@@ -169,8 +174,8 @@ def test_a_command_composes_once_for_its_mode_and_runs_as_before(run_main, compo
 # --------------------------------------------------------------------------- files read once
 def test_a_job_takes_its_overrides_from_hydra_not_from_the_file_hydra_wrote(run_main, tmp_path, monkeypatch):
     """TensorBoard's Overrides column comes from the job's own config; the saved file is for runs read later."""
-    from rnnexp.tracking import hparams as tracking
     from rnnexp.results import saved_overrides
+    from rnnexp.tracking import hparams as tracking
 
     def unread(run_dir):
         raise AssertionError(f"read {run_dir}")

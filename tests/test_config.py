@@ -16,7 +16,15 @@ from rnnexp.config import key_checks
 from rnnexp.config.checks import RULES, validate
 from rnnexp.config.compose import compose
 from rnnexp.config.fields import CHECK, DOC, HPARAM, KEYWORDS, NULL, null_of, ranges_of
-from rnnexp.config.keys import ADDED_KEYS, SECTION_SCHEMAS, migrate, schema_default, schema_field, schema_fields, schema_keys
+from rnnexp.config.keys import (
+    ADDED_KEYS,
+    SECTION_SCHEMAS,
+    migrate,
+    schema_default,
+    schema_field,
+    schema_fields,
+    schema_keys,
+)
 from rnnexp.config.pipeline import load_config
 from rnnexp.config.schemas import SCHEMAS, Config, TaskConfig
 from rnnexp.errors import UserError, one_line

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import compose_config, signals_at_forward, sweep_dir_of, train_steps
-from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.results import LAST, METRICS_NAME, RunResult, Status
+from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.training.trainer import train
 
 # Several steps per epoch, a validation split and dropout: a job resumed

@@ -16,11 +16,12 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config as compose, run_in_process, signals_at_forward, sweep_dir_of
+from conftest import compose_config as compose
+from conftest import run_in_process, signals_at_forward, sweep_dir_of
 from rnnexp.data.custom import SEQUENCES_NAME
+from rnnexp.data.loading import load_task
 from rnnexp.data.task import LANGUAGE_MODEL, TAGGING
-from rnnexp.data.task_classes import is_language_model, task_kind
-from rnnexp.data.tasks import load_task
+from rnnexp.data.task_registry import is_language_model, task_kind
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.tools.predict import predict

@@ -22,6 +22,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import sweep_dir_of
+from rnnexp.config.pipeline import load_config
 from rnnexp.errors import UserError
 from rnnexp.models.recurrence import detach_state
 from rnnexp.models.tagger import build_model
@@ -223,13 +224,31 @@ BROKEN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("overrides, message", BROKEN_CASES, ids=[" ".join(o[1:2]) or o[0] for o, _ in BROKEN_CASES])
+# Through the command line: one line, exit status 2, no run directory. A class that
+# cannot be imported, one whose signature refuses the sizes, one with outputs of the wrong shape.
+ON_THE_COMMAND_LINE = {1, 7, 12}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [case for i, case in enumerate(BROKEN_CASES) if i in ON_THE_COMMAND_LINE],
+    ids=[" ".join(o[1:2]) or o[0] for i, (o, _) in enumerate(BROKEN_CASES) if i in ON_THE_COMMAND_LINE],
+)
 def test_a_broken_class_is_refused_in_one_line_before_training(run_main, workdir, overrides, message):
     done = run_main([*overrides, *QUICK], cwd=workdir)
     assert (done.status, done.stdout) == (2, ""), done.stdout + done.stderr
     assert done.stderr.startswith(f"rnnexp: error: {message}") and done.stderr.count("\n") == 1, done.stderr
     assert not list(workdir.glob("outputs/runs/*/*")), "no run directory left behind"
     assert not (workdir / "called").exists(), "nothing but an nn.Module is called"
+
+
+def test_every_broken_class_is_refused_by_the_checks_or_the_build(make_unchecked_cfg, workdir):
+    """The same refusals as the command line's (rnnexp.config.pipeline, then build_model), each case in milliseconds."""
+    for overrides, message in BROKEN_CASES:
+        with pytest.raises(UserError) as refused:
+            build_model(load_config([*overrides, *QUICK], compose_with=lambda words: make_unchecked_cfg(*words)), 5)
+        assert str(refused.value).startswith(message) and "\n" not in str(refused.value), (overrides, str(refused.value))
+        assert not (workdir / "called").exists(), "nothing but an nn.Module is called"
 
 
 def test_the_docs_table_quotes_the_lines(workdir):

@@ -10,8 +10,8 @@ from omegaconf import OmegaConf
 
 from conftest import compose_unchecked
 from rnnexp.results import Status
-from rnnexp.tracking.summaries import FINAL_METRICS
 from rnnexp.tracking.hparams import NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of
+from rnnexp.tracking.summaries import FINAL_METRICS
 
 # The columns of every run, whatever its options: what hparams_of listed by hand before the fields said it.
 COLUMNS = {

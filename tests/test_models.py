@@ -9,9 +9,9 @@ from omegaconf import OmegaConf
 from rnnexp.config.checks import validate
 from rnnexp.config.keys import builtin_recurrence
 from rnnexp.errors import UserError
+from rnnexp.models.builtin_recurrences import RNNCellLoop
 from rnnexp.models.encoders import EmbeddingEncoder, OneHotEncoder
 from rnnexp.models.recurrence import recurrence_arguments, resolve_recurrence
-from rnnexp.models.recurrences import RNNCellLoop
 from rnnexp.models.tagger import RecurrentTagger, build_model
 
 VOCAB = 4
@@ -153,7 +153,7 @@ def test_every_option_but_custom_is_a_built_in():
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_each_built_in_option_names_a_class_in_rnnexp_models(name):
     target = builtin_recurrence(name)["_target_"]
-    assert target.startswith("rnnexp.models.recurrences.")
+    assert target.startswith("rnnexp.models.builtin_recurrences.")
     assert issubclass(resolve_recurrence({"recurrence": {"_target_": target}}), torch.nn.Module)
 
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnexp.internals import torch_private
 from rnnexp.errors import UserError
+from rnnexp.internals import torch_private
 from rnnexp.internals.torch_private import knows_torch_wrappers, without_dynamo_import
 from rnnexp.training.optimizers import build_optimizer, build_scheduler
 

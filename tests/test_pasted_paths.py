@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from rnnexp.config.command_words import path_words, unquoted
-from rnnexp.tools.predict import predict
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.run_dirs import resumed_run_place
+from rnnexp.tools.predict import predict
 
 
 def printed_run_dir(stdout: str) -> str:

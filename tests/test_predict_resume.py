@@ -12,10 +12,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import rnnexp.run_dirs
 import rnnexp.tools.predict
 from conftest import compose_config
-from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.errors import UserError
-from rnnexp.tools.predict import predict
 from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.tools.predict import predict
+from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.training.trainer import train
 
 

@@ -5,16 +5,14 @@ import tempfile
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 from conftest import compose_config, compose_unchecked
-from omegaconf import OmegaConf
-
 from rnnexp.config.checks import RULES, validate
 from rnnexp.config.keys import options_defining, schema_fields
 from rnnexp.errors import UserError
-from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.results import Status
+from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.training.trainer import train
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?-_"

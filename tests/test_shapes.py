@@ -21,13 +21,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnnexp.models.recurrences import RNNCellLoop
+from rnnexp.data.loading import load_task
+from rnnexp.models.builtin_recurrences import RNNCellLoop
 from rnnexp.models.tagger import build_model
-from rnnexp.tools.shapes import compose_config, main, render, trace_shapes
-from rnnexp.data.tasks import load_task
 from rnnexp.testing import run_command
-from rnnexp.tracking.writer import RunTracker
+from rnnexp.tools.shapes import compose_config, main, render, trace_shapes
 from rnnexp.tracking.graph import graph_example
+from rnnexp.tracking.writer import RunTracker
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "shapes.md"

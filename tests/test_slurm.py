@@ -84,12 +84,17 @@ def environment() -> dict[str, str]:
 def run(command: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
     """Run ``command`` to its end; its output as the user's terminal shows it (stderr within stdout)."""
     return subprocess.run(command, cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, preexec_fn=in_the_background)
 
 
 def start(command: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, preexec_fn=in_the_background)
+
+
+def in_the_background() -> None:
+    """A sweep's submitting process yields the cores to the tests that run meanwhile (its jobs do: slurm_cluster.sh)."""
+    os.nice(10)
 
 
 def finish(process: subprocess.Popen, timeout: float) -> str:
@@ -138,41 +143,90 @@ def no_sacct_noise(output: str) -> None:
 
 
 # --------------------------------------------------------------------------- sweeps
-def test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes(partition, tmp_path):
-    done = run(slurm_command(partition, "model=cell,rnn"), tmp_path)
-    assert done.returncode == 0, done.stdout
-    sweep_dir = sweep_dir_of(tmp_path)
+# Every sweep of this module starts with its first test (the cluster's own
+# check, which the other tests of the session then follow) and is checked
+# last: each is a process of its own, mostly waiting for SLURM, so its
+# waits overlap the rest of the suite (conftest.py orders the tests).
+def nested_corpus(cwd: Path) -> Path:
+    return corpus(cwd.joinpath(*(f"level_{i}_of_a_long_nested_path" for i in range(8)), "corpus.txt"), 2000)
+
+
+SWEEPS = {
+    "two_jobs": lambda cwd: ("model=cell,rnn",),
+    # Job 0 fails (no such file); job 1 reads a file eight folders deep.
+    "one_fails": lambda cwd: ("task=text", f"task.path={cwd / 'missing.txt'},{nested_corpus(cwd)}", "epochs=2"),
+}
+
+
+@pytest.fixture(scope="session")
+def started_sweeps(partition, tmp_path_factory) -> Iterator[dict[str, tuple[subprocess.Popen, Path]]]:
+    """The sweeps of SWEEPS, each in a directory of its own, started together."""
+    sweeps = {}
+    for name, overrides in SWEEPS.items():
+        cwd = tmp_path_factory.mktemp(name)
+        sweeps[name] = start(slurm_command(partition, *overrides(cwd)), cwd), cwd
+    yield sweeps
+    for sweep, cwd in sweeps.values():
+        stop_sweep(sweep, cwd)
+
+
+def stop_sweep(sweep: subprocess.Popen, cwd: Path) -> None:
+    """A sweep still running when the session ends (a test failed with -x): it goes, and its jobs with it."""
+    if sweep.poll() is None:
+        sweep.kill()
+        sweep.communicate()
+        for sweep_dir in (cwd / "outputs" / "multirun").glob("*/*"):
+            subprocess.run(["scancel", *slurm_ids(sweep_dir)], timeout=60)
+
+
+def ended(started_sweeps, name: str) -> tuple[subprocess.Popen, str, Path]:
+    """The sweep ``name`` once it has ended, its output (kept for the next test of the same sweep), its directory."""
+    sweep, cwd = started_sweeps[name]
+    if sweep.returncode is None:
+        sweep.output = finish(sweep, timeout=240)
+    return sweep, sweep.output, cwd
+
+
+def test_the_cluster_answers_and_starts_the_sweeps(partition, started_sweeps):
+    """The first cluster test: the partition is up (the fixture asked sinfo) and every sweep was submitted."""
+    assert partition
+    assert all(sweep.returncode in (None, 0, 1) for sweep, _ in started_sweeps.values())
+
+
+@pytest.mark.overlapped
+def test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "two_jobs")
+    assert sweep.returncode == 0, output
+    sweep_dir = sweep_dir_of(cwd)
     rows = summary_rows(sweep_dir)
     assert sorted(r["overrides"] for r in rows) == ["model=cell", "model=rnn"]
     assert all(r["status"] == "ok" for r in rows)
     assert len(slurm_ids(sweep_dir)) == 2 and len({i.split("_")[0] for i in slurm_ids(sweep_dir)}) == 1  # one array
-    assert f"Summary: {Path('outputs') / sweep_dir.relative_to(tmp_path / 'outputs')}" in done.stdout
-    no_sacct_noise(done.stdout)
+    assert f"Summary: {Path('outputs') / sweep_dir.relative_to(cwd / 'outputs')}" in output
+    no_sacct_noise(output)
 
 
-def test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1(partition, tmp_path):
-    text = corpus(tmp_path / "text.txt", 2000)
-    missing = tmp_path / "missing.txt"
-    done = run(slurm_command(partition, "task=text", f"task.path={missing},{text}", "epochs=2"), tmp_path)
-    assert done.returncode == 1, done.stdout
-    rows = {r["job"]: r for r in summary_rows(sweep_dir_of(tmp_path))}
-    assert rows["0"]["status"] == "failed" and str(missing) in rows["0"]["error"]
+@pytest.mark.overlapped
+def test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "one_fails")
+    assert sweep.returncode == 1, output
+    rows = {r["job"]: r for r in summary_rows(sweep_dir_of(cwd))}
+    assert rows["0"]["status"] == "failed" and str(cwd / "missing.txt") in rows["0"]["error"]
     assert rows["1"]["status"] == "ok"
     # The table first, then the one line that says why the status is 1.
-    assert done.stdout.index("Summary: ") < done.stdout.index("rnnexp: error: 1 of 2 jobs failed (job 0: ")
-    no_sacct_noise(done.stdout)
+    assert output.index("Summary: ") < output.index("rnnexp: error: 1 of 2 jobs failed (job 0: ")
+    no_sacct_noise(output)
 
 
-def test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep(partition, tmp_path):
-    nested = tmp_path.joinpath(*(f"level_{i}_of_a_long_nested_path" for i in range(8)), "corpus.txt")
-    text = corpus(nested, 2000)
-    done = run(slurm_command(partition, "task=text", f"task.path={text}", "seed=0,1", "epochs=2"), tmp_path)
-    assert done.returncode == 0, done.stdout
-    sweep_dir = sweep_dir_of(tmp_path)
+@pytest.mark.overlapped
+def test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "one_fails")
+    sweep_dir = sweep_dir_of(cwd)
     runs = [p.parent for p in sweep_dir.rglob(METRICS_NAME)]
     assert len(runs) == 2 and all(p.parent == sweep_dir for p in runs), runs
     assert [d for d in job_dirs(sweep_dir) if d not in runs] == []
-    assert all(f"task.path={text}" in r["overrides"].split() for r in summary_rows(sweep_dir))
+    rows = {r["job"]: r for r in summary_rows(sweep_dir)}
+    assert f"task.path={nested_corpus(cwd)}" in rows["1"]["overrides"].split() and rows["1"]["status"] == "ok"
 
 
 # --------------------------------------------------------------------------- SLURM stops a job
@@ -241,19 +295,41 @@ def test_a_requeued_job_resumes_from_its_own_last_checkpoint(requeued_sweep):
     no_sacct_noise(output)
 
 
-# SLURM's shortest limit, 1 minute, for a job of a minute and a half of training or more.
-TIME_LIMITED_EPOCHS = 700
+# SLURM's shortest limit, 1 minute, for a job of a minute and a half or more: 800
+# epochs of hello, each waiting a tenth of a second in its recurrence.
+TIME_LIMITED_EPOCHS = 800
+# A user's recurrence (docs/extending.md) that waits in each forward pass: the job
+# outlives its time limit while the cores stay free for the tests that run meanwhile.
+SLEEPY_RNNS = """
+import time
+
+from torch import nn
+
+
+class Sleepy(nn.Module):
+    def __init__(self, input_size, hidden_size, seconds=0.1):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.seconds = seconds
+
+    def forward(self, x, state=None):
+        time.sleep(self.seconds)
+        return self.rnn(x, state)
+"""
 
 
 @pytest.fixture(scope="session")
 def time_limited_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Path]]:
     """A sweep of one job that outlives its time limit, started with the first cluster test of the session.
 
-    Most of its minute and a half is SLURM's clock, not work: tests run while
-    it waits (conftest.py runs the cluster tests first and its test last).
+    Its minute and a half is SLURM's clock and the recurrence's waits, not
+    work: tests run while it waits (conftest.py runs the cluster tests first
+    and its test last). Its model is a user's own class, as model=custom runs one.
     """
     cwd = tmp_path_factory.mktemp("time_limit")
-    job = (*TEXT_JOB, f"task.path={corpus(cwd / 'corpus.txt', 30_000)}", f"epochs={TIME_LIMITED_EPOCHS}")
+    (cwd / "sleepy_rnns.py").write_text(SLEEPY_RNNS)  # the job imports it from its working directory, this one
+    job = ("model=custom", "model.recurrence._target_=sleepy_rnns.Sleepy", "model.head=true", "model.hidden_size=4",
+           "threads=1", "device=cpu", f"epochs={TIME_LIMITED_EPOCHS}")
     # SLURM sends SIGUSR2 10 s (plus up to 30) before the limit: the job saves its
     # last.pt, submitit requeues it, and its next start continues from there.
     command = slurm_command(partition, *job, "hydra.launcher.signal_delay_s=10", "hydra.launcher.max_num_timeout=8",
@@ -267,14 +343,25 @@ def time_limited_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess
             subprocess.run(["scancel", *slurm_ids(sweep_dir)], timeout=60)
 
 
+# Each overlapped test, and the fixture that starts its work.
+OVERLAPPED = {
+    "test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes": "started_sweeps",
+    "test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1": "started_sweeps",
+    "test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep": "started_sweeps",
+    "test_a_job_at_its_time_limit_is_requeued_until_it_ends": "time_limited_sweep",
+    "test_a_requeued_job_resumes_from_its_own_last_checkpoint": "requeued_sweep",
+    "test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory": "cut_sweep",
+}
+
+
 @pytest.fixture(autouse=True)
 def _overlapped_sweeps_started(request):
-    """Start each overlapped test's sweep with the first cluster test, so that SLURM's waits overlap the other tests."""
+    """Start each overlapped test's work with the first cluster test, so that SLURM's waits overlap the other tests."""
     overlapped = {item.name for item in request.session.items if item.get_closest_marker("overlapped")}
-    if "test_a_job_at_its_time_limit_is_requeued_until_it_ends" in overlapped:
-        request.getfixturevalue("time_limited_sweep")
-    if "test_a_requeued_job_resumes_from_its_own_last_checkpoint" in overlapped:
-        request.getfixturevalue("requeued_sweep")
+    # The time-limited job first: its minute and a half is the longest wait.
+    for fixture in dict.fromkeys(["time_limited_sweep", *OVERLAPPED.values()]):
+        if any(OVERLAPPED.get(name) == fixture for name in overlapped):
+            request.getfixturevalue(fixture)
 
 
 @pytest.mark.slow
@@ -295,28 +382,56 @@ def test_a_job_at_its_time_limit_is_requeued_until_it_ends(time_limited_sweep):
 
 
 # --------------------------------------------------------------------------- the submitting process is gone
-def test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory(partition, tmp_path):
-    # One job at a time, so that the sweep can be cut after its first job.
-    overrides = ("model=cell,rnn", "seed=0,1", "epochs=30", "hydra.launcher.array_parallelism=1")
-    sweep = start(slurm_command(partition, *overrides), tmp_path)
-    first = wait_for(lambda: next((tmp_path / "outputs").glob(f"multirun/*/*/0_*/{METRICS_NAME}"), None), 120,
-                     "the first job's end")
-    sweep.send_signal(signal.SIGKILL)  # the login shell is gone
-    sweep.communicate()
-    sweep_dir = first.parent.parent
-    array = slurm_ids(sweep_dir)[0].split("_")[0]
-    subprocess.run(["scancel", array], check=True, timeout=60)  # and the jobs with it
-    wait_for(lambda: not subprocess.run(["squeue", "--noheader", f"--jobs={array}"], capture_output=True,
-                                        text=True).stdout.strip(), 60, "the cancelled jobs to leave the queue")
-    kept = first.stat().st_mtime_ns, first.read_bytes()
-    assert len(list(sweep_dir.glob(f"*/{METRICS_NAME}"))) < 4  # cut short
-    submitted = slurm_ids(sweep_dir)
+@pytest.fixture(scope="session")
+def cut_sweep(partition, tmp_path_factory) -> Iterator[dict]:
+    """A sweep whose submitting process is killed after its first job, then continued: in a thread of its own.
 
-    done = run([sys.executable, "-m", "rnnexp", f"continue={sweep_dir}"], tmp_path)
+    The thread records what the test checks at the end (``seen``), or the
+    error that stopped it.
+    """
+    cwd = tmp_path_factory.mktemp("cut")
+    seen: dict = {"cwd": cwd}
+
+    def steps() -> None:
+        try:
+            # One job at a time, so that the sweep can be cut after its first job.
+            overrides = ("model=cell,rnn", "seed=0,1", "epochs=30", "hydra.launcher.array_parallelism=1")
+            sweep = start(slurm_command(partition, *overrides), cwd)
+            seen["sweep"] = sweep
+            first = wait_for(lambda: next((cwd / "outputs").glob(f"multirun/*/*/0_*/{METRICS_NAME}"), None), 180,
+                             "the first job's end")
+            sweep.send_signal(signal.SIGKILL)  # the login shell is gone
+            sweep.communicate()
+            sweep_dir = first.parent.parent
+            array = slurm_ids(sweep_dir)[0].split("_")[0]
+            subprocess.run(["scancel", array], check=True, timeout=60)  # and the jobs with it
+            wait_for(lambda: not subprocess.run(["squeue", "--noheader", f"--jobs={array}"], capture_output=True,
+                                                text=True).stdout.strip(), 60, "the cancelled jobs to leave the queue")
+            seen.update(first=first, sweep_dir=sweep_dir, kept=(first.stat().st_mtime_ns, first.read_bytes()),
+                        ended_before=len(list(sweep_dir.glob(f"*/{METRICS_NAME}"))), submitted=slurm_ids(sweep_dir))
+            seen["done"] = run([sys.executable, "-m", "rnnexp", f"continue={sweep_dir}"], cwd)
+        except BaseException as error:  # pytest.fail included: the test reports it
+            seen["error"] = error
+
+    thread = threading.Thread(target=steps, daemon=True)
+    thread.start()
+    seen["thread"] = thread
+    yield seen
+    if "sweep" in seen:
+        stop_sweep(seen["sweep"], cwd)
+
+
+@pytest.mark.overlapped
+def test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory(cut_sweep):
+    cut_sweep["thread"].join(timeout=400)
+    if "error" in cut_sweep:
+        raise cut_sweep["error"]
+    first, sweep_dir, done = cut_sweep["first"], cut_sweep["sweep_dir"], cut_sweep["done"]
+    assert cut_sweep["ended_before"] < 4  # cut short
     assert done.returncode == 0, done.stdout
     rows = summary_rows(sweep_dir)
     assert sorted(r["job"] for r in rows) == ["0", "1", "2", "3"] and all(r["status"] == "ok" for r in rows)
     assert len(job_dirs(sweep_dir)) == 4
-    assert len(slurm_ids(sweep_dir)) > len(submitted)  # continued on the cluster, with the sweep's own launcher
-    assert (first.stat().st_mtime_ns, first.read_bytes()) == kept  # the finished job untouched
+    assert len(slurm_ids(sweep_dir)) > len(cut_sweep["submitted"])  # continued on the cluster, with the sweep's own launcher
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == cut_sweep["kept"]  # the finished job untouched
     no_sacct_noise(done.stdout)

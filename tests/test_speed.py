@@ -22,13 +22,13 @@ import pytest
 import torch
 from torch import nn
 
-from rnnexp.training import threads
 from rnnexp.config.checks import validate
-from rnnexp.training.cuda_graph import capture_recurrence
-from rnnexp.training.device import ACCELERATOR_WORK, resolve_device
+from rnnexp.data.loading import load_task
 from rnnexp.errors import UserError
 from rnnexp.models.tagger import build_model
-from rnnexp.data.tasks import load_task
+from rnnexp.training import threads
+from rnnexp.training.cuda_graph import capture_recurrence
+from rnnexp.training.device import ACCELERATOR_WORK, resolve_device
 from rnnexp.training.threads import LARGE_WORK, choose_threads, step_work
 from rnnexp.training.trainer import train
 

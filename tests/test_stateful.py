@@ -19,16 +19,16 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config, signals_at_forward
-from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume, restore_model
+from rnnexp.data.loading import load_task
 from rnnexp.data.sequences import SequenceSet, Streams
-from rnnexp.errors import UserError
-from rnnexp.models.tagger import build_model, detach_state
-from rnnexp.tools.predict import predict
-from rnnexp.results import Status
-from rnnexp.models.sampling import sample_text
-from rnnexp.data.tasks import load_task
-from rnnexp.training.trainer import train
 from rnnexp.data.vocab import Vocabulary
+from rnnexp.errors import UserError
+from rnnexp.models.sampling import sample_text
+from rnnexp.models.tagger import build_model, detach_state
+from rnnexp.results import Status
+from rnnexp.tools.predict import predict
+from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume, restore_model
+from rnnexp.training.trainer import train
 
 
 def corpus(tmp_path: Path, characters: int, name: str = "corpus.txt") -> Path:

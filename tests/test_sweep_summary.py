@@ -20,10 +20,10 @@ from omegaconf import OmegaConf
 from conftest import run_in_process, sweep_dir_of
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.sweep.summarize import main as summarize_main
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary, SweepSummary
 from rnnexp.sweep.jobs import MULTIRUN_NAME, RANKING_NAME, Job, Ranking, group_by_setting, planned_jobs, rank, read_jobs
 from rnnexp.sweep.report import job_line, loss_column, markdown_table, shorten, text_table
+from rnnexp.sweep.summarize import main as summarize_main
 from rnnexp.testing import run_command
 
 

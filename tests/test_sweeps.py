@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 
 from conftest import SMALL_SWEEP, sweep_dir_of
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.sweep.summarize import main as summarize
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD
+from rnnexp.sweep.summarize import main as summarize
 
 
 def summary_rows(sweep_dir: Path) -> list[dict]:

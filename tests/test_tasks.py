@@ -8,11 +8,11 @@ import torch
 from omegaconf import OmegaConf
 
 from rnnexp.config.checks import validate
+from rnnexp.data.loading import load_task, unigram_entropy
 from rnnexp.data.sequences import IGNORE, SequenceSet
-from rnnexp.errors import UserError
 from rnnexp.data.task import LANGUAGE_MODEL
-from rnnexp.data.task_classes import TASK_CLASSES, task_kind
-from rnnexp.data.tasks import load_task, unigram_entropy
+from rnnexp.data.task_registry import TASK_CLASSES, task_kind
+from rnnexp.errors import UserError
 
 
 def pairs_of(data, which="train"):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_in_process, sweep_dir_of
-from rnnexp.tracking.summaries import METRICS
 from rnnexp.tracking.hparams import OVERRIDES
+from rnnexp.tracking.summaries import METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 pages = runpy.run_path(str(ROOT / "scripts" / "docs_images.py"))

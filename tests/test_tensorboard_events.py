@@ -13,13 +13,13 @@ from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 import rnnexp.training.trainer
 from conftest import cli, compose_config, compose_unchecked, signals_at_forward
-from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resume
-from rnnexp.tracking.experiment_file import EXPERIMENT_FILE
-from rnnexp.sweep.job_dir import earlier_attempt
 from rnnexp.results import Status
-from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
-from rnnexp.tracking.hparams import NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, varied_keys
+from rnnexp.sweep.job_dir import earlier_attempt
+from rnnexp.tracking.experiment_file import EXPERIMENT_FILE
 from rnnexp.tracking.failure import record_failure
+from rnnexp.tracking.hparams import NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hparams_of, varied_keys
+from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
+from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resume
 from rnnexp.training.trainer import train
 from test_reliability import DIVERGES_IN_EPOCH_2
 

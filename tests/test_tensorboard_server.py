@@ -22,11 +22,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import run_in_process
-from rnnexp.training.checkpoint import LAST, load_checkpoint
-from rnnexp.tracking.experiment_file import EXPERIMENT_FILE, UNION_FILE
 from rnnexp.results import METRICS_NAME, RunResult, Status
-from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
+from rnnexp.tracking.experiment_file import EXPERIMENT_FILE, UNION_FILE
 from rnnexp.tracking.hparams import OVERRIDES, hparams_of, overrides_of
+from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
+from rnnexp.training.checkpoint import LAST, load_checkpoint
 
 # The server is a process of its own.
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.errors import UserError
 from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.training.checkpoint import LAST, load_checkpoint, restore_model
 from rnnexp.training.trainer import train
 
 # The notebook's task with the vocabulary e, h, l, o -> 0, 1, 2, 3.

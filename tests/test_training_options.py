@@ -6,8 +6,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from rnnexp.data.loading import load_task, unigram_entropy
 from rnnexp.training.checkpoint import BEST, LAST, load_checkpoint
-from rnnexp.data.tasks import load_task, unigram_entropy
 from rnnexp.training.trainer import train
 
 
@@ -131,8 +131,8 @@ def test_dropout_is_random_in_training_and_off_in_evaluation(make_cfg):
 
 def test_padding_is_masked_out_of_loss_and_accuracy(make_cfg, tmp_path):
     from rnnexp.data.sequences import SequenceSet
-    from rnnexp.training.stats import EpochStats
     from rnnexp.data.vocab import Vocabulary
+    from rnnexp.training.stats import EpochStats
 
     vocab = Vocabulary("ab")
     sequences = SequenceSet([torch.tensor([0, 1, 0]), torch.tensor([1])], [torch.tensor([1, 0, 1]), torch.tensor([0])])

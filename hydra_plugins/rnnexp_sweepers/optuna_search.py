@@ -26,6 +26,7 @@ class OptunaSearch(Sweeper):
         # Imported here: Hydra imports this module whenever it looks for plugins,
         # with or without the sweep extra that brings Optuna.
         import optuna
+
         from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
         # Optuna's own handler would announce the study ("A new study created in

@@ -18,10 +18,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from rnnexp.internals.hydra_private import compose_each_job_once
 # check_removal and unread_keys are read from here by the command line and rnnexp.shapes.
 from rnnexp.config.key_checks import GROUP_SECTIONS, check_keys, check_removal, unread_keys
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
+from rnnexp.internals.hydra_private import compose_each_job_once
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 
 __all__ = [

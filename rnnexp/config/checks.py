@@ -4,7 +4,7 @@
 imported, and answers a bad value with one line naming the key and what is
 allowed. What needs the data or the machine is checked where that is known:
 the vocabulary size (rnnexp.models.tagger, rnnexp.models.encoders), the files and the split
-(rnnexp.data.tasks), the device (rnnexp.training.device, rnnexp.training.placement).
+(rnnexp.data.loading), the device (rnnexp.training.device, rnnexp.training.placement).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.config.fields import FLOAT32_MAX, null_of, ranges_of
 from rnnexp.config.keys import schema_fields
-from rnnexp.data.task_classes import task_class, task_kind  # torch-free: the task's class and kind, by name
 from rnnexp.data.task import LANGUAGE_MODEL
+from rnnexp.data.task_registry import task_class, task_kind  # torch-free: the task's class and kind, by name
 from rnnexp.errors import UserError
+
 
 @dataclass(frozen=True)
 class Rule:

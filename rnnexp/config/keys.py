@@ -20,7 +20,6 @@ from rnnexp.config.schemas import (
     ModelConfig,
 )
 
-
 # --------------------------------------------------------------------------- older checkpoints
 # Keys added to the schemas after the first checkpoints were written. A run
 # saved before a key existed behaved as the key's default does now, so

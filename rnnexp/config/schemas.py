@@ -23,11 +23,9 @@ from typing import Any, Dict, Optional, Tuple
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, DictConfig, OmegaConf
 
-from rnnexp.models.label import model_label  # torch-free: the rule the model's label follows, beside the models
-from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
 from rnnexp.config.fields import (
-    DOC,
     DEVICE_WORDS,
+    DOC,
     FLOAT32_MAX,
     KEYWORDS,
     UNKNOWN_SIZE,
@@ -41,7 +39,8 @@ from rnnexp.config.fields import (
     positive,
     setting,
 )
-
+from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
+from rnnexp.models.label import model_label  # torch-free: the rule the model's label follows, beside the models
 
 
 # --------------------------------------------------------------------------- model
@@ -54,7 +53,7 @@ class ModelConfig:
         MISSING, "the model's label: the option's name", hparam=HParam(column="model", when_null=model_label)
     )
     # The recurrence between the encoder and the head: `_target_`, a subclass
-    # of torch.nn.Module (a built-in of rnnexp.models.recurrences, or your own:
+    # of torch.nn.Module (a built-in of rnnexp.models.builtin_recurrences, or your own:
     # docs/extending.md), and its own keyword arguments, typed without +
     # (model.recurrence.alpha=0.5). rnnexp passes input_size and hidden_size,
     # and num_layers, bidirectional and dropout where its constructor names
@@ -189,7 +188,7 @@ OPTIMIZER_SCHEMAS = {
 @dataclass
 class TaskConfig:
     # The class that makes the task's sequences: one of rnnexp's own
-    # (rnnexp.data.task_classes), fixed by the YAML option. Your own data
+    # (rnnexp.data.task_registry), fixed by the YAML option. Your own data
     # comes in through task=custom's task.data.
     _target_: str = MISSING
     # Which task; fixed by the YAML option.

@@ -5,7 +5,7 @@
 ``task.data`` holds the ``_target_`` and the callable's keyword arguments,
 checked against its signature before it is called. It returns a list of
 (source, target) string pairs, each of equal length (a tagging task), or
-one string (a language model); rnnexp.data.tasks does the rest as for the
+one string (a language model); rnnexp.data.loading does the rest as for the
 built-in tasks.
 
 A run directory must not run code by being read, and a saved config's

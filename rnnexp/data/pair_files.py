@@ -9,7 +9,7 @@ The pairs' format is chosen by the file's extension:
 
 Blank lines are skipped in each. Every way a file can be wrong is one
 UserError naming ``task.path``, the line and the problem. Nothing here
-imports torch: a file is strings until rnnexp.data.tasks encodes them.
+imports torch: a file is strings until rnnexp.data.loading encodes them.
 """
 
 from __future__ import annotations

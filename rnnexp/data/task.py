@@ -7,7 +7,7 @@ A task's sequences are plain strings, one of two kinds:
     language model   one text: each window of characters is a source, and the window one
                      character on is its target (next-character prediction)
 
-rnnexp.data.tasks turns either into the vocabulary, the validation split and
+rnnexp.data.loading turns either into the vocabulary, the validation split and
 the batches, the same way for every task. Nothing here imports torch, so the
 command line can ask a config which kind it trains before torch loads.
 """

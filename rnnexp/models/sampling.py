@@ -8,8 +8,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.data.vocab import Vocabulary
+from rnnexp.models.tagger import RecurrentTagger
 
 
 # Here rather than in rnnexp.tracking.graph or rnnexp.tools.shapes, which use it too:

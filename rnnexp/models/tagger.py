@@ -4,7 +4,7 @@ It maps character ids (B, T) to class scores (B, T, C), and
 ``forward(ids, targets=None, lengths=None)`` returns ``(logits, loss)`` so one
 training loop serves every model. The recurrence is a class named by
 ``model.recurrence._target_`` (rnnexp.models.recurrence has the contract):
-the built-ins of rnnexp.models.recurrences, or a user's own.
+the built-ins of rnnexp.models.builtin_recurrences, or a user's own.
 
 The recurrence starts from its own start (zeros for the built-ins), unless the
 caller hands it a state: ``forward(ids, targets, state=state)`` starts there

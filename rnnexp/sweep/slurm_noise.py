@@ -20,7 +20,6 @@ from typing import Optional
 
 from submitit.slurm import slurm
 
-
 GONE = "ENDED"  # the state of a job squeue no longer lists (any state submitit counts as finished)
 
 

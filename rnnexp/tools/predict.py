@@ -23,7 +23,7 @@ import shlex
 import sys
 
 from rnnexp.config.command_words import unquoted
-from rnnexp.data.task_classes import is_language_model  # torch-free: the kind a run's saved config records
+from rnnexp.data.task_registry import is_language_model  # torch-free: the kind a run's saved config records
 from rnnexp.errors import USAGE_ERROR, UserError
 from rnnexp.run_dirs import named_run
 

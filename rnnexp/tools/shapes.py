@@ -33,7 +33,6 @@ from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -41,16 +40,16 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from rnnexp.config.checks import validate
-from rnnexp.config.compose import compose
 from rnnexp.config.keys import schema_keys
+from rnnexp.config.pipeline import composed
+from rnnexp.data.loading import load_task
 from rnnexp.data.sequences import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models.description import Description, Named, describe
 from rnnexp.models.label import model_label
-from rnnexp.models.tagger import RecurrentTagger, build_model, check_head
 from rnnexp.models.sampling import eval_mode
-from rnnexp.cli.start_checks import check_keys, check_removal
-from rnnexp.data.tasks import load_task
+from rnnexp.models.tagger import RecurrentTagger, build_model, check_head
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -336,11 +335,7 @@ def compose_config(overrides: Sequence[str]) -> DictConfig:
     those that ask for a head: the shapes up to h_t need none, and
     :func:`trace_shapes` says what training needs instead.
     """
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        if override.is_delete() and not override.is_hydra_override():
-            check_removal(override.key_or_group)
-    cfg = compose(overrides)
-    check_keys(cfg)
+    cfg = composed(overrides)  # rnnexp.config.pipeline's steps, all but validate()
     with_head = copy.deepcopy(cfg)
     with_head.model.head = True  # the one difference: what validate(cfg) refuses beyond this wants a head
     validate(with_head)

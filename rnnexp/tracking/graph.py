@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
 
-from rnnexp.data.tasks import TaskData
+from rnnexp.data.loading import TaskData
 from rnnexp.models.sampling import eval_mode
 
 log = logging.getLogger(__name__)

@@ -26,14 +26,14 @@ from typing import Mapping
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.compat.proto.tensor_pb2 import TensorProto
 from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
-from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+from tensorboard.plugins.hparams import api_pb2
 from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams import plugin_data_pb2
 from tensorboard.plugins.text import metadata as text_metadata
 
 from rnnexp.results import Status
 from rnnexp.tracking.experiment_file import shared_varied_keys, write_experiment
 from rnnexp.tracking.hparams import HParamValue, varied_keys
-
 
 # Scalars logged once, at the run's end; every run that trains logs all of them. Named to sort after
 # loss/* and lr: Scalars and Time Series draw the groups by name, and open on the loss curves.

@@ -23,8 +23,6 @@ from rnnexp.tracking.hparams import HParamValue
 from rnnexp.tracking.summaries import FINAL_METRICS, session_end, session_start, write_experiment_summary
 
 
-
-
 class RunTracker:
     def __init__(self, run_dir: str, purge_step: Optional[int] = None):
         """``purge_step``: a resumed run's first epoch; TensorBoard drops what earlier files hold from it on.

@@ -32,17 +32,16 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from torch import nn
 from omegaconf import DictConfig, OmegaConf
-
-from rnnexp.config.schemas import COSINE
+from torch import nn
 
 from rnnexp.config.keys import migrate
+from rnnexp.config.schemas import COSINE
+from rnnexp.data.vocab import Vocabulary
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models.tagger import RecurrentTagger, build_model
 from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
-from rnnexp.data.vocab import Vocabulary
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ import torch
 
 from rnnexp.errors import UserError
 
-
 # Multiply-adds per time step (parameters x sequences per batch, as in
 # rnnexp.training.threads) below which ``auto`` stays on the CPU: a tiny step is a few
 # microseconds of arithmetic, and on an accelerator each of its kernels costs

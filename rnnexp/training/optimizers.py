@@ -21,6 +21,7 @@ from torch import nn
 from rnnexp.errors import UserError
 from rnnexp.internals.torch_private import skip_dynamo_in_disabled_methods, without_dynamo_import
 
+
 def build_optimizer(cfg: DictConfig, model: nn.Module) -> torch.optim.Optimizer:
     _torch_class("optimizer", cfg.optimizer._target_, (torch.optim.Optimizer,), "torch.optim.Optimizer", "torch.optim.Adam")
     skip_dynamo_in_disabled_methods()  # before the constructor's add_param_group

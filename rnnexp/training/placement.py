@@ -11,11 +11,11 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from rnnexp.training.cuda_graph import capture_recurrence
-from rnnexp.training.device import resolve_device
+from rnnexp.data.loading import TaskData
 from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
-from rnnexp.data.tasks import TaskData
+from rnnexp.training.cuda_graph import capture_recurrence
+from rnnexp.training.device import resolve_device
 from rnnexp.training.threads import choose_threads, step_work
 
 

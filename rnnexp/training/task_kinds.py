@@ -20,13 +20,13 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from rnnexp.data.loading import TaskData, unigram_entropy
 from rnnexp.data.task import LANGUAGE_MODEL
-from rnnexp.data.tasks import TaskData, unigram_entropy
 from rnnexp.errors import UserError
 from rnnexp.models.sampling import sample_text
 from rnnexp.results import History, RunResult
-from rnnexp.training.stats import EpochStats
 from rnnexp.tracking.writer import RunTracker
+from rnnexp.training.stats import EpochStats
 
 log = logging.getLogger(__name__)
 

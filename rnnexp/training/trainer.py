@@ -3,7 +3,9 @@
 :func:`train` is the loop a reader opens first; :class:`Trainer` owns the
 run's objects (data, model, optimizer, writers, history) and the steps of an
 epoch. Nothing here imports Hydra's entry point, so ``train(cfg, run_dir)``
-runs from tests and scripts with a config composed any way.
+runs from tests and scripts. ``cfg`` is checked before it gets here, once:
+rnnexp.config.pipeline.load_config returns such a config, and the command
+line validates each job's (rnnexp.cli.job).
 """
 
 from __future__ import annotations
@@ -20,25 +22,25 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
-from rnnexp.config.checks import check_data_kind, validate
-from rnnexp.training.placement import place
+from rnnexp.config.checks import check_data_kind
+from rnnexp.data.custom import write_record
+from rnnexp.data.loading import load_task
 from rnnexp.data.sequences import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
-from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state
-from rnnexp.training.optimizers import build_optimizer, build_scheduler, replan_cosine
-from rnnexp.training.progress import ProgressBar
-from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.models.sampling import eval_mode
-from rnnexp.training.stats import EpochStats
-from rnnexp.training.task_kinds import TaskKind, task_kind
-from rnnexp.data.custom import write_record
-from rnnexp.data.tasks import load_task
-from rnnexp.tracking.writer import RunTracker
+from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state
+from rnnexp.results import History, RunResult, Status, typed_override
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
 from rnnexp.tracking.hparams import hparams_of, overrides_of
+from rnnexp.tracking.writer import RunTracker
+from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
+from rnnexp.training.optimizers import build_optimizer, build_scheduler, replan_cosine
+from rnnexp.training.placement import place
+from rnnexp.training.progress import ProgressBar
+from rnnexp.training.stats import EpochStats
+from rnnexp.training.task_kinds import TaskKind, task_kind
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,6 @@ class Trainer:
         self, cfg: DictConfig, run_dir: str | Path, show_progress: bool = False, saved_run: Optional[Path] = None
     ):
         """``saved_run``: the directory of the run being resumed, whose kept data a task=custom run reads."""
-        validate(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -446,7 +447,7 @@ class Trainer:
 def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.device, kind: str) -> dict:
     """The config as run: data-derived sizes, the task's kind and the actual device filled in."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    if "kind" in resolved["task"]:  # task=custom: its callable told the kind (rnnexp.data.task_classes.task_kind reads it)
+    if "kind" in resolved["task"]:  # task=custom: its callable told the kind (rnnexp.data.task_registry.task_kind reads it)
         resolved["task"]["kind"] = kind
     resolved["model"]["hidden_size"] = model.hidden_size
     resolved["encoder"]["dim"] = model.encoder.output_size

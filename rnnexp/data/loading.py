@@ -29,7 +29,7 @@ import torch
 
 from rnnexp.data.sequences import SequenceSet, Streams
 from rnnexp.data.task import LANGUAGE_MODEL, TAGGING, Pairs
-from rnnexp.data.task_classes import build_task
+from rnnexp.data.task_registry import build_task
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.errors import UserError
 

@@ -18,16 +18,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-# check_removal and unread_keys are read from here by the command line and rnnexp.shapes.
-from rnnexp.config.key_checks import GROUP_SECTIONS, check_keys, check_removal, unread_keys
+from rnnexp.config.key_checks import GROUP_SECTIONS
+from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
 from rnnexp.internals.hydra_private import compose_each_job_once
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
-
-__all__ = [
-    "GROUP_SECTIONS", "RUN_FILES", "StartChecks", "check_keys", "check_removal", "check_run_dir", "check_sweep_dir",
-    "run_file_in", "swept_sections", "unread_keys",
-]
 
 
 def swept_sections(config: DictConfig) -> set[str]:
@@ -109,7 +104,7 @@ class StartChecks(Callback):
         # HydraConfig, which Hydra sets from this config as the job starts.
         HydraConfig.instance().set_config(config)
         try:
-            check_keys(config)
+            check_composed(config)
             check_run_dir(str(config.hydra.run.dir))
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None
@@ -118,7 +113,7 @@ class StartChecks(Callback):
         try:
             # A key that one of a swept group's options reads (+task.shift with
             # task=copy,caesar) is checked again by each job, on the config it composes.
-            check_keys(config, swept=swept_sections(config))
+            check_composed(config, swept=swept_sections(config))
             check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +22,16 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import sweep_dir_of
+from conftest import compose_config, signals_at_forward, sweep_dir_of
 from rnnexp.config.pipeline import load_config
+from rnnexp.data.loading import load_task
 from rnnexp.errors import UserError
 from rnnexp.models.recurrence import detach_state
 from rnnexp.models.tagger import build_model
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.tools import predict, shapes
-from rnnexp.training.checkpoint import BEST, LAST, load_checkpoint
+from rnnexp.training.checkpoint import BEST, LAST, load_checkpoint, load_resume
+from rnnexp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "extending.md"
@@ -203,6 +206,36 @@ def test_a_users_state_of_several_tensors_is_carried_and_detached(workdir):
     torch.testing.assert_close(torch.cat([first, rest], dim=1), whole)
     assert isinstance(state, tuple) and not any(part.requires_grad for part in detach_state(state))
     sys.modules.pop("pair_state", None)
+
+
+def test_a_stateful_run_stopped_mid_epoch_keeps_a_nested_state_and_resumes_to_the_bit(workdir):
+    """SIGTERM mid-epoch of a text run whose recurrence carries (h, [c]): last.pt keeps it, resume= goes on from it."""
+    (workdir / "nested_state.py").write_text(
+        "from torch import nn\n"
+        "class Nested(nn.Module):\n"
+        "    def __init__(self, input_size, hidden_size):\n"
+        "        super().__init__()\n"
+        "        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)\n"
+        "    def forward(self, x, state=None):\n"
+        "        out, (h, c) = self.lstm(x, None if state is None else (state[0], state[1][0]))\n"
+        "        return out, (h, [c])\n"
+    )
+    (workdir / "text.txt").write_text(("the quick brown fox jumps over the lazy dog. " * 40)[:1500])
+    overrides = ("model=custom", "model.recurrence._target_=nested_state.Nested", "model.head=true",
+                 "model.hidden_size=8", "task=text", "task.path=text.txt", "task.window=8", "batch_size=4",
+                 "task.sample_every=0", "task.prime=null", "epochs=2", "device=cpu")
+    uninterrupted = train(compose_config(*overrides), workdir / "whole")
+    steps = load_task(compose_config(*overrides).task).train.count_batches(4)
+    val_steps = load_task(compose_config(*overrides).task).val.count_batches(10)
+    with signals_at_forward((steps + val_steps + 3, signal.SIGTERM)) as sent:  # epoch 2, step 3
+        stopped = train(compose_config(*overrides), workdir / "stopped")
+    assert sent and stopped.status is Status.INTERRUPTED
+    carried = load_checkpoint(workdir / "stopped" / LAST)["partial"]["carried"]
+    assert isinstance(carried, tuple) and isinstance(carried[1], list) and carried[1][0].shape == (1, 4, 8)
+    cfg, resume = load_resume(str(workdir / "stopped"), epochs=None)
+    resumed = train(cfg, workdir / "resumed", resume=resume)
+    assert (resumed.losses, resumed.val_losses) == (uninterrupted.losses, uninterrupted.val_losses)
+    sys.modules.pop("nested_state", None)
 
 
 # --------------------------------------------------------------------------- a broken class: one line, before training

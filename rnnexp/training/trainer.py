@@ -469,9 +469,9 @@ def summary_line(result: RunResult, kind: TaskKind, divergence: Optional[str] = 
 
 
 def _moved(state: Optional[State], device: torch.device) -> Optional[State]:
-    """A carried state (a tensor, a tuple of them, or None) on ``device``."""
-    if isinstance(state, tuple):
-        return tuple(part.to(device) for part in state)
+    """A carried state on ``device``: a tensor, or tuples and lists of them nested in any way (a user's recurrence's), or None."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_moved(part, device) for part in state)
     return None if state is None else state.to(device)
 
 

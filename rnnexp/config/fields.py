@@ -1,14 +1,15 @@
 """What a schema field says about its key, beside its default: its range, what null means, its HParams column.
 
 Each fact about a config key has one home, the key's field in
-rnnexp/config/schemas.py::
+rnnexp/config/schemas.py. A field has this shape (``clip`` and ``patience``
+there are real ones)::
 
-    clip: Optional[float] = setting(
+    warmup: Optional[int] = setting(
         None,
-        "clip the gradient norm to this before each step",
-        check=Range(positive, "must be a number > 0 (the largest gradient norm), or null for no clipping"),
-        null="turns clipping off",
-        hparam=HParam(when_null=0.0),
+        "epochs of rising lr before the schedule",
+        check=Range(at_least(1), "must be an integer >= 1, or null for no warm-up"),
+        null="starts at the full lr",
+        hparam=HParam(when_null=0),
     )
 
 The rest is generated from the fields: the range checks (rnnexp.config.checks.RULES),
@@ -21,7 +22,7 @@ The metadata vocabulary (the keys of ``field.metadata``):
 - ``doc``: what the key does, in a few words (the docs table's last column).
 - ``check``: a :class:`Range`, or a tuple of them, each its own line when refused:
   ``key=value: <allowed>``. A missing key (task.window for task=copy) is not checked.
-- ``null``: what ``key=null`` does, read after ``key=null`` ("turns clipping off").
+- ``null``: what ``key=null`` does, read after ``key=null`` ("starts at the full lr").
   A key that has one may be null; its range is checked only for other values.
 - ``hparam``: an :class:`HParam`: the key is a column of TensorBoard's HParams page.
 - ``keywords``: the node holds a ``_target_`` and its own keyword arguments

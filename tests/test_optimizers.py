@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from rnnexp.errors import UserError
@@ -172,3 +173,16 @@ def test_a_torch_whose_wrapper_keeps_no_cache_is_left_as_it_is(monkeypatch):
 def test_an_unknown_keyword_names_the_key(make_cfg):
     with pytest.raises(UserError, match=r"^optimizer.amsgrd: torch.optim.Adam takes no argument amsgrd;"):
         model_and_optimizer(make_cfg, "+optimizer.amsgrd=true")
+
+
+@pytest.mark.parametrize("key, name", [("optimizer", "weight_decay"), ("scheduler", "gamma")])
+def test_a_target_nested_in_the_arguments_is_refused_and_never_called(make_cfg, tmp_path, key, name):
+    """A saved config read on resume= could hide a call in a value: it is refused before anything is built."""
+    # A checkpoint's config is plain data, untyped, and could have been edited.
+    cfg = OmegaConf.create(OmegaConf.to_container(make_cfg("scheduler=step"), resolve=True))
+    made = tmp_path / "made"
+    cfg[key][name] = {"_target_": "os.mkdir", "path": str(made)}
+    model = nn.Linear(3, 2)
+    with pytest.raises(UserError, match=rf"^{key}.{name}: holds a _target_; the {key}'s arguments are plain values"):
+        build_scheduler(cfg, build_optimizer(cfg, model)) if key == "scheduler" else build_optimizer(cfg, model)
+    assert not made.exists()

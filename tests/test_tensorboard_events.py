@@ -10,6 +10,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+from test_reliability import DIVERGES_IN_EPOCH_2
 
 import rnnexp.training.trainer
 from conftest import cli, compose_config, compose_unchecked, signals_at_forward
@@ -21,7 +22,6 @@ from rnnexp.tracking.hparams import NO_OVERRIDES, OVERRIDES, UNKNOWN_SIZE, hpara
 from rnnexp.tracking.summaries import FINAL_METRICS, METRICS
 from rnnexp.training.checkpoint import LAST, Resume, load_checkpoint, load_resume
 from rnnexp.training.trainer import train
-from test_reliability import DIVERGES_IN_EPOCH_2
 
 EPOCHS = 6
 

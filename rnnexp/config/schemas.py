@@ -39,8 +39,8 @@ from rnnexp.config.fields import (
     positive,
     setting,
 )
+from rnnexp.config.labels import model_label
 from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
-from rnnexp.models.label import model_label  # torch-free: the rule the model's label follows, beside the models
 
 
 # --------------------------------------------------------------------------- model
@@ -48,7 +48,7 @@ from rnnexp.models.label import model_label  # torch-free: the rule the model's 
 class ModelConfig:
     # The model's label (in run names, HParams, summaries); fixed by the YAML
     # option. null (model=custom): the recurrence class's name, the last
-    # dotted part of recurrence._target_ (rnnexp.models.label).
+    # dotted part of recurrence._target_ (rnnexp.config.labels).
     name: Optional[str] = setting(
         MISSING, "the model's label: the option's name", hparam=HParam(column="model", when_null=model_label)
     )

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnexp.config.labels import model_label
 from rnnexp.errors import UserError
 from rnnexp.models.description import Description, Named, as_tuple
-from rnnexp.models.label import model_label
 
 
 class RNNCellLoop(nn.Module):

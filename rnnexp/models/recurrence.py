@@ -34,8 +34,8 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import torch
 from torch import nn
 
+from rnnexp.config.labels import model_label
 from rnnexp.errors import UserError
-from rnnexp.models.label import model_label
 from rnnexp.targets import check_keywords, locate
 
 # A recurrence's state: a tensor (h), or a tuple of them ((h, c) for an LSTM).

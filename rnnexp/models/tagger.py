@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnexp.config.labels import model_label
 from rnnexp.data.sequences import IGNORE
 from rnnexp.errors import UserError
 from rnnexp.models.encoders import build_encoder
-from rnnexp.models.label import model_label
 from rnnexp.models.recurrence import (
     State,
     build_recurrence,

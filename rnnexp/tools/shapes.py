@@ -41,12 +41,12 @@ from torch.overrides import TorchFunctionMode
 
 from rnnexp.config.checks import validate
 from rnnexp.config.keys import schema_keys
+from rnnexp.config.labels import model_label
 from rnnexp.config.pipeline import composed
 from rnnexp.data.loading import load_task
 from rnnexp.data.sequences import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models.description import Description, Named, describe
-from rnnexp.models.label import model_label
 from rnnexp.models.sampling import eval_mode
 from rnnexp.models.tagger import RecurrentTagger, build_model, check_head
 

@@ -1,4 +1,4 @@
-"""What a model is called where runs are listed (run names, HParams, summaries); imports nothing, so the torch-free layers use it too."""
+"""What a model is called where runs are listed (run names, HParams, summaries), read from its config."""
 
 from __future__ import annotations
 

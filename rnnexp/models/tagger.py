@@ -149,6 +149,11 @@ def _output_size(recurrence: type, input_size: int, hidden_size: int, arguments:
     return output_size_of(shell, hidden_size)
 
 
+def hidden_size_of(model_cfg: Mapping[str, Any], num_classes: int) -> int:
+    """The width of h_t: model.hidden_size, or the number of classes where it is null (its field says why)."""
+    return model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
+
+
 def check_head(model_cfg: Mapping[str, Any], num_classes: int, output_size: Optional[int] = None) -> None:
     """Without a head h_t is read as the class scores: then the recurrence's outputs must be the classes wide.
 
@@ -158,7 +163,7 @@ def check_head(model_cfg: Mapping[str, Any], num_classes: int, output_size: Opti
     """
     if model_cfg["head"]:
         return
-    hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
+    hidden_size = hidden_size_of(model_cfg, num_classes)
     if hidden_size != num_classes:
         raise UserError(
             f"model.hidden_size={hidden_size}: without a head h_t is read as the class scores, so it must "
@@ -185,7 +190,7 @@ def build_model(cfg: Mapping[str, Any], vocab_size: int, *, trainable: bool = Tr
     recurrence = resolve_recurrence(model_cfg)
     arguments = recurrence_arguments(recurrence, model_cfg)
     num_classes = vocab_size
-    hidden_size = model_cfg["hidden_size"] if model_cfg["hidden_size"] is not None else num_classes
+    hidden_size = hidden_size_of(model_cfg, num_classes)
     if trainable:
         check_head(model_cfg, num_classes)
     encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])

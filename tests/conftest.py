@@ -18,8 +18,9 @@ import copy
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import pytest
 import torch
@@ -35,12 +36,57 @@ from rnnexp.testing import Done, run_command
 _composed: dict[tuple[str, ...], DictConfig] = {}
 
 
+class BackgroundWork:
+    """``work(directory)`` in a thread of its own, from the session's start: its result, or what it raised, for the test."""
+
+    def __init__(self, work: Callable[[Path], Any], directory: Path):
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(work, directory), daemon=True)
+        self.thread.start()
+
+    def _run(self, work: Callable[[Path], Any], directory: Path) -> None:
+        try:
+            self.result = work(directory)
+        except BaseException as error:  # pytest.fail and failed asserts included: the test raises it
+            self.error = error
+
+
+_background: dict[Callable[[Path], Any], BackgroundWork] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _overlapped_work_started(request, tmp_path_factory):
+    """Start the work of every test marked ``overlapped(work=...)`` as the session starts; the test, run last, takes its result.
+
+    The work is processes of its own (a wheel installed and run, a benchmark
+    script): the pytest process only waits for them, so they overlap the other tests.
+    """
+    for item in request.session.items:
+        marker = item.get_closest_marker("overlapped")
+        work = marker.kwargs.get("work") if marker else None
+        if work is not None and work not in _background:
+            _background[work] = BackgroundWork(work, tmp_path_factory.mktemp(work.__name__))
+    yield
+
+
+def overlapped_result(work: Callable[[Path], Any], timeout: float = 600) -> Any:
+    """What ``work`` returned in the background, once it has ended; what it raised is raised here."""
+    background = _background[work]
+    background.thread.join(timeout)
+    assert not background.thread.is_alive(), f"{work.__name__} did not end within {timeout} s"
+    if background.error is not None:
+        raise background.error
+    return background.result
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The cluster tests first and the ``overlapped`` ones last, so that their waiting overlaps the other tests.
 
-    An overlapped test's work starts in the background with the first cluster
-    test (tests/test_slurm.py: a job that must outlive SLURM's one-minute
-    time limit) and is checked at the end of the session.
+    An overlapped test's work starts in the background as the session starts
+    (``overlapped(work=...)``, :func:`_overlapped_work_started`) or with the
+    first cluster test (tests/test_slurm.py: a job that must outlive SLURM's
+    one-minute time limit), and is checked at the end of the session.
     """
     def place(item: pytest.Item) -> int:
         if item.get_closest_marker("overlapped"):

@@ -60,7 +60,7 @@ MAIN, PREDICT, SUMMARIZE = "rnnexp", "rnnexp.predict", "rnnexp.summarize"
 
 # (what is wrong, module, arguments, the start of the one line)
 TABLE = [
-    ("unknown group option", MAIN, ["model=lsmt"], "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, rnn; did you mean lstm?"),
+    ("unknown group option", MAIN, ["model=lsmt"], "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, mingru, minlstm, rnn; did you mean lstm?"),
     ("misspelled key", MAIN, ["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
     ("misspelled nested key", MAIN, ["model.hiden_size=8"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
     ("misspelled key added with +", MAIN, ["+lrr=0.1"], "lrr: no such config key; did you mean lr?"),
@@ -92,6 +92,8 @@ TABLE = [
     ("stacked layers for the cell model", MAIN, ["model=cell", "model.num_layers=2"], "model.num_layers=2: model=cell unrolls one nn.RNNCell, so only 1 is allowed; use model=rnn for stacked layers"),
     ("source and target lengths differ", MAIN, ["task=inline", "task.source=abc", "task.target=ab"], "task.source='abc' has 3 characters but task.target='ab' has 2"),
     ("empty source", MAIN, ["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
+    ("more tokens than noisy steps", MAIN, ["task=selective_copy", "task.length=6", "task.tokens=7"], "task.tokens=7: more tokens than the 6 steps they are scattered over (task.length=6); allowed: 1 to 6, or a longer task.length"),
+    ("more pairs than distinct keys", MAIN, ["task=associative_recall", "task.symbols=4", "task.pairs=5"], "task.pairs=5: more pairs than distinct keys (task.symbols=4 letters); allowed: 1 to 4, or more task.symbols (at most 26)"),
     ("missing task file", MAIN, ["task=text", "task.path=nowhere.txt"], "task.path=nowhere.txt: no such file"),
     ("unreadable task file (a directory)", MAIN, ["task=text", "task.path=run"], "task.path=run: is a directory"),
     ("empty task file", MAIN, ["task=text", "task.path=empty.txt"], "task.path=empty.txt: the file is empty"),

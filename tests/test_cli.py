@@ -300,7 +300,7 @@ def test_help_names_every_model_and_the_other_commands(run_main):
     # The header, before Hydra's own lists: what a reader sees without scrolling.
     header = done.stdout.split("== Configuration groups ==")[0]
     models = sorted(path.stem for path in (Path(__file__).parent.parent / "conf" / "model").glob("*.yaml"))
-    assert len(models) == 6, models
+    assert len(models) == 8, models
     for name in models:
         # Each model with what it is built from: "rnn (nn.RNN)", "model=cell (one nn.RNNCell, ...".
         assert re.search(rf"(^|[ =]){name} \(", header, re.M), (name, header)

@@ -196,7 +196,7 @@ def test_every_scheduler_option_builds_its_torch_scheduler(make_cfg, option):
 def test_unknown_option_lists_the_options(make_cfg):
     with pytest.raises(MissingConfigException) as info:
         make_cfg("model=lsmt")
-    assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, rnn; did you mean lstm?"
+    assert one_line(info.value) == "model=lsmt: no such option; choose one of cell, custom, embedding, gru, lstm, mingru, minlstm, rnn; did you mean lstm?"
 
 
 def test_the_shared_data_task_file_is_not_a_task_option(make_cfg):
@@ -250,6 +250,9 @@ BAD_VALUES = [
     (["task=caesar", "task.size=0"], "task.size=0: must be an integer >= 1"),
     (["task=copy", "task.symbols=1"], "task.symbols=1: must be between 2 and 26"),
     (["task=reverse", "task.symbols=27"], "task.symbols=27: must be between 2 and 26"),
+    (["task=selective_copy", "task.tokens=0"], "task.tokens=0: must be an integer >= 1"),
+    (["task=associative_recall", "task.pairs=0"], "task.pairs=0: must be an integer >= 1"),
+    (["task=associative_recall", "task.digits=11"], "task.digits=11: must be between 2 and 10"),
     (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
     (["task=text", "task.val_streams=0"], "task.val_streams=0: must be an integer >= 1"),
     (["task=text", "task.temperature=0"], "task.temperature=0.0: must be a number > 0"),

@@ -16,7 +16,7 @@ from rnnexp.models.tagger import RecurrentTagger, build_model
 
 VOCAB = 4
 IDS = torch.tensor([[1, 0, 2, 2, 3], [3, 2, 2, 0, 1]])  # (B=2, T=5): "hello", "olleh"
-BUILT_IN = ["cell", "rnn", "embedding", "lstm", "gru"]
+BUILT_IN = ["cell", "rnn", "embedding", "lstm", "gru", "mingru", "minlstm"]
 OPTIONS = sorted(path.stem for path in (Path(__file__).parent.parent / "conf" / "model").glob("*.yaml"))
 
 
@@ -153,7 +153,7 @@ def test_every_option_but_custom_is_a_built_in():
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_each_built_in_option_names_a_class_in_rnnexp_models(name):
     target = builtin_recurrence(name)["_target_"]
-    assert target.startswith("rnnexp.models.builtin_recurrences.")
+    assert target.startswith(("rnnexp.models.builtin_recurrences.", "rnnexp.models.min_recurrences."))
     assert issubclass(resolve_recurrence({"recurrence": {"_target_": target}}), torch.nn.Module)
 
 

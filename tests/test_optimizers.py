@@ -15,6 +15,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
+from conftest import overlapped_result
 from rnnexp.errors import UserError
 from rnnexp.internals import torch_private
 from rnnexp.internals.torch_private import knows_torch_wrappers, without_dynamo_import
@@ -69,8 +70,13 @@ print("same", same)
 
 
 @pytest.mark.e2e
-def test_a_process_that_builds_and_steps_optimizers_loads_no_torchdynamo(tmp_path):
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=ROOT, capture_output=True, text=True, timeout=180)
+def fresh_process(tmp_path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.overlapped(work=fresh_process)
+def test_a_process_that_builds_and_steps_optimizers_loads_no_torchdynamo():
+    done = overlapped_result(fresh_process)
     assert done.returncode == 0, done.stderr
     known, breaks, same = done.stdout.splitlines()
     assert known == f"known {knows_torch_wrappers()} loaded {not knows_torch_wrappers()}"

@@ -69,7 +69,9 @@ def overrides_for(pair, config):
 # The numeric keys whose range a field states, with the option that has the key (task=caesar has task.length).
 NUMERIC_RULES = sorted(
     {rule.key for rule in RULES if str(schema_fields()[rule.key].type).removeprefix("Optional[").rstrip("]") in ("int", "float")}
-    - {"lr"}  # its first step has a range of its own (rnnexp.config.checks._check_first_step)
+    # lr's first step has a range of its own (rnnexp.config.checks._check_first_step); task.pairs and
+    # task.tokens are checked against task.symbols and task.length too (_check_task).
+    - {"lr", "task.pairs", "task.tokens"}
 )
 
 

@@ -26,7 +26,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
-from conftest import compose_config, signals_at_forward, train_steps
+from conftest import compose_config, overlapped_result, signals_at_forward, train_steps
 from rnnexp.data.loading import load_task
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
@@ -419,9 +419,8 @@ def _copy_sources(destination):
         shutil.copytree(REPO / name, destination / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-@pytest.mark.e2e
-@pytest.mark.slow
-def test_the_wheel_works_from_an_empty_directory_outside_the_repository(tmp_path):
+def check_the_wheel(tmp_path: Path) -> None:
+    """The wheel built, installed into a fresh environment and run from an empty directory: its asserts fail the test."""
     checked = {"check": True, "capture_output": True, "text": True}
     _copy_sources(tmp_path / "src")
     # The PEP 517 hook that pip wheel --no-build-isolation calls, without pip's
@@ -485,3 +484,10 @@ def test_the_wheel_works_from_an_empty_directory_outside_the_repository(tmp_path
     assert lines[0].startswith(f"Sweep {sweep_dir.relative_to(empty)} (2 jobs: ") and lines[0].endswith(", 1 running)")
     assert lines[-2] == f"To finish the sweep: python -m rnnexp continue={sweep_dir.relative_to(empty)}"
     assert lines[-1].endswith("summary.csv, summary.md" + (", loss_curves.png" if plot else ""))
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.overlapped(work=check_the_wheel)
+def test_the_wheel_works_from_an_empty_directory_outside_the_repository():
+    overlapped_result(check_the_wheel)

@@ -199,7 +199,7 @@ def test_the_command_prints_the_trace_and_writes_nothing(make_cfg, tmp_path, mon
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["model=foo"], "model=foo: no such option; choose one of cell, custom, embedding, gru, lstm, rnn"),
+        (["model=foo"], "model=foo: no such option; choose one of cell, custom, embedding, gru, lstm, mingru, minlstm, rnn"),
         (["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
         # Only the checks that ask for a head are left to the trace: the others refuse as in a run.
         (["model=cell", "model.bidirectional=true"], "model.bidirectional=true: model=cell unrolls one left-to-right nn.RNNCell"),

@@ -22,6 +22,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import overlapped_result
 from rnnexp.config.checks import validate
 from rnnexp.data.loading import load_task
 from rnnexp.errors import UserError
@@ -458,13 +459,19 @@ def test_the_harness_takes_its_own_share_out_of_the_load_average(bench, monkeypa
 
 @pytest.mark.e2e
 @pytest.mark.slow
-def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json(tmp_path):
-    """``python scripts/bench.py --quick``, its in-process section only (the others start four interpreters)."""
+def quick_bench(tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "throughput", "--json", str(out)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
+    return done, out
+
+
+@pytest.mark.overlapped(work=quick_bench)
+def test_bench_quick_throughput_runs_as_a_script_and_writes_its_json():
+    """``python scripts/bench.py --quick``, its in-process section only (the others start four interpreters)."""
+    done, out = overlapped_result(quick_bench)
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     assert {"machine", "repeat", "quick", "throughput", "load_start", "load_end"} <= set(report)

@@ -149,7 +149,8 @@ def _check_encoder(encoder: DictConfig) -> None:
 
 
 def _check_task(task: DictConfig) -> None:
-    """The task's class (one of rnnexp's own), and keys that depend on each other: the pair's strings, the lengths, the copy delay."""
+    """The task's class (one of rnnexp's own), and keys that depend on each other: the pair's strings, the lengths,
+    the copy delay, the tokens of selective_copy and the pairs of associative_recall."""
     task_class(task)
     if "source" in task:  # hello, inline
         source, target = task.source, task.target
@@ -167,5 +168,18 @@ def _check_task(task: DictConfig) -> None:
         shortest = task.min_length if task.min_length is not None else task.length
         if not 0 <= task.delay < shortest:
             raise UserError(f"task.delay={task.delay}: must be >= 0 and shorter than the shortest sequence")
+    if "tokens" in task:  # selective_copy: each token takes a step of its own among the noise
+        shortest_key = "min_length" if task.min_length is not None else "length"
+        shortest = task[shortest_key]
+        if task.tokens > shortest:
+            raise UserError(
+                f"task.tokens={task.tokens}: more tokens than the {shortest} steps they are scattered over "
+                f"(task.{shortest_key}={shortest}); allowed: 1 to {shortest}, or a longer task.{shortest_key}"
+            )
+    if "pairs" in task and task.pairs > task.symbols:  # associative_recall: distinct keys, so the query has one value
+        raise UserError(
+            f"task.pairs={task.pairs}: more pairs than distinct keys (task.symbols={task.symbols} letters); "
+            f"allowed: 1 to {task.symbols}, or more task.symbols (at most 26)"
+        )
 
 

@@ -217,20 +217,31 @@ class PairsFileTaskConfig(TaskConfig):
     path: str = setting(MISSING, "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text")
 
 
+def example_count() -> Any:
+    """The ``size`` field of every generated task (copy, ..., associative_recall): one definition for all."""
+    return setting(512, "number of examples generated", check=Range(at_least(1), "must be an integer >= 1"))
+
+
+def data_seed() -> Any:
+    """The ``seed`` field of every generated task: the data's own, apart from the training seed."""
+    return setting(0, "the data's own seed (not the training `seed`)")
+
+
 @dataclass
 class GeneratedTaskConfig(TaskConfig):
     # Longest sequence, in characters; lengths are drawn from [min_length, length].
-    length: int = setting(12, "longest sequence, in characters", check=Range(at_least(1), "must be an integer >= 1"))
+    # selective_copy's tokens are written out after it, in steps of their own.
+    length: int = setting(12, "longest sequence, in characters (`selective_copy`: before its query steps)", check=Range(at_least(1), "must be an integer >= 1"))
     # Shortest sequence (checked against length in rnnexp.config.checks).
-    min_length: Optional[int] = setting(None, "shortest sequence", null="gives every sequence task.length characters")
+    min_length: Optional[int] = setting(None, "shortest sequence (`selective_copy`: before its query steps)", null="gives every sequence task.length characters")
     # Number of examples generated.
-    size: int = setting(512, "number of examples generated", check=Range(at_least(1), "must be an integer >= 1"))
+    size: int = example_count()
     # Seed of the generator (independent of the training seed, the top-level `seed`).
-    seed: int = setting(0, "the data's own seed (not the training `seed`)")
+    seed: int = data_seed()
 
 
 def alphabet_size() -> Any:
-    """The ``symbols`` field of the tasks that draw letters (copy, reverse): one definition for both."""
+    """The ``symbols`` field of the tasks that draw letters (copy, reverse, selective_copy, associative_recall): one definition for all."""
     return setting(8, "alphabet size: the first `symbols` lowercase letters", check=Range(lambda value: 2 <= value <= 26, "must be between 2 and 26"))
 
 
@@ -240,6 +251,33 @@ class CopyTaskConfig(GeneratedTaskConfig):
     delay: int = setting(2, "steps between reading a character and writing it")
     # Alphabet size: the first `symbols` lowercase letters.
     symbols: int = alphabet_size()
+
+
+@dataclass
+class SelectiveCopyTaskConfig(GeneratedTaskConfig):
+    # Selective copying (rnnexp.data.builtin_tasks.SelectiveCopy): task.length
+    # (or a length from [min_length, length]) is the noisy part the tokens are
+    # scattered over; the tokens' query steps come after it.
+    # Tokens to remember, each written out in order after the noisy part
+    # (checked against the shortest noisy part in rnnexp.config.checks).
+    tokens: int = setting(4, "tokens scattered among the noise, then written out in order", check=Range(at_least(1), "must be an integer >= 1"))
+    # Alphabet size of the tokens: the first `symbols` lowercase letters.
+    symbols: int = alphabet_size()
+
+
+@dataclass
+class AssociativeRecallTaskConfig(TaskConfig):
+    # Associative recall (rnnexp.data.builtin_tasks.AssociativeRecall): each
+    # sequence is 2 * pairs + 1 characters, so it has no length keys.
+    # Key-value pairs before the query (at most task.symbols: the keys of a
+    # sequence are distinct, checked in rnnexp.config.checks).
+    pairs: int = setting(4, "key-value pairs before the query key", check=Range(at_least(1), "must be an integer >= 1"))
+    # Alphabet of the keys: the first `symbols` lowercase letters.
+    symbols: int = alphabet_size()
+    # Alphabet of the values: the first `digits` digits, apart from the keys'.
+    digits: int = setting(10, "value alphabet: the digits 0 to `digits` - 1", check=Range(lambda value: 2 <= value <= 10, "must be between 2 and 10"))
+    size: int = example_count()
+    seed: int = data_seed()
 
 
 @dataclass
@@ -318,6 +356,8 @@ TASK_SCHEMAS = {
     "schema_task_copy": CopyTaskConfig,
     "schema_task_caesar": CaesarTaskConfig,
     "schema_task_reverse": ReverseTaskConfig,
+    "schema_task_selective_copy": SelectiveCopyTaskConfig,
+    "schema_task_associative_recall": AssociativeRecallTaskConfig,
     "schema_task_text": TextTaskConfig,
     "schema_task_custom": CustomTaskConfig,
 }

@@ -106,6 +106,77 @@ class Reverse(GeneratedTask):
         return source[::-1]
 
 
+class SelectiveCopy(Task):
+    """Selective copying (Gu and Dao 2023, Mamba): ``task.tokens`` letters scattered among noise, written out in order at the end.
+
+    Each sequence has a noisy part of L steps (L = task.length, or drawn from
+    [task.min_length, task.length]) and then ``task.tokens`` query steps:
+
+        source  L steps of noise "." with the tokens (letters from the first
+                ``task.symbols``, repeats allowed) at random distinct places,
+                then one "?" per token
+        target  "." for the L noisy steps, then the tokens in the order they came
+
+    ``task.length=8 task.tokens=3 task.symbols=4`` (task.seed 0's first pair): ``d.d...c.???`` -> ``........ddc``.
+    The gaps between tokens change from sequence to sequence, so unlike
+    ``copy`` a model cannot count steps: it must choose what to keep by content.
+    "." is one character in both strings: noise in the source, nothing to say
+    yet in the target.
+    """
+
+    NOISE, QUERY = ".", "?"
+
+    def sequences(self) -> Pairs:
+        keys = self.keys
+        rng = random.Random(keys["seed"])
+        letters = string.ascii_lowercase[: keys["symbols"]]
+        tokens = keys["tokens"]
+        low = keys["min_length"] if keys["min_length"] is not None else keys["length"]
+        pairs = []
+        for _ in range(keys["size"]):
+            steps = rng.randint(low, keys["length"])
+            places = sorted(rng.sample(range(steps), tokens))  # distinct steps, in reading order
+            chosen = [rng.choice(letters) for _ in range(tokens)]
+            source = [self.NOISE] * steps
+            for place, letter in zip(places, chosen):
+                source[place] = letter
+            pairs.append(("".join(source) + self.QUERY * tokens, self.NOISE * steps + "".join(chosen)))
+        return pairs
+
+
+class AssociativeRecall(Task):
+    """Associative recall (as in the H3 and Mamba papers): key-value pairs, then a key whose value is the answer.
+
+    Each sequence is ``task.pairs`` pairs, a key (a letter from the first
+    ``task.symbols``, distinct within the sequence) followed by its value (a
+    digit from the first ``task.digits``, repeats allowed), then one of those
+    keys again as the query, 2 * pairs + 1 steps:
+
+        source  k1 v1 k2 v2 ... kn vn q
+        target  "." for the 2 * pairs steps of pairs, then the value paired with q
+
+    ``task.pairs=3`` (task.seed 0's first pair): ``g0h4d8h`` -> ``......4``. The answer is due at the
+    step that reads the query, so a left-to-right model must have kept every
+    pair until then.
+    """
+
+    BLANK = "."
+
+    def sequences(self) -> Pairs:
+        keys = self.keys
+        rng = random.Random(keys["seed"])
+        letters = string.ascii_lowercase[: keys["symbols"]]
+        digits = string.digits[: keys["digits"]]
+        pairs = []
+        for _ in range(keys["size"]):
+            chosen = rng.sample(letters, keys["pairs"])  # distinct keys: the query has one answer
+            value = {key: rng.choice(digits) for key in chosen}
+            query = rng.choice(chosen)
+            source = "".join(key + value[key] for key in chosen) + query
+            pairs.append((source, self.BLANK * (len(source) - 1) + value[query]))
+        return pairs
+
+
 class Text(Task):
     """task=text: the UTF-8 text task.path names, or the shipped corpus (path null)."""
 
@@ -121,4 +192,4 @@ class Text(Task):
         return f"task.path={'(shipped corpus)' if path is None else path}"
 
 
-BUILTIN_TASKS = (StringPair, PairsFile, Copy, Parity, Caesar, Reverse, Text)
+BUILTIN_TASKS = (StringPair, PairsFile, Copy, Parity, Caesar, Reverse, SelectiveCopy, AssociativeRecall, Text)

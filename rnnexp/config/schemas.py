@@ -148,10 +148,10 @@ class AdamConfig:
 
 
 @dataclass
-class AdamWConfig:
+class AdamWConfig(AdamConfig):
+    """Adam's keys; its weight decay is decoupled."""
+
     _target_: str = setting("torch.optim.AdamW", "the optimizer's class", hparam=OPTIMIZER_CLASS)
-    _partial_: bool = True
-    betas: Tuple[float, float] = setting((0.9, 0.999), "decay rates of the gradient's running mean and running square")
     # Decoupled decay, applied to the weights directly (torch's AdamW default).
     weight_decay: float = setting(0.01, WEIGHT_DECAY, hparam=HParam(when_null=0.0))
 

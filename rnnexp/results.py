@@ -44,13 +44,18 @@ class Status(str, Enum):
         return self.value
 
 
+def reaches(right: int, sequences: int, solved_at: float) -> bool:
+    """Whether ``right`` of ``sequences`` is at least the share ``solved_at``, as the trainer's accuracy compares it."""
+    return right / sequences >= solved_at
+
+
 @dataclass
 class History:
     """The per-epoch record a checkpoint carries, so a resumed run goes on where it stopped."""
 
     losses: list[float] = field(default_factory=list)  # training loss of each finished epoch
     val_losses: list[float] = field(default_factory=list)  # validation loss of each (empty without a split)
-    solved_epoch: Optional[int] = None  # first epoch whose evaluation sequences were all right
+    solved_epoch: Optional[int] = None  # first epoch whose evaluation sequences were right (solved_at of them)
     best_loss: float = math.inf  # lowest monitored loss so far (validation if any, else training)
     best_epoch: Optional[int] = None  # epoch of best.pt
     epochs_since_best: int = 0  # for early stopping
@@ -60,9 +65,9 @@ class History:
         """Epochs finished: one training loss is recorded for each."""
         return len(self.losses)
 
-    def note_solved(self, epoch: int, seq_accuracy: float) -> None:
-        """The solved rule: the first epoch after which every evaluation sequence is right."""
-        if self.solved_epoch is None and seq_accuracy == 1.0:
+    def note_solved(self, epoch: int, seq_accuracy: float, solved_at: float = 1.0) -> None:
+        """The solved rule: the first epoch after which every evaluation sequence is right (``solved_at`` of them)."""
+        if self.solved_epoch is None and seq_accuracy >= solved_at:
             self.solved_epoch = epoch
 
     def end_epoch(self, train_loss: float, val_loss: Optional[float]) -> bool:
@@ -89,6 +94,7 @@ class RunResult:
     sequences: Optional[int] = None  # evaluation sequences (None for task=text, which is never solved)
     sequences_right: Optional[int] = None  # of those, how many had every character right at the end
     solved_epoch: Optional[int] = None
+    solved_at: float = 1.0  # the share of sequences right that counts as solved (the config's solved_at)
     epochs: int = 0  # epochs finished (fewer than configured after early stopping, divergence or a signal)
     seconds: float
     status: Status
@@ -113,6 +119,11 @@ class RunResult:
     def exit_status(self) -> int:
         """The shell's convention for death by signal: 128 + its number (130 SIGINT, 143 SIGTERM); else 0."""
         return 128 + signal.Signals[self.signal] if self.status is Status.INTERRUPTED and self.signal else 0
+
+    @property
+    def solved(self) -> bool:
+        """Solved at the end: solved_at of the evaluation sequences right (every one by default)."""
+        return bool(self.sequences) and reaches(self.sequences_right or 0, self.sequences, self.solved_at)
 
     def write(self, run_dir: str | Path) -> None:
         write_json(Path(run_dir) / METRICS_NAME, asdict(self))

@@ -1,7 +1,7 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
     python scripts/bench.py                      # every section, 5 pairs each
-    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text or gpu
+    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu or recurrences
     python scripts/bench.py --repeat 9           # more pairs: tighter medians
     python scripts/bench.py --quick              # smoke run: 1 pair of shrunken work, no verdicts
 
@@ -19,7 +19,8 @@ is taken out, and what is left is the load of other processes. A section
 where that exceeds 0.5 at its start or end gets "not comparable" in place of a
 verdict. ``--quick`` shrinks the work, so it gives no verdicts at all.
 
-The targets are read off here, never asserted in tests:
+The targets are read off here, never asserted in tests (recurrences has none:
+its figures are recorded):
 
     startup     ``python -m rnnexp model=embedding`` vs scripts/plain_embedding.py:
                 wall time <= 1.10x and peak memory <= 1.10x (TensorBoard on)
@@ -38,11 +39,19 @@ The targets are read off here, never asserted in tests:
                 the Python cell loop vs the same hand-written loop: >= 0.95x; and the
                 cell loop replayed as CUDA graphs, against rnnexp's own cell loop
                 (skipped without a GPU)
+    recurrences rnnexp's minGRU and minLSTM (rnnexp.models.min_recurrences), by the
+                log-space scan and step by step, vs nn.GRU and nn.LSTM: ms per training
+                step (forward, loss, backward and Adam's step) of the layer alone at
+                batch 32, input and hidden 128, T=64 and T=512, on one CPU thread and
+                on CUDA when there is one; the ratio is the min model's speed-up
+                (classic ms / min ms). The paper (Feng et al. 2024) reports 175x and
+                235x at T=512 on a GPU
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -100,7 +109,22 @@ GPU_RUNS = (
 # Two programs doing the same work on a GPU may still round differently
 # (kernels chosen per call, atomics): losses this close count as the same work.
 GPU_LOSS_TOLERANCE = 1e-4
-SECTIONS = ("startup", "sweep", "throughput", "text", "gpu")
+# The recurrences section: one training step of a layer alone, at the sizes of the paper's comparison
+# (batch 32, input and hidden 128) and the window lengths in RECURRENCE_LENGTHS.
+RECURRENCE_SIZES = {"batch": 32, "input_size": 128, "hidden_size": 128}
+RECURRENCE_LENGTHS = (64, 512)
+# Steps timed per side: these many tokens // T, so every length takes about as long. On one CPU thread a step
+# at T=512 takes 45-180 ms: 10 steps, 0.5-2 s a side. A GPU's steps are shorter: it times 4x as many.
+RECURRENCE_STEP_TOKENS = {"cpu": 10 * 512, "cuda": 40 * 512}
+RECURRENCE_WARMUP = 3  # untimed steps first: the allocator's first blocks, cuDNN's plans, Adam's state
+# Each min model runs both ways (model.recurrence.scan): the table's names for them.
+RECURRENCE_SCANS = {"scan": "parallel", "steps": "steps"}
+RECURRENCE_NOTE = (
+    "recurrences: one training step of the layer alone (forward, loss, backward, Adam's step); rnnexp's column is the "
+    "min model, plain PyTorch's the classic layer; ratio = speed-up of the min model, classic ms / min ms "
+    "(> 1: the min model trains faster). No target: the figures are recorded."
+)
+SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences")
 # Above this 1-minute load average of other processes (at a section's start or
 # end) a section's figures are not comparable: on the 2-core machines these
 # targets were set on, 0.5 leaves both cores mostly to the benchmark.
@@ -309,6 +333,110 @@ def bench_gpu(repeat: int, workdir: Path, quick: bool, device: str = "cuda") -> 
     return {"config": " ".join(GPU_ARGS), "device": device, "models": results, "targets": {"chars_per_s_ratio": 0.95}}
 
 
+def bench_recurrences(repeat: int, workdir: Path, quick: bool, gpu: str = "cuda") -> dict:
+    """minGRU and minLSTM vs nn.GRU and nn.LSTM: ms per training step, on one CPU thread and on ``gpu``.
+
+    One training step is the layer alone on x (batch 32, T, 128) -> out
+    (batch 32, T, 128), the loss out.mean(), backward and Adam's step (the
+    optimizer's step is timed too). Each min model runs by the log-space scan
+    and step by step; a family's two rows share one timed classic side,
+    alternated with both (A B C, C B A, ...). Without CUDA the GPU's rows are
+    skipped; ``gpu="cpu"`` runs their code on the CPU (the tests do).
+    """
+    import torch
+
+    lengths = (8, 16) if quick else RECURRENCE_LENGTHS
+    on_cpu = recurrence_rows(repeat, quick, lengths, torch.device("cpu"))
+    if gpu == "cuda" and not torch.cuda.is_available():
+        on_gpu = {"skipped": "no GPU on this machine"}
+    else:
+        on_gpu = recurrence_rows(repeat, quick, lengths, torch.device(gpu))
+    return {
+        **RECURRENCE_SIZES, "lengths": list(lengths),
+        "step": "forward of the layer alone, loss out.mean(), backward, Adam's step",
+        "cpu": on_cpu, "gpu": on_gpu,
+    }
+
+
+def recurrence_rows(repeat: int, quick: bool, lengths: Sequence[int], device) -> dict:
+    """The recurrences section's rows on ``device``: for each T, each min model by scan and by steps vs its classic layer.
+
+    On the CPU on one thread, what threads=auto gives each of these layers
+    at batch 32 (rnnexp.training.threads), put back after.
+    """
+    import torch
+    from torch import nn
+
+    # rnnexp's own classes, imported here: bench.py's process stays small while the earlier sections' children run.
+    from rnnexp.models.min_recurrences import MinGRU, MinLSTM
+
+    families = (("mingru", MinGRU, "nn.GRU", nn.GRU), ("minlstm", MinLSTM, "nn.LSTM", nn.LSTM))
+    batch, size, hidden = RECURRENCE_SIZES["batch"], RECURRENCE_SIZES["input_size"], RECURRENCE_SIZES["hidden_size"]
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    timed_on = torch.get_num_threads() if device.type == "cpu" else None  # what the rows ran on, as the table shows it
+    rows = []
+    try:
+        for length in lengths:
+            x = torch.randn(batch, length, size, generator=torch.Generator().manual_seed(0)).to(device)  # (B, T, input)
+            steps = 2 if quick else RECURRENCE_STEP_TOKENS[device.type] // length
+            for name, min_cls, classic_name, classic_cls in families:
+                builds = [functools.partial(min_cls, size, hidden, scan=scan) for scan in RECURRENCE_SCANS.values()]
+                builds.append(functools.partial(classic_cls, size, hidden, batch_first=True))
+                sides = [training_steps(build, x, steps, quick) for build in builds]  # A: scan, B: steps, C: classic
+                *by_scan, classic = alternate(repeat, *sides)
+                for label, runs in zip(RECURRENCE_SCANS, by_scan):
+                    rows.append(recurrence_row(f"{name} {label}", classic_name, length, steps, runs, classic))
+    finally:
+        torch.set_num_threads(threads)
+    return {"device": str(device), "threads": timed_on, "rows": rows}
+
+
+def recurrence_row(model: str, classic: str, length: int, steps: int, runs: list[dict], classic_runs: list[dict]) -> dict:
+    """One row: the min model's and the classic layer's ms per step, and the min model's speed-up (classic / min)."""
+    ms_min, ms_classic = summary([r["ms_per_step"] for r in runs]), summary([r["ms_per_step"] for r in classic_runs])
+    return {
+        "model": model, "classic": classic, "T": length, "steps": steps,
+        "ms_per_step": {"min": ms_min, "classic": ms_classic}, "speedup": ms_classic["median"] / ms_min["median"],
+    }
+
+
+def training_steps(build: Callable, x, steps: int, quick: bool) -> Callable[[], dict]:
+    """One side: a layer from ``build`` and its Adam, from seed 0 on every call (the same work each time);
+    warm-up steps, then ``steps`` timed: the ms per step."""
+    import torch
+
+    from rnnexp.internals.torch_private import skip_dynamo_in_disabled_methods, without_dynamo_import
+
+    synchronize = torch.cuda.synchronize if x.device.type == "cuda" else lambda: None  # CUDA runs asynchronously
+
+    def run() -> dict:
+        torch.manual_seed(0)
+        layer = build().to(x.device)
+        # The optimizer rnnexp trains with, on both sides: torch's Adam without loading TorchDynamo on its first
+        # step (a second or more: docs/performance.md, "Start-up"), which would outlast a smoke run.
+        skip_dynamo_in_disabled_methods()
+        optimizer = without_dynamo_import(torch.optim.Adam(layer.parameters()))
+
+        def step() -> None:
+            optimizer.zero_grad()
+            out, _ = layer(x)  # (B, T, H); the state (h_n, or (h_n, c_n) for nn.LSTM) is not used
+            out.mean().backward()
+            optimizer.step()
+
+        for _ in range(1 if quick else RECURRENCE_WARMUP):
+            step()
+        synchronize()
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+        synchronize()
+        return {"ms_per_step": 1000 * (time.perf_counter() - started) / steps}
+
+    return run
+
+
 def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     """``python -m rnnexp task=text model=lstm`` vs scripts/plain_text_loop.py: loss and wall time.
 
@@ -470,6 +598,12 @@ def verdict(section: dict, ok: bool, quick: bool, same_work: bool = True) -> str
     return "met" if ok else "missed"
 
 
+def measured(section: dict, quick: bool) -> str:
+    """The verdict of a row with no target (recurrences): none for a smoke run, "not comparable" under load, else "measured"."""
+    found = verdict(section, True, quick)  # "met" wherever verdict() would give one: the load is low
+    return "measured" if found == "met" else found
+
+
 # --------------------------------------------------------------------------- report
 def fmt(s: dict, scale: float = 1.0, digits: int = 2) -> str:
     return f"{s['median'] * scale:.{digits}f} ({s['min'] * scale:.{digits}f}-{s['max'] * scale:.{digits}f})"
@@ -573,9 +707,34 @@ def table(report: dict) -> str:
                 ))
     elif not report["machine"]["gpu"]:
         lines.append(row("throughput on a GPU", "not measured: no GPU on this machine", "", "", ">= 0.95x", "", ""))
+    if "recurrences" in report:
+        lines += recurrence_lines(report["recurrences"], quick)
+        lines += ["", RECURRENCE_NOTE]
     if quick:
         lines += ["", SMOKE]
     return "\n".join(lines)
+
+
+def recurrence_lines(s: dict, quick: bool) -> list[str]:
+    """The recurrences section's rows, each tagged with its device: min model ms, classic ms, the min model's speed-up."""
+    load, found = load_range(s), measured(s, quick)
+    lines = []
+    for name, where in (("CPU", s["cpu"]), ("GPU", s["gpu"])):
+        if "skipped" in where:
+            lines.append(row(f"recurrences on a {name}", f"not measured: {where['skipped']}", "", "", "", "", ""))
+            continue
+        threads = where["threads"]
+        # The GPU's device by name ("cuda:1"; "cpu" where a test runs its code on the CPU), and the CPU's threads.
+        details = [where["device"]] if name == "GPU" else []
+        details += [f"{threads} thread{'s' if threads != 1 else ''}"] if threads else []
+        tag = f"{name} ({', '.join(details)})"
+        for r in where["rows"]:
+            ms = r["ms_per_step"]
+            lines.append(row(
+                f"recurrences {tag} T={r['T']}: {r['model']} vs {r['classic']}, ms per training step",
+                fmt(ms["min"]), fmt(ms["classic"]), f"{r['speedup']:.2f}x speed-up", "", found, load,
+            ))
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -596,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="rnnexp-bench-") as workdir:
         benches = (
             ("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text),
-            ("gpu", bench_gpu),
+            ("gpu", bench_gpu), ("recurrences", bench_recurrences),
         )
         for name, fn in benches:
             if name in sections:

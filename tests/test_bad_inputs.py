@@ -94,6 +94,8 @@ TABLE = [
     ("empty source", MAIN, ["task=inline", "task.source=''", "task.target=''"], "task.source is empty"),
     ("more tokens than noisy steps", MAIN, ["task=selective_copy", "task.length=6", "task.tokens=7"], "task.tokens=7: more tokens than the 6 steps they are scattered over (task.length=6); allowed: 1 to 6, or a longer task.length"),
     ("more pairs than distinct keys", MAIN, ["task=associative_recall", "task.symbols=4", "task.pairs=5"], "task.pairs=5: more pairs than distinct keys (task.symbols=4 letters); allowed: 1 to 4, or more task.symbols (at most 26)"),
+    ("a min model's unknown scan", MAIN, ["model=mingru", "model.recurrence.scan=sideways"], "model.recurrence.scan=sideways: allowed values are auto, parallel, steps"),
+    ("a ladder the sweep does not vary", MAIN, ["-m", "model=cell,rnn", "ladder=task.delay"], "ladder=task.delay: must name a key the sweep varies with several values (this sweep varies model)"),
     ("missing task file", MAIN, ["task=text", "task.path=nowhere.txt"], "task.path=nowhere.txt: no such file"),
     ("unreadable task file (a directory)", MAIN, ["task=text", "task.path=run"], "task.path=run: is a directory"),
     ("empty task file", MAIN, ["task=text", "task.path=empty.txt"], "task.path=empty.txt: the file is empty"),

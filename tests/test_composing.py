@@ -149,16 +149,19 @@ def flags(*args):
     (("hydra.mode=SOMETIMES",), composing._ASK_HYDRA),
     (("--config-dir", "elsewhere"), composing._ASK_HYDRA),
     (("-cn", "other"), composing._ASK_HYDRA),
+    (("experiment=memory",), composing._ASK_HYDRA),  # an experiment may set it
+    (("experiment=memory", "hydra.mode=RUN"), RunMode.RUN),
 ])
 def test_the_run_mode_is_read_from_the_command_line(args, mode):
     assert composing._typed_mode(flags(*args)) is mode
 
 
-def test_no_config_sets_the_run_mode():
-    """What lets mode_from_command_line answer without composing: hydra.mode comes from the command line only."""
+def test_no_config_but_an_experiment_sets_the_run_mode():
+    """What lets mode_from_command_line answer without composing: hydra.mode comes from the command line or an experiment."""
     for path in sorted(CONF.rglob("*.yaml")):
         config = OmegaConf.load(path)
-        assert OmegaConf.select(config, "hydra.mode", default=None) is None, path
+        if path.parent.name != "experiment":
+            assert OmegaConf.select(config, "hydra.mode", default=None) is None, path
 
 
 @pytest.mark.parametrize("args, composed", [(["model=cell", "epochs=1", "device=cpu"], 1), (["-m", "model=cell,rnn", "epochs=1", "device=cpu"], 3)])

@@ -2,10 +2,12 @@
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnexp.errors import UserError
 from rnnexp.models.min_recurrences import MinGRU, MinLSTM
 from rnnexp.models.tagger import build_model
+from rnnexp.tools.predict import predict
 from rnnexp.tools.shapes import main as shapes_main
 from rnnexp.training.checkpoint import load_resume
 from rnnexp.training.trainer import train
@@ -33,7 +35,7 @@ def test_the_scan_computes_the_papers_recurrence(name):
     model = CLASSES[name](5, 8)
     x = torch.randn(3, 30, 5)  # (B, T, input)
     with torch.no_grad():
-        out, state = model(x)  # the scan, from h_0 = 0
+        out, state = model(x, parallel=True)  # the scan, from h_0 = 0
         h, expected = torch.zeros(3, 8), []
         for t in range(x.shape[1]):
             h = paper_step(model, x[:, t], h)
@@ -63,7 +65,8 @@ def test_parallel_and_step_by_step_agree(name, start):
 @pytest.mark.parametrize("name", CLASSES)
 def test_windows_with_the_state_carried_give_the_whole_sequence(make_cfg, name):
     torch.manual_seed(0)
-    net = build_model(make_cfg(f"model={name}", "model.num_layers=2", "model.hidden_size=16"), 12).eval()
+    cfg = make_cfg(f"model={name}", "model.num_layers=2", "model.hidden_size=16", "model.recurrence.scan=parallel")
+    net = build_model(cfg, 12).eval()
     ids = torch.randint(0, 12, (3, 10))  # (B, T)
     whole, _ = net(ids)
     first, _, state = net(ids[:, :6], state=net.initial_state(3))
@@ -78,8 +81,10 @@ def test_learns_hello_at_its_defaults(make_cfg, tmp_path, name, seed):
     assert train(make_cfg(f"model={name}", f"seed={seed}"), tmp_path).prediction == "ohlol"
 
 
-def test_resume_ends_with_the_losses_of_an_uninterrupted_run(make_cfg, tmp_path):
-    overrides = ["task=copy", "task.size=32", "model=minlstm", "model.num_layers=2", "model.dropout=0.2", "model.hidden_size=16"]
+@pytest.mark.parametrize("scan", ["auto", "parallel"])  # on the CPU: the steps, and the scan
+def test_resume_ends_with_the_losses_of_an_uninterrupted_run(make_cfg, tmp_path, scan):
+    overrides = ["task=copy", "task.size=32", "model=minlstm", "model.num_layers=2", "model.dropout=0.2",
+                 "model.hidden_size=16", f"model.recurrence.scan={scan}"]
     whole = train(make_cfg(*overrides, "epochs=4"), tmp_path / "whole")
     train(make_cfg(*overrides, "epochs=2"), tmp_path / "first_half")
     cfg, resume = load_resume(str(tmp_path / "first_half"), epochs=4)
@@ -101,3 +106,32 @@ def test_one_direction_only(make_cfg, name):
     refusal = rf"^model.bidirectional=true: model={name} reads left to right only .* use model=gru or model=lstm"
     with pytest.raises(UserError, match=refusal):
         build_model(make_cfg(f"model={name}", "model.bidirectional=true"), 4)
+
+
+def test_auto_scans_on_an_accelerator_and_steps_on_the_cpu():
+    model = MinGRU(5, 8)
+    assert not model.runs_parallel(torch.device("cpu"), 64)
+    assert model.runs_parallel(torch.device("cuda"), 64) and not model.runs_parallel(torch.device("cuda"), 1)
+    assert MinGRU(5, 8, scan="parallel").runs_parallel(torch.device("cpu"), 64)
+    assert not MinGRU(5, 8, scan="steps").runs_parallel(torch.device("cuda"), 64)
+
+
+def test_an_unknown_scan_is_refused_in_one_line(make_cfg):
+    with pytest.raises(UserError, match=r"^model.recurrence.scan=sideways: allowed values are auto, parallel, steps$"):
+        build_model(make_cfg("model=mingru", "model.recurrence.scan=sideways"), 4)
+
+
+def test_a_text_trains_records_and_samples(make_cfg, tmp_path):
+    """The text task's stateful windows, TensorBoard's curves and graph, and predict's sampling, one character at a time."""
+    (tmp_path / "book.txt").write_text("the cat sat on the mat. " * 40)
+    cfg = make_cfg("task=text", f"task.path={tmp_path / 'book.txt'}", "task.window=16", "model=minlstm",
+                   "model.hidden_size=16", "model.num_layers=2", "epochs=2", "task.sample_every=1", "task.sample_length=20",
+                   "task.prime=the")
+    result = train(cfg, tmp_path / "run")
+    assert result.losses[1] < result.losses[0] and len(result.val_losses) == 2
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    assert [p.step for p in events.Scalars("loss/val")] == [1, 2]
+    assert any("MinLSTM[recurrence]" in node.name for node in events.Graph().node)
+    sample = predict([f"run={tmp_path / 'run'}", "sample=30", "prime=the ", "seed=1"])
+    assert sample.startswith("the ") and len(sample) == 34 and set(sample) <= set("the cat sat on the mat.")

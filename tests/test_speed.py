@@ -440,6 +440,47 @@ def test_without_a_gpu_the_gpu_section_says_so(bench, tmp_path):
     assert "| throughput on a GPU | not measured: no GPU on this machine |" in bench.table(report)
 
 
+def test_the_recurrences_section_gives_each_min_models_speed_up_over_its_classic_layer(bench, tmp_path):
+    """The section at its --quick sizes, its GPU rows' code run on the CPU: every row, on one thread, put back after."""
+    torch.set_num_threads(2)
+    section = bench.bench_recurrences(1, tmp_path, quick=True, gpu="cpu")
+    assert torch.get_num_threads() == 2
+    expected = [
+        (length, f"{family} {way}", classic)
+        for length in (8, 16) for family, classic in (("mingru", "nn.GRU"), ("minlstm", "nn.LSTM")) for way in ("scan", "steps")
+    ]
+    for where in ("cpu", "gpu"):
+        assert section[where]["threads"] == 1
+        rows = section[where]["rows"]
+        assert [(r["T"], r["model"], r["classic"]) for r in rows] == expected
+        for r in rows:
+            ms = r["ms_per_step"]
+            assert ms["min"]["median"] > 0 and ms["classic"]["median"] > 0 and r["steps"] == 2
+            assert r["speedup"] == pytest.approx(ms["classic"]["median"] / ms["min"]["median"])  # > 1: the min model is faster
+        # A family's scan and steps rows share one timed classic side.
+        assert rows[0]["ms_per_step"]["classic"] == rows[1]["ms_per_step"]["classic"]
+
+    for others, quick, expected_verdict in [((0.1, 0.1), False, "measured"), ((0.73, 0.2), False, "not comparable (load 0.73-0.20)"), ((0.1, 0.1), True, "")]:
+        report = fixed_report(bench, others, quick=quick)
+        report["recurrences"] = {**section, "load": report["sweep"]["load"]}
+        table = bench.table(report)
+        found = {measure: v for measure, v in verdicts(table).items() if measure.startswith("recurrences")}
+        assert len(found) == 16 and set(found.values()) == {expected_verdict}
+        assert "| recurrences CPU (1 thread) T=16: minlstm steps vs nn.LSTM, ms per training step |" in table
+        assert "| recurrences GPU (cpu, 1 thread) T=16: minlstm steps vs nn.LSTM, ms per training step |" in table
+        assert bench.RECURRENCE_NOTE in table
+
+
+def test_without_a_gpu_the_recurrences_section_skips_its_gpu_rows(bench, monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(bench, "recurrence_rows", lambda repeat, quick, lengths, device: {"device": str(device), "threads": 1, "rows": []})
+    section = bench.bench_recurrences(1, tmp_path, quick=False)
+    assert section["gpu"] == {"skipped": "no GPU on this machine"} and section["lengths"] == [64, 512]
+    report = fixed_report(bench, (0.1, 0.1))
+    report["recurrences"] = {**section, "load": report["sweep"]["load"]}
+    assert "| recurrences on a GPU | not measured: no GPU on this machine | | | | | |" in bench.table(report)
+
+
 def test_the_harness_takes_its_own_share_out_of_the_load_average(bench, monkeypatch):
     """One busy core adds 1 - e^-1 to the 1-minute load average in a minute, and that much decays by e^-1 in the next."""
     now, used = [0.0], [0.0]

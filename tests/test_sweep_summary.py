@@ -853,3 +853,44 @@ def test_a_jobs_line_names_its_own_overrides_status_loss_and_seconds(tmp_path):
     assert job_line(solved, ["epochs=4", "model=cell,rnn"]) == (
         "Job 3 (model=rnn lr=0.01414): ok, final loss 1.707e-05, solved at epoch 2, 0.30 s")
     assert job_line(diverged, ["epochs=4"]) == "Job 4 (model=rnn lr=0.5): diverged in epoch 1, 0.30 s"
+
+
+# --------------------------------------------------------------------------- a ladder of difficulty
+def ladder_sweep(sweep_dir: Path, solved: dict[tuple[str, str], list[bool]]) -> None:
+    """Jobs of model=... task.length=... seed=..., solved or not as ``solved[(model, length)]`` says per seed."""
+    num = 0
+    for (model, length), seeds in solved.items():
+        for seed, right in enumerate(seeds):
+            outcome = {"sequences": 10, "sequences_right": 10} if right else {"sequences": 10, "sequences_right": 7,
+                                                                               "solved_epoch": None}
+            make_job(sweep_dir, num, [f"model={model}", f"task.length={length}", f"seed={seed}"], **outcome)
+            num += 1
+
+
+def test_the_ladder_states_the_hardest_rung_every_seed_and_any_seed_solved(tmp_path):
+    ladder_sweep(tmp_path, {
+        # Rungs met in the order 16, 8, 32: ordered by value, not as "16" < "32" < "8".
+        ("gru", "16"): [True, True], ("gru", "8"): [True, True], ("gru", "32"): [True, False],
+        ("rnn", "16"): [False, True], ("rnn", "8"): [True, True], ("rnn", "32"): [False, False],
+        ("mingru", "8"): [False, False],  # no rung solved; and two rungs never run
+    })
+    summary = Summary.read(tmp_path, ladder="task.length")
+    header, rows = summary.ladder_table()
+    assert header == ["setting", "task.length=8", "16", "32", "every seed", "any seed"]
+    assert rows == [
+        ["model=gru", "2/2", "2/2", "1/2", "16", "32"],
+        ["model=rnn", "2/2", "1/2", "0/2", "8", "16"],
+        ["model=mingru", "0/2", "-", "-", "none", "none"],
+    ]
+    assert "Seeds solved (every evaluation sequence right) at each task.length, and the hardest task.length that every seed and that any seed solved:" in summary.text()
+    assert "| model=gru | 2/2 | 2/2 | 1/2 | 16 | 32 |" in summary.markdown()
+
+
+def test_the_ladder_key_is_read_back_from_the_sweeps_config(tmp_path, capsys):
+    ladder_sweep(tmp_path, {("gru", "8"): [True], ("gru", "16"): [False]})
+    assert "Ladder" not in Summary.read(tmp_path).markdown()  # no ladder recorded: no table
+    OmegaConf.save(OmegaConf.create({"ladder": "task.length", "hydra": {"sweeper": {}}}), tmp_path / MULTIRUN_NAME)
+    assert summarize_main([str(tmp_path)]) == 0
+    assert "## Ladder of difficulty: `task.length`" in (tmp_path / SUMMARY_MD).read_text()
+    # model=gru is common to every job, shown once above the tables: the row is the defaults.
+    assert "(defaults)            1/1  0/1           8         8" in capsys.readouterr().out

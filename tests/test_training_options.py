@@ -7,6 +7,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnexp.data.loading import load_task, unigram_entropy
+from rnnexp.sweep.jobs import Job
 from rnnexp.training.checkpoint import BEST, LAST, load_checkpoint
 from rnnexp.training.trainer import train
 
@@ -179,3 +180,15 @@ def test_progress_bar_on_request_and_quiet_otherwise(run_main):
     assert shown.status == 0 and "Epoch 1/1 [" in shown.stderr and "steps  loss" in shown.stderr
     quiet = run_main(args)  # stderr is a StringIO here, not a terminal
     assert quiet.status == 0 and quiet.stderr == ""
+
+
+def test_stop_when_solved_ends_the_run_at_the_epoch_that_reaches_solved_at(make_cfg, tmp_path):
+    overrides = ("task=copy", "task.size=128", "model=gru", "model.hidden_size=32", "lr=0.03", "solved_at=0.5")
+    stopped = train(make_cfg(*overrides, "epochs=40", "stop_when_solved=true"), tmp_path / "stopped")
+    assert stopped.stopped_early and stopped.epochs == stopped.solved_epoch < 40
+    assert stopped.sequences / 2 <= stopped.sequences_right < stopped.sequences  # half of 13 right: solved at 0.5
+    job = Job.read(tmp_path / "stopped")  # as a sweep's summary reads it back: solved by the run's own share
+    assert job.solved and job.solved_at == 0.5
+    # Stopping changes nothing before the stop: the same epochs trained to the end give the same losses.
+    whole = train(make_cfg(*overrides, f"epochs={stopped.epochs}"), tmp_path / "whole")
+    assert whole.losses == stopped.losses and not whole.stopped_early

@@ -25,6 +25,13 @@ from rnnexp.internals.hydra_private import compose_each_job_once
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
 
 
+def swept_keys(config: DictConfig) -> list[str]:
+    """The keys a multirun sweeps: those of the command line with several values, then the sweeper's params."""
+    typed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    swept = [override.key_or_group.lstrip("+~") for override in typed if override.is_sweep_override()]
+    return swept + [str(key).lstrip("+~") for key in config.hydra.sweeper.get("params") or {}]
+
+
 def swept_sections(config: DictConfig) -> set[str]:
     """The top-level sections that a sweep's jobs may compose otherwise than the sweep's own config.
 
@@ -32,10 +39,7 @@ def swept_sections(config: DictConfig) -> set[str]:
     (with task=copy,caesar its task is the default, hello); each job composes
     its own. The sweeper's params sweep too (hparams_search=optuna).
     """
-    typed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
-    swept = [override.key_or_group for override in typed if override.is_sweep_override()]
-    swept += [str(key) for key in config.hydra.sweeper.get("params") or {}]
-    sections = {key.lstrip("+~").split(".")[0] for key in swept}
+    sections = {key.split(".")[0] for key in swept_keys(config)}
     if sections & {"experiment", "hparams_search"}:  # options of the whole config: they may choose any group
         sections |= set(GROUP_SECTIONS)
     return sections
@@ -67,6 +71,15 @@ def check_run_dir(directory: str) -> None:
             f"hydra.run.dir={directory}: already holds a run ({found}); choose a new directory, hydra.run.dir=..."
             + (f", or continue that run with {typed_override('resume', directory)}" if resumable else "")
         )
+
+
+def check_ladder(config: DictConfig) -> None:
+    """Refuse a ``ladder`` key that the sweep does not sweep: its summary would have no ladder to show."""
+    ladder = config.get("ladder")
+    swept = swept_keys(config)
+    if ladder is not None and ladder not in swept:
+        sweeps = f"this sweep varies {', '.join(swept)}" if swept else "this sweep varies no key"
+        raise UserError(f"ladder={ladder}: must name a key the sweep varies with several values ({sweeps})")
 
 
 def check_sweep_dir(directory: str, overrides: Sequence[str] = ()) -> None:
@@ -114,6 +127,7 @@ class StartChecks(Callback):
             # A key that one of a swept group's options reads (+task.shift with
             # task=copy,caesar) is checked again by each job, on the config it composes.
             check_composed(config, swept=swept_sections(config))
+            check_ladder(config)
             check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None

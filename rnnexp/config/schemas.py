@@ -466,6 +466,20 @@ class Config:
         check=Range(at_least(1), "must be an integer >= 1 (epochs), or null to train all epochs"),
         null="trains all epochs",
     )
+    # The share of evaluation sequences right that counts as solved: 1, every
+    # one; a sweep of hard settings may count 0.99 (one wrong character in
+    # a few hundred sequences is not a failure to remember).
+    solved_at: float = setting(
+        1.0,
+        "the share of evaluation sequences that must be right for a run to count as solved",
+        check=Range(lambda value: 0 < value <= 1, "must be a share > 0 and <= 1 (1: every sequence right)"),
+    )
+    # Stop at the end of the first epoch that solves the task (every
+    # evaluation sequence right): a sweep of many settings spends its time on
+    # the ones still learning. A text is never solved, so this never stops it.
+    stop_when_solved: bool = setting(
+        False, "stop at the end of the first epoch that solves the task (`solved_at` of the evaluation sequences right)"
+    )
     # A run has diverged, and stops with status diverged, when an epoch's
     # mean training loss exceeds this many times ln(classes), the loss of
     # guessing uniformly (as when the loss is inf or nan). A loss that
@@ -514,6 +528,15 @@ class Config:
         check=Range(
             one_of("jobs", "epochs"), "allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)"
         ),
+    )
+    # A sweep's key whose values climb in difficulty (task.delay): its summary
+    # then states, for each setting of the other keys, the hardest value that
+    # every seed solved and the hardest that any seed solved (rnnexp.sweep.ladder).
+    ladder: Optional[str] = setting(
+        None,
+        "a swept key whose values climb in difficulty (`task.delay`): the sweep's summary states, per setting, the "
+        "hardest value every seed solved and the hardest any seed solved ([sweeps.md](sweeps.md))",
+        null="no ladder table",
     )
     # torch's intra-op threads: auto (one for small models, where more only
     # add hand-off costs and suffer most when the cores are busy; all cores

@@ -137,11 +137,12 @@ def mode_from_command_line(flags: Any) -> Iterator[None]:
     ``flags``: the command line as Hydra's parser reads it. Hydra composes
     the whole config to read ``hydra.mode``, which chooses between a run and
     a multirun when the command line gives no ``-m``; None (unset) leaves the
-    choice to ``-m``. No config of rnnexp sets ``hydra.mode`` (a test checks
-    conf/), so the mode is the one a ``hydra.mode=...`` override gives, or
-    unset. A command that may read other configs (``--config-dir``,
-    ``--config-name``, ``--config-path``), or sets the mode otherwise than
-    plainly, is left to Hydra.
+    choice to ``-m``. Only an experiment option may set ``hydra.mode`` in
+    rnnexp's configs (experiment=memory is a sweep; a test checks conf/), so
+    the mode is the one a ``hydra.mode=...`` override gives, or unset, unless
+    the command names an experiment. A command that names one, or may read
+    other configs (``--config-dir``, ``--config-name``, ``--config-path``),
+    or sets the mode otherwise than plainly, is left to Hydra.
     """
     mode = _typed_mode(flags)
     if mode is _ASK_HYDRA:
@@ -173,6 +174,8 @@ def _typed_mode(flags: Any) -> Any:
     except Exception:  # Hydra reports it, in its own words
         return _ASK_HYDRA
     mode: Any = None
+    if any(override.key_or_group == "experiment" for override in overrides):
+        mode = _ASK_HYDRA  # unless hydra.mode is given as well, which wins over the experiment's
     for override in overrides:
         if override.key_or_group != "hydra.mode":
             continue

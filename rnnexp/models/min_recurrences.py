@@ -8,9 +8,13 @@ log-space parallel scan (Heinsen 2023, arXiv 2311.06281):
     log h_t = a*_t + logcumsumexp_{s <= t}(log b_s - a*_s),   a*_t = sum_{s <= t} log a_s,
 
 with h_0 joining as the first value (a*_0 = 0); h_0 = 0 is log 0 = -inf,
-which logcumsumexp takes as it is. A window of one step (sampling a
-character, stateful windows of length 1) computes the recurrence directly
-instead; the two agree to float32 tolerance (tests/test_min_recurrences.py).
+which logcumsumexp takes as it is. The recurrence can also run directly,
+one step after another; the two agree to float32 tolerance
+(tests/test_min_recurrences.py). ``scan`` chooses: ``parallel``, ``steps``,
+or ``auto``, the scan on an accelerator and the steps on the CPU, where
+torch's logcumsumexp computes one element at a time and the steps train
+about 4x faster (docs/performance.md, "Recurrences"). A window of one step
+(sampling a character) always steps.
 
 The scan needs b_t > 0 and so h_t > 0: the candidate goes through
 g(x) = x + 0.5 for x >= 0, sigmoid(x) otherwise (the paper's, positive and
@@ -59,6 +63,9 @@ def log_scan(log_a: torch.Tensor, log_b: torch.Tensor, h_0: torch.Tensor) -> tor
     return torch.exp(log_h[:, 1:])  # (B, T, H)
 
 
+SCANS = ("auto", "parallel", "steps")  # model.recurrence.scan
+
+
 class MinRecurrence(nn.Module):
     """Stacked layers of h_t = a_t * h_{t-1} + b_t, with a_t and b_t from x_t alone (a subclass says how).
 
@@ -76,18 +83,22 @@ class MinRecurrence(nn.Module):
     gates = 2  # the subclass's: how many hidden_size blocks each layer's linear map computes
     formula = ""  # the recurrence in words, for python -m rnnexp.shapes
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0, scan: str = "auto"):
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout if num_layers > 1 else 0.0  # between stacked layers only
+        self.scan = scan  # parallel, steps, or auto: parallel on an accelerator, steps on the CPU
         self.layers = nn.ModuleList(
             nn.Linear(input_size if i == 0 else hidden_size, self.gates * hidden_size) for i in range(num_layers)
         )
 
     @classmethod
     def check_config(cls, model: Mapping[str, Any]) -> None:
-        """One direction: the scan runs forward in time."""
+        """One direction: the scan runs forward in time; and a scan rnnexp knows."""
+        scan = (model.get("recurrence") or {}).get("scan", "auto")
+        if scan not in SCANS:
+            raise UserError(f"model.recurrence.scan={scan}: allowed values are {', '.join(SCANS)}")
         if model["bidirectional"]:
             raise UserError(
                 f"model.bidirectional=true: model={model_label(model)} reads left to right only (its scan runs forward in "
@@ -108,13 +119,13 @@ class MinRecurrence(nn.Module):
         """x (B, T, input) and h_0 (num_layers, B, H) or None -> h_1..h_T of the top layer (B, T, H), h_T of each layer.
 
         ``parallel``: the scan (True) or one step at a time (False); None
-        takes the scan for more than one step.
+        follows ``scan``.
         """
         batch, steps, _ = x.shape
         if state is None:
             state = x.new_zeros(self.num_layers, batch, self.hidden_size)  # h_0 = 0
         if parallel is None:
-            parallel = steps > 1
+            parallel = self.runs_parallel(x.device, steps)
         finals = []
         for i, linear in enumerate(self.layers):
             if i > 0:
@@ -127,12 +138,19 @@ class MinRecurrence(nn.Module):
             finals.append(x[:, -1])  # h_T: (B, H)
         return x, torch.stack(finals)  # (B, T, H), (num_layers, B, H)
 
+    def runs_parallel(self, device: torch.device, steps: int) -> bool:
+        """Whether a window of ``steps`` on ``device`` takes the scan: by ``scan``, and never for one step."""
+        if steps < 2 or self.scan == "steps":
+            return False
+        return self.scan == "parallel" or device.type != "cpu"
+
     @staticmethod
     def _steps(a: torch.Tensor, b: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """h_t = a_t * h_{t-1} + b_t, one step after another: (B, T, H) twice and h_0 (B, H) -> (B, T, H)."""
         outputs = []
-        for t in range(a.shape[1]):
-            h = a[:, t] * h + b[:, t]  # (B, H)
+        # unbind, not a[:, t]: indexing's backward would build a (B, T, H) gradient for every step.
+        for a_t, b_t in zip(a.unbind(1), b.unbind(1)):
+            h = torch.addcmul(b_t, a_t, h)  # (B, H)
             outputs.append(h)
         return torch.stack(outputs, dim=1)
 
@@ -145,12 +163,17 @@ class MinRecurrence(nn.Module):
         state = ("num_layers", "batch", "hidden_size")
         steps = ("batch", "seq_len", "hidden_size")
         layers = f"{self.num_layers} layer{'s' if self.num_layers > 1 else ''}"
+        scan = (
+            "every t at once by a log-space parallel scan (Heinsen 2023), "
+            "log h_t = a*_t + logcumsumexp(log b_t - a*_t) with a*_t = cumsum log a_t"
+        )
+        if self.runs_parallel(x.device, x.shape[1]):
+            how = f"{scan}; a window of one step runs the recurrence directly"
+        else:
+            how = (f"one step after another here (scan={self.scan} on {x.device.type}), where an accelerator takes "
+                   f"{scan}")
         return Description(
-            words=(
-                f"{self.formula}; every t at once by a log-space parallel scan (Heinsen 2023), "
-                f"log h_t = a*_t + logcumsumexp(log b_t - a*_t) with a*_t = cumsum log a_t; {layers}, batch-first; "
-                "a window of one step runs the recurrence directly"
-            ),
+            words=f"{self.formula}; {how}; {layers}, batch-first",
             output="hidden_size",
             output_note="out",
             sizes={"num_layers": self.num_layers, f"{self.gates} x hidden_size": self.gates * self.hidden_size},

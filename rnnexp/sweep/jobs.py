@@ -27,7 +27,16 @@ from typing import Any, Iterable, Mapping, Optional
 from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
-from rnnexp.results import LAST, METRICS_NAME, MULTIRUN_NAME, OVERRIDES_FILE, RunResult, Status, saved_overrides
+from rnnexp.results import (
+    LAST,
+    METRICS_NAME,
+    MULTIRUN_NAME,
+    OVERRIDES_FILE,
+    RunResult,
+    Status,
+    reaches,
+    saved_overrides,
+)
 
 # The statuses of a job that has ended: its metrics.json says how, and it will not change.
 ENDED = frozenset({Status.OK, Status.DIVERGED, Status.FAILED})
@@ -63,6 +72,7 @@ class Job:
     target: Optional[str] = None
     sequences_right: Optional[int] = None  # evaluation sequences right at the end; None in older records
     sequences: Optional[int] = None  # evaluation sequences
+    solved_at: float = 1.0  # the share of them right that counts as solved (the job's solved_at)
     # Training loss of each epoch, from metrics.json; None without one. A failed
     # job's record holds none (the entry point writes it without the trainer's history).
     losses: Optional[list[float]] = None
@@ -97,6 +107,7 @@ class Job:
             target=result.target,
             sequences_right=result.sequences_right,  # None when metrics.json predates the counts
             sequences=result.sequences,
+            solved_at=result.solved_at,
             losses=result.losses,
             error=result.error or "",
             epochs=result.epochs,
@@ -111,7 +122,8 @@ class Job:
 
     @property
     def solved(self) -> bool:
-        """Ended right: every evaluation sequence right after the last step (a run that lost it again is not).
+        """Ended right: every evaluation sequence right after the last step (a run that lost it again is not),
+        or the job's ``solved_at`` share of them.
 
         A record without the sequence counts shows only the first sequence's
         prediction; the solved epoch, which the trainer sets only when every
@@ -120,7 +132,7 @@ class Job:
         if self.status is not Status.OK or self.solved_epoch is None:
             return False
         if self.counted:
-            return self.sequences_right == self.sequences
+            return reaches(self.sequences_right, self.sequences, self.solved_at)
         return self.prediction is not None and self.prediction == self.target
 
     @property

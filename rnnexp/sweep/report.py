@@ -23,6 +23,7 @@ from rnnexp.files import write_atomically
 from rnnexp.results import Status
 from rnnexp.sweep.continuation import finish_command
 from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, varying_overrides
+from rnnexp.sweep.ladder import Ladder, ladder_of, recorded_key
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -48,18 +49,23 @@ class Summary:
     groups: list[Group]  # [] when no setting ran over several seeds
     common: list[str]  # the overrides every job shares, shown once above the tables
     ranking: Ranking = Ranking()
+    ladder: Optional[Ladder] = None  # with ladder=KEY: how far up KEY's values each setting got
 
     @classmethod
-    def read(cls, sweep_dir: str | Path, ranking: Optional[Ranking] = None) -> Summary:
+    def read(cls, sweep_dir: str | Path, ranking: Optional[Ranking] = None, ladder: Optional[str] = None) -> Summary:
         """Read the jobs of ``sweep_dir`` and rank them (writes nothing).
 
         ``ranking`` defaults to the one the multirun recorded in the sweep
-        directory, so a summary rebuilt later ranks as the multirun did.
+        directory, so a summary rebuilt later ranks as the multirun did;
+        ``ladder``, the key of a ladder of difficulty, to the sweep's ``ladder``
+        as multirun.yaml records it.
         """
         ranking = ranking if ranking is not None else Ranking.read(sweep_dir)
+        ladder = ladder or recorded_key(sweep_dir)
         jobs = read_jobs(sweep_dir)
         common, _ = varying_overrides(jobs)
-        return cls(Path(sweep_dir), rank(jobs, ranking), group_by_setting(jobs, ranking), common, ranking)
+        return cls(Path(sweep_dir), rank(jobs, ranking), group_by_setting(jobs, ranking), common, ranking,
+                   ladder_of(jobs, ladder) if ladder else None)
 
     @property
     def failed(self) -> list[Job]:
@@ -125,6 +131,9 @@ class Summary:
         parts += ["", text_table(*self.job_table())]
         if self.groups:
             parts += ["", "By setting, over seeds:", text_table(GROUP_COLUMNS, group_rows(self.groups, self.common))]
+        if self.ladder:
+            header, rows = self.ladder_table()
+            parts += ["", f"{self.ladder_intro()}:", text_table(header, rows, numeric=set(header[1:]))]
         parts += [f"Job {job.num} failed: {job.error}" for job in self.failed]
         return "\n".join(parts + self.unfinished_lines())
 
@@ -132,7 +141,7 @@ class Summary:
         """The content of ``summary.md``."""
         intro = f"{self.counts()}. {self.ranking.describe()}."
         if self.counts_sequences:
-            intro += f' Solved: every evaluation sequence right at the end ("{SEQUENCES_COLUMN}" counts them).'
+            intro += f" Solved: {self.solved_rule()} at the end (\"{SEQUENCES_COLUMN}\" counts them)."
         parts = [f"# Sweep `{self.sweep_dir.name}`", "", intro]
         if self.common:
             parts += ["", f"Every job: `{' '.join(shorten(o) for o in self.common)}`"]
@@ -146,6 +155,9 @@ class Summary:
                 "",
                 markdown_table(GROUP_COLUMNS, group_rows(self.groups, self.common)),
             ]
+        if self.ladder:
+            parts += ["", f"## Ladder of difficulty: `{self.ladder.key}`", "", f"{self.ladder_intro()}.", "",
+                      markdown_table(*self.ladder_table())]
         if self.failed:
             parts += ["", "## Failed jobs", ""] + [f"- {j.num} `{j.dir.name}`: {j.error}" for j in self.failed]
         if self.unfinished:
@@ -154,6 +166,22 @@ class Summary:
                       for j in self.unfinished]
             parts += ["", f"To finish the sweep: `{self.continue_command()}`"]
         return "\n".join(parts) + "\n"
+
+    def solved_rule(self) -> str:
+        """What counts as solved in words: every evaluation sequence right, or the jobs' solved_at share of them."""
+        shares = sorted({j.solved_at for j in self.ranked if j.counted})
+        if not shares or shares == [1.0]:
+            return "every evaluation sequence right"
+        return f"at least {' or '.join(f'{share * 100:g}%' for share in shares)} of the evaluation sequences right"
+
+    def ladder_intro(self) -> str:
+        return (f"Seeds solved ({self.solved_rule()}) at each {self.ladder.key}, and the hardest {self.ladder.key} that every seed "
+                "and that any seed solved")
+
+    def ladder_table(self) -> tuple[list[str], list[list[str]]]:
+        """The ladder's header and cells, the settings' overrides shortened as in the other tables."""
+        rows = self.ladder.table_rows(self.common)
+        return self.ladder.header(), [[" ".join(shorten(o) for o in row[0].split(" ")), *row[1:]] for row in rows]
 
     def csv_rows(self) -> list[dict[str, Any]]:
         """The rows of ``summary.csv``: every override and the unrounded numbers, for other tools to read."""
@@ -269,12 +297,13 @@ def _number(value: Optional[float], digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"  # nan and inf format as themselves
 
 
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell; numbers right-aligned."""
+def text_table(header: list[str], rows: list[list[str]], numeric: Optional[set[str]] = None) -> str:
+    """Columns padded to their widest cell; the ``numeric`` columns (by header) right-aligned."""
+    numeric = _NUMERIC if numeric is None else numeric
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
 
     def line(cells: list[str]) -> str:
-        padded = (c.rjust(w) if name in _NUMERIC else c.ljust(w) for c, w, name in zip(cells, widths, header))
+        padded = (c.rjust(w) if name in numeric else c.ljust(w) for c, w, name in zip(cells, widths, header))
         return "  ".join(padded).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])

@@ -65,7 +65,7 @@ class Tagging(TaskKind):
     """A task of (source, target) pairs: solved when every sequence is right."""
 
     def note_solved(self, history: History, epoch: int, stats: EpochStats) -> None:
-        history.note_solved(epoch, stats.seq_accuracy)
+        history.note_solved(epoch, stats.seq_accuracy, self.cfg.solved_at)
 
     def epoch_line(self, line: str, shown: EpochStats) -> str:
         return f"Predicted string: {shown.first_prediction}, {line}"  # the notebook's line
@@ -97,6 +97,8 @@ class Tagging(TaskKind):
         right = f"{result.sequences_right} of {result.sequences} {split} sequences right"
         if result.sequences_right == result.sequences:
             return f"Solved at epoch {solved}: all {result.sequences} {split} sequences right (first: {result.prediction}). {where}"
+        if result.solved:  # solved_at below 1
+            return f"Solved at epoch {solved} (solved_at={result.solved_at:g}): {right}; first: {first}. {where}"
         if solved is not None:
             return f"Solved at epoch {solved} but lost again by the end: {right}; first: {first}. {where}"
         return f"Not solved: {right}, {result.accuracy:.1%} of characters; first: {first}. {where}"

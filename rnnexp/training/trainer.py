@@ -318,6 +318,9 @@ class Trainer:
         if cfg.patience is not None and val_stats and self.history.epochs_since_best >= cfg.patience:
             self.stopped_early = True
             log.info(f"Early stop: no better validation loss for {cfg.patience} epochs (best at epoch {self.history.best_epoch})")
+        elif cfg.stop_when_solved and self.history.solved_epoch is not None:
+            self.stopped_early = True
+            log.info(f"Early stop: solved at epoch {self.history.solved_epoch} (stop_when_solved=true)")
         return self.stopped_early
 
     def save_partial_epoch(self, epoch: int, stats: EpochStats) -> None:
@@ -385,6 +388,7 @@ class Trainer:
             sequences=final.sequences if counted else None,
             sequences_right=final.correct_sequences if counted else None,
             solved_epoch=self.history.solved_epoch,
+            solved_at=self.cfg.solved_at,
             epochs=self.history.epochs,
             seconds=round(seconds, 4),
             status=status,

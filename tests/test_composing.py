@@ -149,8 +149,10 @@ def flags(*args):
     (("hydra.mode=SOMETIMES",), composing._ASK_HYDRA),
     (("--config-dir", "elsewhere"), composing._ASK_HYDRA),
     (("-cn", "other"), composing._ASK_HYDRA),
-    (("experiment=memory",), composing._ASK_HYDRA),  # an experiment may set it
+    (("experiment=memory",), RunMode.MULTIRUN),  # read from the experiment's file
+    (("experiment=seed_cell",), None),
     (("experiment=memory", "hydra.mode=RUN"), RunMode.RUN),
+    (("experiment=memory,seed_cell",), composing._ASK_HYDRA),
 ])
 def test_the_run_mode_is_read_from_the_command_line(args, mode):
     assert composing._typed_mode(flags(*args)) is mode

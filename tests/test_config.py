@@ -150,8 +150,9 @@ def test_experiment_presets_win_over_the_options(make_cfg, experiment):
         chosen[key.split("/")[-1]] = option
     # A data task sets lr and an option sets init_scale: the preset still decides both.
     cfg = make_cfg(f"experiment={experiment}", "task=copy")
-    for group in ("model", "encoder"):
+    for group in {"model", "encoder"} & set(chosen):
         assert cfg[group].name == chosen[group]
+    preset.pop("hydra", None)  # a sweep's settings (experiment=memory): the job's config holds none of them
     for key, value in flat(preset).items():
         assert OmegaConf.select(cfg, key) == value, key
 
@@ -234,6 +235,8 @@ BAD_VALUES = [
     (["batch_size=0"], "batch_size=0: must be an integer >= 1"),
     (["clip=0"], "clip=0.0: must be a number > 0 (the largest gradient norm), or null"),
     (["patience=0"], "patience=0: must be an integer >= 1 (epochs), or null"),
+    (["solved_at=0"], "solved_at=0.0: must be a share > 0 and <= 1 (1: every sequence right)"),
+    (["solved_at=1.5"], "solved_at=1.5: must be a share > 0 and <= 1 (1: every sequence right)"),
     (["diverge_ratio=0.5"], "diverge_ratio=0.5: must be a number > 1 (a multiple of ln(classes)"),
     (["train_accuracy=false"], "train_accuracy=false: task=hello decides when it is solved from the accuracy"),
     (["progress=sometimes"], "progress=sometimes: allowed values are auto, always, never"),

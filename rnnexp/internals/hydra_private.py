@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from importlib import resources
 from typing import Any, Iterator, List, Optional
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -139,10 +140,13 @@ def mode_from_command_line(flags: Any) -> Iterator[None]:
     a multirun when the command line gives no ``-m``; None (unset) leaves the
     choice to ``-m``. Only an experiment option may set ``hydra.mode`` in
     rnnexp's configs (experiment=memory is a sweep; a test checks conf/), so
-    the mode is the one a ``hydra.mode=...`` override gives, or unset, unless
-    the command names an experiment. A command that names one, or may read
-    other configs (``--config-dir``, ``--config-name``, ``--config-path``),
-    or sets the mode otherwise than plainly, is left to Hydra.
+    the mode is the one a ``hydra.mode=...`` override gives, else the one the
+    named experiment's file gives, or unset. (Hydra's own answer would also
+    hide a config that does not compose: it takes the mode as unset, and the
+    run then fails on the sweep's values with a line about them.) A command
+    that may read other configs (``--config-dir``, ``--config-name``,
+    ``--config-path``), or sets the mode otherwise than plainly, is left to
+    Hydra.
     """
     mode = _typed_mode(flags)
     if mode is _ASK_HYDRA:
@@ -163,6 +167,18 @@ def mode_from_command_line(flags: Any) -> Iterator[None]:
 _ASK_HYDRA = object()
 
 
+def _experiment_mode(override: Override) -> Any:
+    """The ``hydra.mode`` that ``experiment=NAME`` sets (None: unset), read from its file in rnnexp.conf."""
+    name = override.value()
+    if override.is_delete() or override.is_sweep_override() or not isinstance(name, str):
+        return _ASK_HYDRA
+    path = resources.files("rnnexp.conf") / "experiment" / f"{name}.yaml"
+    if not path.is_file():
+        return None  # no such option: Hydra says so, whichever the mode
+    mode = OmegaConf.select(OmegaConf.create(path.read_text(encoding="utf-8")), "hydra.mode", default=None)
+    return None if mode is None else RunMode.__members__.get(str(mode), _ASK_HYDRA)
+
+
 def _typed_mode(flags: Any) -> Any:
     """The run mode the command line sets (None: unset), or _ASK_HYDRA where only a composition can tell."""
     if flags is None or flags.config_dir or flags.config_name or flags.config_path:
@@ -174,8 +190,9 @@ def _typed_mode(flags: Any) -> Any:
     except Exception:  # Hydra reports it, in its own words
         return _ASK_HYDRA
     mode: Any = None
-    if any(override.key_or_group == "experiment" for override in overrides):
-        mode = _ASK_HYDRA  # unless hydra.mode is given as well, which wins over the experiment's
+    for override in overrides:
+        if override.key_or_group == "experiment":
+            mode = _experiment_mode(override)  # hydra.mode given as well wins over the experiment's
     for override in overrides:
         if override.key_or_group != "hydra.mode":
             continue

@@ -14,6 +14,7 @@ started.
 
     jobs      a job as its directory records it; the jobs the sweep planned; the ranking; seed groups
     report    the tables (terminal, markdown, CSV) and summary.csv/summary.md
+    ladder    ladder=KEY: per setting, the hardest value of KEY that every seed and any seed solved
     plot      the loss curves as a PNG (needs matplotlib)
     callback  the Hydra callback that records the sweep and writes the summary after every multirun
     continuation  continue=<sweep dir>: the sweep's own command line again, into its directory

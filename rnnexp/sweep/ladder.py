@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from omegaconf import OmegaConf
 
@@ -64,13 +64,14 @@ class Ladder:
         first, *rest = self.rungs
         return ["setting", f"{self.key}={first}", *rest, EVERY, ANY]
 
-    def table_rows(self, common: Sequence[str] = ()) -> list[list[str]]:
-        """Cells: the setting (without what every job shares), ``solved/seeds`` per rung, the two hardest rungs."""
+    def table_rows(self, common: Sequence[str] = (), show: Callable[[str], str] = str) -> list[list[str]]:
+        """Cells: the setting (without what every job shares, each override as ``show`` writes it),
+        ``solved/seeds`` per rung, the two hardest rungs."""
         cells = []
         for row in self.rows:
             counts = [self.rung_cell(row, rung) for rung in self.rungs]
             hardest = [self.hardest(row, every) or "none" for every in (True, False)]
-            setting = " ".join(o for o in row.setting if o not in common) or "(defaults)"
+            setting = " ".join(show(o) for o in row.setting if o not in common) or "(defaults)"
             cells.append([setting, *counts, *hardest])
         return cells
 
@@ -95,7 +96,7 @@ def ladder_of(jobs: Sequence[Job], key: str) -> Optional[Ladder]:
         rows.setdefault(setting, Row(setting)).jobs.setdefault(rung, []).append(job)
     if not rungs:
         return None
-    return Ladder(key, sorted(rungs, key=_number) if all(_is_number(r) for r in rungs) else rungs, list(rows.values()))
+    return Ladder(key, sorted(rungs, key=float) if all(_is_number(r) for r in rungs) else rungs, list(rows.values()))
 
 
 def recorded_key(sweep_dir: str | Path) -> Optional[str]:
@@ -114,7 +115,3 @@ def _is_number(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _number(value: str) -> float:
-    return float(value)

@@ -180,8 +180,7 @@ class Summary:
 
     def ladder_table(self) -> tuple[list[str], list[list[str]]]:
         """The ladder's header and cells, the settings' overrides shortened as in the other tables."""
-        rows = self.ladder.table_rows(self.common)
-        return self.ladder.header(), [[" ".join(shorten(o) for o in row[0].split(" ")), *row[1:]] for row in rows]
+        return self.ladder.header(), self.ladder.table_rows(self.common, show=shorten)
 
     def csv_rows(self) -> list[dict[str, Any]]:
         """The rows of ``summary.csv``: every override and the unrounded numbers, for other tools to read."""

@@ -1,7 +1,7 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
     python scripts/bench.py                      # every section, 5 pairs each
-    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu or recurrences
+    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu, recurrences or search
     python scripts/bench.py --repeat 9           # more pairs: tighter medians
     python scripts/bench.py --quick              # smoke run: 1 pair of shrunken work, no verdicts
 
@@ -46,6 +46,11 @@ its figures are recorded):
                 on CUDA when there is one; the ratio is the min model's speed-up
                 (classic ms / min ms). The paper (Feng et al. 2024) reports 175x and
                 235x at T=512 on a GPU
+    search      a 24-trial TPE search (hparams_search=optuna) on task=copy with
+                hydra.sweeper.pruner=median vs the same search with pruner=none, same
+                sampler seed, with the basic launcher and with joblib on 2 workers:
+                the epochs trained in all <= 0.60x, with a best final validation
+                loss within 10% of the unpruned search's (<= 1.10x); and the wall time
 """
 
 from __future__ import annotations
@@ -124,7 +129,17 @@ RECURRENCE_NOTE = (
     "min model, plain PyTorch's the classic layer; ratio = speed-up of the min model, classic ms / min ms "
     "(> 1: the min model trains faster). No target: the figures are recorded."
 )
-SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences")
+# The search section: hparams_search=optuna's space (lr, hidden size, optimizer) on the copy task, 24 trials of
+# at most SEARCH_EPOCHS epochs, two asked at a time (its n_jobs); each launcher runs the search pruned and not.
+SEARCH_ARGS = ["-m", "hparams_search=optuna", "task=copy", "hydra.sweeper.n_trials=24", "device=cpu"]
+SEARCH_EPOCHS = 20
+SEARCH_LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
+SEARCH_TARGETS = {"epochs_ratio": 0.60, "best_loss_ratio": 1.10}
+SEARCH_NOTE = (
+    "search: rnnexp's column is the search with hydra.sweeper.pruner=median, plain PyTorch's the same search with "
+    "pruner=none (same sampler seed); the best final validation loss is that of the trials that trained to their end."
+)
+SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences", "search")
 # Above this 1-minute load average of other processes (at a section's start or
 # end) a section's figures are not comparable: on the 2-core machines these
 # targets were set on, 0.5 leaves both cores mostly to the benchmark.
@@ -437,6 +452,55 @@ def training_steps(build: Callable, x, steps: int, quick: bool) -> Callable[[], 
     return run
 
 
+def bench_search(repeat: int, workdir: Path, quick: bool) -> dict:
+    """A search with pruner=median vs the same search with pruner=none, for each launcher of SEARCH_LAUNCHERS.
+
+    Each side is ``python -m rnnexp`` SEARCH_ARGS into a fresh sweep directory;
+    what it cost is read back from its jobs' metrics.json: the epochs every
+    trial trained, summed, the trials pruned, and the best final validation
+    loss of the trials that ran to their end.
+    """
+    shrink = ["hydra.sweeper.n_trials=4", "task.size=64", "epochs=2"] if quick else [f"epochs={SEARCH_EPOCHS}"]
+    runs = itertools.count()
+
+    def search(pruner: str, launcher: list[str]) -> Callable[[], dict]:
+        def run() -> dict:
+            sweep_dir = workdir / f"search-{next(runs)}"
+            command = [sys.executable, "-m", "rnnexp", *SEARCH_ARGS, *shrink, *launcher,
+                       f"hydra.sweeper.pruner={pruner}", f"hydra.sweep.dir={sweep_dir}"]
+            seconds, _ = run_child(command, workdir)
+            return {"seconds": seconds, **search_cost(sweep_dir)}
+
+        return run
+
+    launchers = {}
+    for name, launcher in SEARCH_LAUNCHERS.items():
+        pruned, unpruned = alternate(repeat, search("median", launcher), search("none", launcher))
+        launchers[name] = {
+            "wall": compare(pruned, unpruned, "seconds"),
+            "epochs": compare(pruned, unpruned, "epochs"),
+            "best_loss": compare(pruned, unpruned, "best_loss"),
+            "pruned_trials": summary([r["pruned"] for r in pruned]),
+        }
+    return {
+        "command": " ".join(["python", "-m", "rnnexp", *SEARCH_ARGS, *shrink, "hydra.sweeper.pruner=median|none"]),
+        "launchers": launchers,
+        "targets": SEARCH_TARGETS,
+    }
+
+
+def search_cost(sweep_dir: Path) -> dict:
+    """What a finished search trained: epochs over all trials, trials pruned, the best final loss of the trials that ended ok."""
+    records = [json.loads(path.read_text()) for path in sweep_dir.glob("*/metrics.json")]
+    finished = [r["final_loss"] for r in records if r["status"] == "ok" and r["final_loss"] is not None]
+    return {
+        "trials": len(records),
+        "epochs": sum(r["epochs"] for r in records),
+        "pruned": sum(r["status"] == "pruned" for r in records),
+        "best_loss": min(finished) if finished else math.inf,
+    }
+
+
 def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     """``python -m rnnexp task=text model=lstm`` vs scripts/plain_text_loop.py: loss and wall time.
 
@@ -710,9 +774,30 @@ def table(report: dict) -> str:
     if "recurrences" in report:
         lines += recurrence_lines(report["recurrences"], quick)
         lines += ["", RECURRENCE_NOTE]
+    if "search" in report:
+        lines += search_lines(report["search"], quick)
+        lines += ["", SEARCH_NOTE]
     if quick:
         lines += ["", SMOKE]
     return "\n".join(lines)
+
+
+def search_lines(s: dict, quick: bool) -> list[str]:
+    """The search section's rows, per launcher: epochs trained, best final loss and wall, pruned against unpruned."""
+    load, targets, lines = load_range(s), s["targets"], []
+    for name, r in s["launchers"].items():
+        epochs, best, wall = r["epochs"], r["best_loss"], r["wall"]
+        pruned = r["pruned_trials"]["median"]
+        lines += [
+            row(f"search {name}: epochs trained in all ({pruned:g} trials pruned)", fmt(epochs["rnnexp"], digits=0),
+                fmt(epochs["plain"], digits=0), f"{epochs['ratio']:.2f}x", f"<= {targets['epochs_ratio']:.2f}x",
+                verdict(s, epochs["ratio"] <= targets["epochs_ratio"], quick), load),
+            row(f"search {name}: best final validation loss", fmt(best["rnnexp"], digits=4), fmt(best["plain"], digits=4),
+                f"{best['ratio']:.2f}x", f"<= {targets['best_loss_ratio']:.2f}x",
+                verdict(s, best["ratio"] <= targets["best_loss_ratio"], quick), load),
+            row(f"search {name}: wall, s", fmt(wall["rnnexp"]), fmt(wall["plain"]), f"{wall['ratio']:.2f}x", "", "", load),
+        ]
+    return lines
 
 
 def recurrence_lines(s: dict, quick: bool) -> list[str]:
@@ -755,7 +840,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="rnnexp-bench-") as workdir:
         benches = (
             ("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text),
-            ("gpu", bench_gpu), ("recurrences", bench_recurrences),
+            ("gpu", bench_gpu), ("recurrences", bench_recurrences), ("search", bench_search),
         )
         for name, fn in benches:
             if name in sections:

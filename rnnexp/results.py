@@ -36,12 +36,20 @@ class Status(str, Enum):
     DIVERGED = "diverged"  # a non-finite loss stopped it, before that batch's step; or an exploding one (diverge_ratio)
     INTERRUPTED = "interrupted"  # SIGINT or SIGTERM; resume= continues it from its last checkpoint, if it saved one
     FAILED = "failed"  # raised before or while training (its record written all the same; a sweep goes on)
+    # Stopped after an epoch by its caller's per-epoch hook: a search's pruner judged its loss
+    # worse than the other trials' at that epoch. An end like ok: not resumed, not a failure.
+    PRUNED = "pruned"
     # Sweep jobs that have not ended, as the sweep summary names them (rnnexp.sweep.jobs); never in a metrics.json.
     RUNNING = "running"  # its directory holds no metrics.json yet: still training, or killed before it could write one
     MISSING = "missing"  # planned by the sweep, but no directory: never started
 
     def __str__(self) -> str:
         return self.value
+
+
+# The statuses of a run that has ended: its metrics.json says how, and it will not change
+# (a sweep keeps such a job when it continues; an interrupted one resumes).
+ENDED = frozenset({Status.OK, Status.DIVERGED, Status.FAILED, Status.PRUNED})
 
 
 def reaches(right: int, sequences: int, solved_at: float) -> bool:
@@ -64,6 +72,11 @@ class History:
     def epochs(self) -> int:
         """Epochs finished: one training loss is recorded for each."""
         return len(self.losses)
+
+    @property
+    def monitored_loss(self) -> float:
+        """The latest epoch's monitored loss: validation where the task has a split, else training."""
+        return self.val_losses[-1] if self.val_losses else self.losses[-1]
 
     def note_solved(self, epoch: int, seq_accuracy: float, solved_at: float = 1.0) -> None:
         """The solved rule: the first epoch after which every evaluation sequence is right (``solved_at`` of them)."""
@@ -89,13 +102,15 @@ class RunResult:
 
     prediction: Optional[str] = None  # the trained model's output for the first evaluation sequence
     target: Optional[str] = None
-    final_loss: Optional[float] = None  # on the evaluation set (validation if any); None unless ok
+    # On the evaluation set (validation if any); None unless ok. A pruned run's is the loss its
+    # search's trial was told at the epoch it stopped (validation if any, else that epoch's training loss).
+    final_loss: Optional[float] = None
     accuracy: Optional[float] = None  # characters right / characters, on the evaluation set
     sequences: Optional[int] = None  # evaluation sequences (None for task=text, which is never solved)
     sequences_right: Optional[int] = None  # of those, how many had every character right at the end
     solved_epoch: Optional[int] = None
     solved_at: float = 1.0  # the share of sequences right that counts as solved (the config's solved_at)
-    epochs: int = 0  # epochs finished (fewer than configured after early stopping, divergence or a signal)
+    epochs: int = 0  # epochs finished (fewer than configured after early stopping, divergence, pruning or a signal)
     seconds: float
     status: Status
     run_dir: str

@@ -6,6 +6,7 @@ output captured: the same lines and statuses as ``python -m``, without a
 Python start-up per row.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -130,6 +131,21 @@ TABLE = [
     ("summarize a directory that is not a sweep", SUMMARIZE, ["run"], "run: a single run, not a sweep (its result is its metrics.json)"),
     ("summarize with no sweep here", SUMMARIZE, ["last"], "last: no sweep under outputs/multirun here"),
 ]
+# The Optuna search's settings, refused before its sweep directory or any job exists (the sweep extra brings optuna).
+SEARCH = ["-m", "hparams_search=optuna"]
+SEARCH_TABLE = [
+    ("unknown pruner", MAIN, [*SEARCH, "hydra.sweeper.pruner=medain"], "hydra.sweeper.pruner=medain: allowed values are median, hyperband, none"),
+    ("argument the pruner does not take", MAIN, [*SEARCH, "hydra.sweeper.pruner=median", "hydra.sweeper.pruner_args.n_warmup_step=2"], "hydra.sweeper.pruner_args.n_warmup_step: optuna.pruners.MedianPruner takes no argument n_warmup_step; it takes n_startup_trials, n_warmup_steps, interval_steps, n_min_trials"),
+    ("pruner argument its class refuses", MAIN, [*SEARCH, "hydra.sweeper.pruner=median", "hydra.sweeper.pruner_args.n_warmup_steps=-1"], "hydra.sweeper.pruner_args.n_warmup_steps=-1: optuna.pruners.MedianPruner refuses them (Number of warmup steps cannot be negative"),
+    ("search storage that cannot be written", MAIN, [*SEARCH, "hydra.sweeper.storage=a_file/optuna.journal"], "hydra.sweeper.storage=a_file/optuna.journal: cannot write a_file/optuna.journal (Not a directory); choose a writable place, or leave it null for optuna.journal in the sweep directory"),
+    ("a sweep the search cannot draw from", MAIN, [*SEARCH, "seed=glob(*)"], "seed=glob(*): an Optuna search draws from choice(...), range(...), interval(...) and tag(log, interval(...)); list the values with choice(...)"),
+    ("an empty range in a search", MAIN, [*SEARCH, "seed=range(3, 3)"], "seed=range(3, 3): not a distribution to draw from (the range holds no value)"),
+    ("a log scale from 0 in a search", MAIN, [*SEARCH, "lr=tag(log, interval(0, 1))"], "lr=tag(log, interval(0, 1)): a log scale starts above 0; give a low end > 0"),
+]
+WITH_OPTUNA = pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="the Optuna search comes with the sweep extra")
+# Where the cmaes package is installed, hydra/sweeper/sampler=cmaes is not bad input.
+CMAES_ROW = ("sampler whose package is missing", MAIN, [*SEARCH, "hydra/sweeper/sampler=cmaes"], "hydra/sweeper/sampler=cmaes: optuna.samplers.CmaEsSampler needs the cmaes package; pip install cmaes")
+CMAES_HERE = pytest.mark.skipif(importlib.util.find_spec("cmaes") is not None, reason="cmaes is installed here")
 # Rows about a device this machine lacks: where it is present the row is not bad input.
 CUDA_HERE = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available on this machine, so device=cuda is valid")
 MPS_HERE = pytest.mark.skipif(
@@ -141,7 +157,12 @@ ABSENT_DEVICES = [
     (("device not present: cuda:N", MAIN, ["device=cuda:3"], "device=cuda:3: CUDA is not available on this machine"), CUDA_HERE),
     (("device not present: mps", MAIN, ["device=mps"], "device=mps: Apple's MPS backend is not available on this machine"), MPS_HERE),
 ]
-ROWS = [pytest.param(*row, id=row[0]) for row in TABLE] + [pytest.param(*row, id=row[0], marks=mark) for row, mark in ABSENT_DEVICES]
+ROWS = (
+    [pytest.param(*row, id=row[0]) for row in TABLE]
+    + [pytest.param(*row, id=row[0], marks=WITH_OPTUNA) for row in SEARCH_TABLE]
+    + [pytest.param(*CMAES_ROW, id=CMAES_ROW[0], marks=[WITH_OPTUNA, CMAES_HERE])]
+    + [pytest.param(*row, id=row[0], marks=mark) for row, mark in ABSENT_DEVICES]
+)
 
 
 @pytest.mark.parametrize("what, module, args, message", ROWS)
@@ -180,6 +201,6 @@ def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
 
 def test_the_errors_page_lists_the_table():
     page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
-    for what, module, args, message in TABLE + [row for row, _ in ABSENT_DEVICES]:
+    for what, module, args, message in TABLE + SEARCH_TABLE + [CMAES_ROW] + [row for row, _ in ABSENT_DEVICES]:
         row = f"| {what} | `python -m {module} {' '.join(args)}` | `{module}: error: {message}` |"
         assert row in page, row

@@ -173,8 +173,8 @@ def test_a_continued_sweep_keeps_its_settings_and_another_sweep_keeps_out_of_its
     assert other.stderr.endswith(f"or continue that sweep: python -m rnnexp continue={sweep_dir}\n")
 
 
-def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_after_them(run_main, tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+def test_a_continued_optuna_search_finishes_its_trials_and_numbers_new_jobs_after_them(run_main, tmp_path):
+    pytest.importorskip("optuna")
     search = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=4", "epochs=3", "device=cpu", "hydra.sweeper.storage=sqlite:///optuna.db"]
     # A hello job makes 4 forward passes (3 epochs and the final evaluation): the signal
     # lands in the second epoch of job 2, the first of the second batch of two trials.
@@ -186,7 +186,8 @@ def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_
 
     continued = run_main(["continue=last"])
     assert continued.status == 0, continued.stderr
-    assert "Continuing the search: 2 trials ended, 1 to resume, new ones from job 3" in continued.stdout
+    # Job 3's trial was asked with job 2's, and its values drawn: it runs as job 3, with them.
+    assert "Continuing the search: 2 trials ended, 1 to resume, 1 drawn but never started, none new" in continued.stdout
     jobs = job_dirs(sweep_dir)
     assert [d.name.partition("_")[0] for d in jobs] == ["0", "1", "2", "3"]  # 4 trials in all, none renumbered
     assert f"Resuming {jobs[2]} after epoch 1" in (jobs[2] / "rnnexp.log").read_text()
@@ -195,8 +196,11 @@ def test_a_continued_optuna_search_counts_its_ended_trials_and_numbers_new_jobs_
     import optuna
 
     study = optuna.load_study(study_name="rnnexp", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
-    # Trials 2 and 3 were asked together, then cut: failed for the sampler; then one new trial.
-    assert [trial.state.name for trial in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "FAIL", "COMPLETE"]
+    # Every trial ended once, the cut one reporting to the trial it started with.
+    assert [trial.state.name for trial in study.trials] == ["COMPLETE"] * 4
+    assert [sorted(trial.intermediate_values) for trial in study.trials] == [[1, 2, 3]] * 4
+    assert [trial.user_attrs["rnnexp_job"] for trial in study.trials] == [0, 1, 2, 3]
+    assert f"lr={study.trials[3].params['lr']}" in jobs[3].name  # the values its trial drew before the cut
 
 
 def test_a_launchers_time_limit_warning_reaches_it_after_the_checkpoint_landed(run_main, tmp_path):

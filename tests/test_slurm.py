@@ -151,10 +151,16 @@ def nested_corpus(cwd: Path) -> Path:
     return corpus(cwd.joinpath(*(f"level_{i}_of_a_long_nested_path" for i in range(8)), "corpus.txt"), 2000)
 
 
+# An Optuna search pruned by the median of its finished trials, two trials to a SLURM array: the
+# jobs on the node report each epoch's loss to the study, in the sweep directory's journal.
+PRUNED_SEARCH = ("hparams_search=optuna", "task=copy", "task.size=64", "model.hidden_size=choice(8, 16)", "epochs=5",
+                 "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "hydra.sweeper.pruner=median",
+                 "hydra.sweeper.pruner_args.n_startup_trials=1")
 SWEEPS = {
     "two_jobs": lambda cwd: ("model=cell,rnn",),
     # Job 0 fails (no such file); job 1 reads a file eight folders deep.
     "one_fails": lambda cwd: ("task=text", f"task.path={cwd / 'missing.txt'},{nested_corpus(cwd)}", "epochs=2"),
+    "pruned_search": lambda cwd: PRUNED_SEARCH,
 }
 
 
@@ -227,6 +233,25 @@ def test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep(started
     assert [d for d in job_dirs(sweep_dir) if d not in runs] == []
     rows = {r["job"]: r for r in summary_rows(sweep_dir)}
     assert f"task.path={nested_corpus(cwd)}" in rows["1"]["overrides"].split() and rows["1"]["status"] == "ok"
+
+
+@pytest.mark.overlapped
+def test_a_search_on_the_cluster_reports_each_epoch_to_its_study_and_prunes(started_sweeps):
+    optuna = pytest.importorskip("optuna")
+    sweep, output, cwd = ended(started_sweeps, "pruned_search")
+    assert sweep.returncode == 0, output  # a pruned trial is an end, not a failure
+    sweep_dir = sweep_dir_of(cwd)
+    results = {int(p.parent.name.partition("_")[0]): RunResult.read(p) for p in sweep_dir.glob(f"*_*/{METRICS_NAME}")}
+    journal = optuna.storages.journal.JournalFileBackend(str(sweep_dir / "optuna.journal"))
+    study = optuna.load_study(study_name="rnnexp", storage=optuna.storages.JournalStorage(journal))
+    assert len(study.trials) == len(results) == 4
+    for trial in study.trials:  # each job, on the node, reported every epoch it trained to its trial
+        result = results[trial.user_attrs["rnnexp_job"]]
+        assert trial.intermediate_values == dict(enumerate(result.val_losses, start=1))
+        assert trial.state.name.lower() == {Status.OK: "complete", Status.PRUNED: "pruned"}[result.status]
+    assert any(r.status is Status.PRUNED and r.epochs < 5 for r in results.values())
+    assert {r["status"] for r in summary_rows(sweep_dir)} == {"ok", "pruned"}
+    no_sacct_noise(output)
 
 
 # --------------------------------------------------------------------------- SLURM stops a job
@@ -348,6 +373,7 @@ OVERLAPPED = {
     "test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes": "started_sweeps",
     "test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1": "started_sweeps",
     "test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep": "started_sweeps",
+    "test_a_search_on_the_cluster_reports_each_epoch_to_its_study_and_prunes": "started_sweeps",
     "test_a_job_at_its_time_limit_is_requeued_until_it_ends": "time_limited_sweep",
     "test_a_requeued_job_resumes_from_its_own_last_checkpoint": "requeued_sweep",
     "test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory": "cut_sweep",

@@ -285,8 +285,9 @@ def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
     Summary.read(tmp_path).write()
     with open(tmp_path / SUMMARY_CSV, newline="") as f:
         rows = {r["job"]: r for r in csv.DictReader(f)}
-    assert list(rows["0"]) == ["rank", "job", "dir", "overrides", "status", "solved", "final_loss", "accuracy",
+    assert list(rows["0"]) == ["rank", "job", "dir", "overrides", "status", "epochs", "solved", "final_loss", "accuracy",
                                "sequences_right", "sequences", "solved_epoch", "seconds", "prediction", "error"]
+    assert rows["0"]["epochs"] == "15" and rows["6"]["epochs"] == ""  # trained; none known for a job without a record
     assert rows["0"]["overrides"] == "task=copy lr=0.1 seed=0"  # the common override too
     assert rows["4"]["final_loss"] == "1.23456789" and rows["5"]["final_loss"] == "nan"
     assert rows["2"]["final_loss"] == "" and rows["2"]["seconds"] == "12.5"
@@ -545,7 +546,7 @@ def test_directories_that_disagree_with_multirun_yaml_list_no_missing_job(cut_sw
 
 
 def test_a_search_cut_short_counts_its_trials_and_names_none_it_never_drew(run_main, tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    pytest.importorskip("optuna")
     done = run_main(["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.n_jobs=1", "epochs=2",
                      "device=cpu"])
     assert done.status == 0, done.stderr
@@ -603,6 +604,26 @@ def test_a_search_ranks_by_its_objective_and_says_so(tmp_path):
     basic = Summary.read(tmp_path, Ranking.of_sweeper(BASIC))
     assert [j.num for j in basic.ranked] == [0, 1, 2, 3, 4]  # solved first, by solved epoch
     assert basic.text().splitlines()[1] == "Ranked: solved first by solved epoch, then by final loss"
+
+
+def test_a_pruned_trial_ranks_after_the_finished_ones_by_the_loss_it_stopped_at(tmp_path):
+    make_job(tmp_path, 0, ["lr=0.1"], **unsolved(0.9))
+    make_job(tmp_path, 1, ["lr=0.2"], **unsolved(0.4), status=Status.PRUNED, epochs=2)  # lower, but at epoch 2
+    make_job(tmp_path, 2, ["lr=0.3"], **unsolved(0.6), status=Status.PRUNED, epochs=3)
+    make_job(tmp_path, 3, ["lr=0.4"], **DIVERGED)
+    make_job(tmp_path, 4, ["lr=0.5"], final_loss=0.7)
+    summary = Summary.read(tmp_path, Ranking.of_sweeper(OPTUNA))
+    assert [j.num for j in summary.ranked] == [4, 0, 1, 2, 3]
+    assert summary.counts() == "5 jobs: 1 solved, 1 diverged, 0 failed, 2 pruned"
+    assert summary.problem() is None  # pruned is an end, not a failure: the multirun exits 0
+    rows = summary.text().splitlines()[5:]  # below the header and its rule
+    assert [row.split()[1:6] for row in rows[2:4]] == [["1", "lr=0.2", "pruned", "at", "2"], ["2", "lr=0.3", "pruned", "at", "3"]]
+    assert [r["status"] for r in summary.csv_rows()] == ["ok", "ok", "pruned", "pruned", "diverged"]
+    assert [r["epochs"] for r in summary.csv_rows()] == [15, 15, 2, 3, 15]
+    basic = Summary.read(tmp_path, Ranking.of_sweeper(BASIC))
+    assert [j.num for j in basic.ranked] == [4, 0, 1, 2, 3]  # solved first, then by loss; pruned after those that ended
+    job = next(j for j in summary.ranked if j.num == 1)
+    assert job_line(job) == "Job 1 (lr=0.2): pruned after epoch 2, loss 0.4000, 0.30 s"
 
 
 class Direction(Enum):  # as the Optuna plugin's schema holds its default
@@ -810,10 +831,15 @@ def test_a_missing_launcher_or_sweeper_points_to_the_extra():
 
 def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    pytest.importorskip("optuna")
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
+    from rnnexp.config.schemas import register_configs
+    from rnnexp.run_dirs import register_resolvers
+
+    register_configs()  # the schemas and resolvers the command line registers (this test may run alone)
+    register_resolvers()
     monkeypatch.chdir(tmp_path)  # resolving the sweep dir creates it
     GlobalHydra.instance().clear()  # another test's compositions may hold it (conftest re-opens it)
     with initialize_config_module("rnnexp.conf", version_base="1.3"):
@@ -823,11 +849,12 @@ def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "cpu"
     assert launcher.cpus_per_task == 1 and launcher.submitit_folder.startswith("outputs/multirun/")
     sweeper = search.hydra.sweeper
-    assert sweeper._target_.endswith("OptunaSearch") and sweeper.direction == "minimize"
+    assert sweeper._target_.endswith("OptunaSearch") and sweeper.direction.name == "minimize"  # an enum: a typo fails
     assert Ranking.of_sweeper(sweeper) == Ranking("minimize")  # the summary ranks its trials by the objective
     assert sweeper.sampler._target_ == "optuna.samplers.TPESampler" and sweeper.sampler.n_startup_trials == 10
     assert sweeper.max_failure_rate * sweeper.n_jobs >= 1  # one failed trial in a batch does not end the study
-    assert sweeper.storage is None  # in memory
+    assert sweeper.storage is None  # a journal file in the sweep directory
+    assert sweeper.pruner == "none" and sweeper.pruner_args == {}  # every trial trains to its end
     assert set(sweeper.params) == {"lr", "model.hidden_size", "optimizer"}
     assert search.model.head is True  # hidden_size is free only with a head
 

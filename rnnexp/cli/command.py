@@ -24,6 +24,7 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from hydra_plugins.rnnexp_sweepers.config import register_search_configs
 from hydra_plugins.rnnexp_sweepers.optuna_search import OptunaSearch
 from rnnexp import __version__
 from rnnexp.cli.job import run_job
@@ -135,8 +136,11 @@ def _register_sweepers() -> None:
 
     The walk finds them in an installed wheel but not in an editable install
     (pip install -e), whose modules import without lying in such a folder.
+    The search's config options are stored again after the walk: an
+    hydra-optuna-sweeper found there would have stored its own under the same names.
     """
     Plugins.instance().register(OptunaSearch)
+    register_search_configs()
 
 
 def _hydra_flags(args: Sequence[str]) -> Optional[argparse.Namespace]:

@@ -37,6 +37,7 @@ from rnnexp.sweep.continuation import finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.sweep.jobs import Job
 from rnnexp.sweep.report import job_line
+from rnnexp.sweep.trial_report import epoch_reporter
 
 log = logging.getLogger("rnnexp")
 
@@ -46,7 +47,8 @@ def run_job(cfg: DictConfig) -> float:
 
     A diverged or failed job in a sweep returns inf: the worst value a
     sweeper can compare (Optuna rejects NaN, and a raised error would end
-    the basic sweeper before the summary).
+    the basic sweeper before the summary). So does one an Optuna search
+    pruned: the search reads from its metrics.json that it was pruned.
     """
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -93,7 +95,9 @@ def run_job(cfg: DictConfig) -> float:
             return math.inf  # its time is up and the launcher does not requeue it: the sweep goes on
     if result.status is Status.INTERRUPTED:
         raise ExitWith(result.exit_status)
-    return result.final_loss if result.final_loss is not None and math.isfinite(result.final_loss) else math.inf
+    if result.status is not Status.OK or result.final_loss is None or not math.isfinite(result.final_loss):
+        return math.inf
+    return result.final_loss
 
 
 def _discard_untrained(run_dir: Path) -> bool:
@@ -212,7 +216,11 @@ def _train(cfg: DictConfig, hydra_cfg: DictConfig, stop: StopRequest) -> RunResu
     show_progress = cfg.progress == "always" or (
         cfg.progress == "auto" and hydra_cfg.mode == RunMode.RUN and sys.stderr.isatty()
     )
-    return train(cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop)
+    # A job of an Optuna search reports each epoch's loss to its trial, and stops where the pruner says.
+    after_epoch = epoch_reporter(hydra_cfg)
+    return train(
+        cfg, hydra_cfg.runtime.output_dir, resume=resume, show_progress=show_progress, stop=stop, after_epoch=after_epoch
+    )
 
 
 @contextlib.contextmanager

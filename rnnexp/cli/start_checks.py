@@ -18,11 +18,15 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from hydra_plugins.rnnexp_sweepers.optuna_search import check_sampler, check_search_space
 from rnnexp.config.key_checks import GROUP_SECTIONS
 from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
 from rnnexp.internals.hydra_private import compose_each_job_once
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
+from rnnexp.sweep.pruners import make_pruner
+from rnnexp.sweep.study_storage import check_storage
+from rnnexp.sweep.trial_report import is_search
 
 
 def swept_keys(config: DictConfig) -> list[str]:
@@ -82,6 +86,22 @@ def check_ladder(config: DictConfig) -> None:
         raise UserError(f"ladder={ladder}: must name a key the sweep varies with several values ({sweeps})")
 
 
+def check_search(config: DictConfig) -> None:
+    """Refuse an Optuna search's sampler without its package, its pruner or the pruner's arguments, a search space
+    it cannot draw from, or a storage it cannot write.
+
+    Before the sweep directory exists and any job runs; the pruner is built
+    once here, so a value its class refuses is answered too.
+    """
+    sweeper = config.hydra.get("sweeper")
+    if not is_search(sweeper):
+        return
+    check_sampler(sweeper.sampler)
+    make_pruner(sweeper.get("pruner", "none"), sweeper.get("pruner_args"))
+    check_search_space(sweeper.get("params"), list(config.hydra.overrides.task))
+    check_storage(sweeper.get("storage"))
+
+
 def check_sweep_dir(directory: str, overrides: Sequence[str] = ()) -> None:
     """Refuse a sweep directory that holds another sweep: its jobs' directories and its summary would mix two sweeps.
 
@@ -128,6 +148,7 @@ class StartChecks(Callback):
             # task=copy,caesar) is checked again by each job, on the config it composes.
             check_composed(config, swept=swept_sections(config))
             check_ladder(config)
+            check_search(config)
             check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None

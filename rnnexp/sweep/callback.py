@@ -12,13 +12,15 @@ from rnnexp.errors import JOBS_FAILED, ExitWith
 from rnnexp.files import write_atomically
 from rnnexp.sweep.jobs import MULTIRUN_NAME, Ranking
 from rnnexp.sweep.report import SUMMARY_CSV, SUMMARY_MD, Summary
+from rnnexp.sweep.study_storage import resolved_study_name, shown_storage
+from rnnexp.sweep.trial_report import is_search
 
 
 class SweepSummary(Callback):
     """Record the sweep as the multirun starts; at its end write the summary, and fail the multirun for jobs that failed.
 
     The summary: summary.csv and summary.md in the sweep directory, and the
-    ranked table in the terminal.
+    ranked table in the terminal; for an Optuna search, where its study is.
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -46,6 +48,10 @@ class SweepSummary(Callback):
         summary.write()  # before any exit, so a failed sweep still has its tables
         print(summary.text(), flush=True)
         print(f"Summary: {summary.sweep_dir / SUMMARY_MD}, {summary.sweep_dir / SUMMARY_CSV}", flush=True)
+        sweeper = config.hydra.get("sweeper")
+        if is_search(sweeper):  # where optuna.load_study and optuna-dashboard find the trials and their curves
+            where = shown_storage(sweeper.get("storage"), config.hydra.sweep.dir)
+            print(f"Study {resolved_study_name(sweeper.get('study_name'))}: {where}", flush=True)
         problem = summary.problem()  # failed jobs; and jobs killed, or never run, by the time all have returned
         if problem:
             raise ExitWith(JOBS_FAILED, f"{problem}; see {summary.sweep_dir / SUMMARY_MD}")

@@ -21,10 +21,10 @@ from omegaconf import OmegaConf
 from rnnexp.config.command_words import unquoted
 from rnnexp.errors import UserError
 from rnnexp.results import (
+    ENDED,
     METRICS_NAME,
     MULTIRUN_NAME,
     RunResult,
-    Status,
     hydra_value,
     saved_overrides,
     sweep_task_overrides,
@@ -80,9 +80,9 @@ def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
 class EarlierJobs:
     """The jobs a sweep directory holds, as a continued search sees them."""
 
-    ended: int = 0  # ok, diverged or failed, as their metrics.json says
+    ended: dict[int, RunResult] = field(default_factory=dict)  # by number: ok, diverged, failed or pruned
     next_job: int = 0  # the number after the highest job's
-    unfinished: list[tuple[int, list[str]]] = field(default_factory=list)  # (number, overrides) of the others
+    unfinished: dict[int, list[str]] = field(default_factory=dict)  # the others' overrides, by number
 
 
 def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
@@ -95,20 +95,9 @@ def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
             continue
         found.next_job = max(found.next_job, int(number) + 1)
         record = job / METRICS_NAME
-        if record.is_file() and RunResult.read(record).status in (Status.OK, Status.DIVERGED, Status.FAILED):
-            found.ended += 1
+        result = RunResult.read(record) if record.is_file() else None
+        if result is not None and result.status in ENDED:
+            found.ended[int(number)] = result
         else:
-            found.unfinished.append((int(number), overrides))
+            found.unfinished[int(number)] = overrides
     return found
-
-
-def fail_stale_trials(storage: str, study_name: str) -> None:
-    """Mark the trials a cut search asked for but never told as failed, so the sampler does not wait on them."""
-    import optuna
-
-    try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:  # no such study yet
-        return
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)

@@ -8,7 +8,7 @@ into its own directory. The rule, the same for every launcher:
 - an earlier attempt of the same config that stopped before its end (a signal,
   a killed node, a failure after its first checkpoint) is resumed from its
   ``last.pt``, in place, with the losses of a run that never stopped;
-- one that ended (ok, or diverged) is kept as it is and not trained again;
+- one that ended (ok, diverged, or pruned by its search) is kept as it is and not trained again;
 - one that left no checkpoint is started again from its first epoch;
 - a run of another config is refused, and nothing of it is touched.
 
@@ -70,8 +70,8 @@ def earlier_attempt(run_dir: str | Path, cfg: DictConfig) -> EarlierAttempt:
 
         state = load_checkpoint(last)
         _refuse_another_config(run_dir, cfg, state["config"])
-        if record is not None and record.status in (Status.OK, Status.DIVERGED):
-            return EarlierAttempt(finished=record)
+        if record is not None and record.status in (Status.OK, Status.DIVERGED, Status.PRUNED):
+            return EarlierAttempt(finished=record)  # a pruned trial stays pruned: its search judged it
         return EarlierAttempt(checkpoint=state)
     if record is not None and record.status is Status.DIVERGED:
         return EarlierAttempt(finished=record)  # diverged in its first epoch: an end like any other

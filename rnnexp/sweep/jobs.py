@@ -1,7 +1,7 @@
 """The jobs of a sweep as their directories record them, their ranking, and their seed groups.
 
 A job is what its directory records: ``metrics.json`` once it has ended (ok,
-diverged, failed, or interrupted, which can be resumed); a directory without
+diverged, failed, pruned by a search, or interrupted, which can be resumed); a directory without
 one is a job still running, or one killed before it could write it. A job
 the sweep planned that has no directory at all never started (missing): the
 plan is read from the sweep's ``multirun.yaml``, whose overrides expand into
@@ -12,7 +12,9 @@ Ranking: solved jobs first (every evaluation sequence right at the end), by
 solved epoch, then by final loss; diverged and failed jobs after them, and
 the jobs that have not ended last. A search that optimises an objective
 (Optuna) ranks the ended jobs by that instead, the final loss, so that its
-best trial is the summary's first row.
+best trial is the summary's first row. Either way a trial the search pruned
+comes after the jobs that trained to their end with a finite loss, by the
+loss it was pruned at: that loss is of an earlier epoch, not a final one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
 from rnnexp.results import (
+    ENDED,
     LAST,
     METRICS_NAME,
     MULTIRUN_NAME,
@@ -38,11 +41,9 @@ from rnnexp.results import (
     saved_overrides,
 )
 
-# The statuses of a job that has ended: its metrics.json says how, and it will not change.
-ENDED = frozenset({Status.OK, Status.DIVERGED, Status.FAILED})
 # Ties in the ranking (equal losses, none at all) go to the job that got further.
-_STATUS_ORDER = {Status.OK: 0, Status.DIVERGED: 1, Status.FAILED: 2, Status.INTERRUPTED: 3, Status.RUNNING: 4,
-                 Status.MISSING: 5}
+_STATUS_ORDER = {Status.OK: 0, Status.PRUNED: 1, Status.DIVERGED: 2, Status.FAILED: 3, Status.INTERRUPTED: 4,
+                 Status.RUNNING: 5, Status.MISSING: 6}
 # How the summary's lines name a job that has not ended.
 _STATE_WORDS = {Status.RUNNING: "running or killed", Status.MISSING: "missing"}
 _JOB_NUM = re.compile(r"^(\d+)_")  # Hydra's sweep subdir: <job num>_<overrides>
@@ -51,8 +52,8 @@ CONFIG_FILE = OVERRIDES_FILE.parent / "config.yaml"  # the job's composed config
 # ranks the jobs (sweeps from before multirun.yaml was saved for every sweeper have only this).
 RANKING_NAME = "ranking.yaml"
 _DIRECTIONS = ("minimize", "maximize")
-# Sweepers that optimise the final loss: Hydra's Optuna sweeper, and rnnexp's
-# (hydra_plugins/rnnexp_sweepers), which wraps it to continue a search in place.
+# Sweepers that optimise the final loss: rnnexp's Optuna search (hydra_plugins/rnnexp_sweepers),
+# and Hydra's Optuna sweeper, which sweeps recorded before rnnexp had its own may name.
 _SEARCHES = ("OptunaSweeper", "OptunaSearch")
 
 
@@ -142,8 +143,13 @@ class Job:
 
     @property
     def ended(self) -> bool:
-        """Its metrics.json says it ended (ok, diverged or failed); not interrupted, running or missing."""
+        """Its metrics.json says it ended (ok, diverged, failed or pruned); not interrupted, running or missing."""
         return self.status in ENDED
+
+    @property
+    def pruned(self) -> bool:
+        """Stopped by its search's pruner: its loss is the one it was judged by, at its last epoch."""
+        return self.status is Status.PRUNED
 
     @property
     def state(self) -> str:
@@ -165,10 +171,17 @@ class Job:
 
     @property
     def loss(self) -> float:
-        """The final loss for sorting and averaging: inf when there is none or it is not finite."""
+        """The final loss for sorting and averaging (a pruned job's: where it stopped); inf when there is none or it is not finite."""
         if self.final_loss is None or not math.isfinite(self.final_loss):
             return math.inf
         return self.final_loss
+
+    @property
+    def tier(self) -> int:
+        """Within the ended jobs: 0 trained to its end with a finite loss, 1 pruned, 2 none (diverged, failed)."""
+        if not math.isfinite(self.loss):
+            return 2
+        return 1 if self.pruned else 0
 
 
 def checkpoint_epochs(job_dir: Path) -> Optional[int]:
@@ -307,8 +320,8 @@ class Ranking:
         """Sort key of one job: the ended jobs first; ties by status (the job that got further), then job number."""
         ties = (_STATUS_ORDER.get(job.status, 9), job.num)
         if self.direction is None:
-            return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.loss, *ties)
-        return (not job.ended, *self._by_objective(job.loss), *ties)
+            return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.tier, job.loss, *ties)
+        return (not job.ended, job.tier, *self._by_objective(job.loss), *ties)
 
     def group_key(self, group: Group) -> tuple:
         """Sort key of a seed group: by mean final loss under an objective, else by share solved."""
@@ -356,7 +369,8 @@ class Group:
 
     @property
     def finite_losses(self) -> list[float]:
-        return [j.loss for j in self.jobs if math.isfinite(j.loss)]
+        # A pruned job's loss is of an earlier epoch: no final loss to average.
+        return [j.loss for j in self.jobs if math.isfinite(j.loss) and not j.pruned]
 
     @property
     def mean_loss(self) -> Optional[float]:

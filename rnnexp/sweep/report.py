@@ -2,6 +2,8 @@
 
 Two tables: every job in rank order, with the overrides that tell the jobs
 apart; and, when a setting was run over several seeds, one row per setting.
+A trial that a search pruned shows the epoch it stopped at beside its status,
+and the loss it was judged by there.
 Jobs that failed are listed last with their one-line reason, and then the
 jobs that have not ended (interrupted, running or killed, never started),
 each with how far it got, and the command that finishes the sweep. The tables
@@ -81,6 +83,8 @@ class Summary:
         solved = sum(j.solved for j in self.ranked)
         diverged = sum(j.status is Status.DIVERGED for j in self.ranked)
         counts = f"{len(self.ranked)} jobs: {solved} solved, {diverged} diverged, {len(self.failed)} failed"
+        pruned = sum(j.pruned for j in self.ranked)
+        counts += f", {pruned} pruned" if pruned else ""
         for status in (Status.INTERRUPTED, Status.RUNNING, Status.MISSING):
             count = sum(j.status is status for j in self.unfinished)
             counts += f", {count} {status}" if count else ""
@@ -191,6 +195,7 @@ class Summary:
                 "dir": job.dir.name if job.dir else "",
                 "overrides": " ".join(job.overrides),
                 "status": str(job.status),
+                "epochs": job.epochs,  # trained: fewer than configured for a pruned or early-stopped job
                 "solved": job.solved,
                 "final_loss": job.final_loss,
                 "accuracy": job.accuracy,
@@ -235,7 +240,7 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
             str(place),
             str(job.num),
             shown if job.overrides_known else NOT_DRAWN,
-            str(job.status),
+            status_cell(job),
             losses[place - 1],
             _number(job.accuracy, 2),
         ]
@@ -243,6 +248,11 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
             row.append(f"{job.sequences_right}/{job.sequences}" if job.counted else "-")
         rows.append(row + [str(job.solved_epoch) if job.solved else "-", _number(job.seconds, 2)])
     return rows
+
+
+def status_cell(job: Job) -> str:
+    """How the tables name a job's status: a pruned trial with the epoch it stopped at (``pruned at 3``)."""
+    return f"pruned at {job.epochs}" if job.pruned else str(job.status)
 
 
 def group_rows(groups: list[Group], common: list[str]) -> list[list[str]]:
@@ -334,6 +344,8 @@ def job_line(job: Job, sweep_overrides: Sequence[str] = (), detail: str = "", ke
         outcome = f"interrupted, {job.progress()}"
     elif job.status is Status.DIVERGED:
         outcome = f"diverged{was} in epoch {(job.epochs or 0) + 1}"
+    elif job.pruned:
+        outcome = f"pruned{was} after epoch {job.epochs}, loss {loss_column([job.final_loss])[0]}"
     else:
         outcome = f"{job.status}{was}, final loss {loss_column([job.final_loss])[0]}"
         outcome += f", solved at epoch {job.solved_epoch}" if job.solved else ""

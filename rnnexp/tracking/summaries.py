@@ -54,11 +54,14 @@ OLD_FINAL = "final/"
 
 # The session's status on the HParams page (its Status filter). An interrupted
 # run is not over, resume= finishes it: Unknown, neither a success nor a failure.
+# A run a search pruned did not train to its end, nor did it fail: Unknown too,
+# so the Success filter keeps only the runs that trained every epoch.
 SESSION_STATUS = {
     Status.OK: "STATUS_SUCCESS",
     Status.DIVERGED: "STATUS_FAILURE",
     Status.FAILED: "STATUS_FAILURE",
     Status.INTERRUPTED: "STATUS_UNKNOWN",
+    Status.PRUNED: "STATUS_UNKNOWN",
 }
 
 

@@ -97,7 +97,7 @@ class RunTracker:
         """Close the session with the run's status; with ``final``, write the final metrics as scalars at ``step``.
 
         ``final`` holds exactly FINAL_METRICS, all set, when the run trained
-        to its end (ok or diverged). Only the first end counts.
+        to its end (ok, diverged, or pruned by a search). Only the first end counts.
         """
         if self.ended:
             return

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -44,10 +44,16 @@ from rnnexp.training.task_kinds import TaskKind, task_kind
 
 log = logging.getLogger(__name__)
 
+# Called after each finished epoch with the epoch's number and its monitored loss (validation
+# if the task has a split, else that epoch's training loss); True stops the run there, with
+# status pruned. A search's job passes one that reports to its trial (rnnexp.sweep.trial_report):
+# the trainer knows nothing of what listens.
+EpochHook = Callable[[int, float], bool]
+
 
 def train(
     cfg: DictConfig, run_dir: str | Path, resume: Optional[Resume] = None, show_progress: bool = False,
-    stop: Optional[StopRequest] = None,
+    stop: Optional[StopRequest] = None, after_epoch: Optional[EpochHook] = None,
 ) -> RunResult:
     """Train ``cfg``'s model on its task; write TensorBoard, checkpoints, metrics.json into ``run_dir``.
 
@@ -61,6 +67,9 @@ def train(
     current step, with a checkpoint to resume from. One that arrives before the
     first step, and any second signal, raise Interrupted once metrics.json
     says interrupted.
+
+    ``after_epoch`` hears each epoch's monitored loss, and may stop the run
+    there (status pruned; its final loss is the loss it heard last).
     """
     with StopRequest() if stop is None else contextlib.nullcontext(stop) as stop:
         started = time.perf_counter()
@@ -68,7 +77,7 @@ def train(
         if resume is not None:
             trainer.restore(resume)
         with trainer.session(stop, started, resumed=resume is not None):
-            status = train_epochs(trainer, stop)
+            status = train_epochs(trainer, stop, after_epoch)
             final = trainer.finish(status)
     result = trainer.result(status, final, stop.signal_name, time.perf_counter() - started)
     result.write(trainer.run_dir)
@@ -76,7 +85,7 @@ def train(
     return result
 
 
-def train_epochs(trainer: Trainer, stop: StopRequest) -> Status:
+def train_epochs(trainer: Trainer, stop: StopRequest, after_epoch: Optional[EpochHook] = None) -> Status:
     """The epochs still to train, one optimizer step per batch; returns how they ended."""
     for epoch in range(trainer.history.epochs + 1, trainer.cfg.epochs + 1):
         if stop.requested:
@@ -87,8 +96,14 @@ def train_epochs(trainer: Trainer, stop: StopRequest) -> Status:
         if stop.requested:
             trainer.save_partial_epoch(epoch, stats)
             return Status.INTERRUPTED
-        if trainer.end_epoch(epoch, stats):
+        stop_early = trainer.end_epoch(epoch, stats)
+        # The hook hears every epoch, the last one too (a search's curves end where the run
+        # ends); a stop it asks for once no epoch is left changes nothing.
+        pruned = after_epoch is not None and after_epoch(epoch, trainer.history.monitored_loss)
+        if stop_early:
             break  # early stop: the validation loss stopped improving
+        if pruned and epoch < trainer.cfg.epochs:
+            return Status.PRUNED  # last.pt holds this epoch
     return Status.OK
 
 
@@ -345,13 +360,15 @@ class Trainer:
             return self.last_val or self.last_train or EpochStats()
         # The last validation pass already saw the final weights (in eval mode,
         # so the same numbers): reuse it rather than run it again.
-        if status is Status.OK and self.last_val is not None:
+        if status in (Status.OK, Status.PRUNED) and self.last_val is not None:
             final = self.last_val
         else:
             final = self.evaluate(self.data.eval_set)
         if status is Status.OK:
             self.kind.note_solved(self.history, self.history.epochs, final)  # right only after the last step
         final_loss = final.loss if final.finite and status is Status.OK else math.nan
+        if status is Status.PRUNED:
+            final_loss = self.history.monitored_loss  # what the search judged it by
         self.tracker.end_session(
             status,
             {
@@ -380,10 +397,13 @@ class Trainer:
     def result(self, status: Status, final: EpochStats, signal_name: Optional[str], seconds: float) -> RunResult:
         ok = status is Status.OK and final.finite
         counted = final.sequences > 0 and self.kind.counts_sequences()
+        final_loss = final.loss if ok else None
+        if status is Status.PRUNED:
+            final_loss = self.history.monitored_loss  # the loss its trial was told last, at the epoch it stopped
         return RunResult(
             prediction=final.first_prediction or "",
             target=self.data.vocab.decode(self.data.eval_set.batch(torch.arange(1)).target[0]),
-            final_loss=final.loss if ok else None,
+            final_loss=final_loss,
             accuracy=final.char_accuracy,
             sequences=final.sequences if counted else None,
             sequences_right=final.correct_sequences if counted else None,
@@ -469,6 +489,8 @@ def summary_line(result: RunResult, kind: TaskKind, divergence: Optional[str] = 
     if result.status is Status.DIVERGED:
         why = divergence or "the loss became non-finite"
         return f"Diverged at epoch {result.epochs + 1}: {why} (try a lower lr or clip=1.0). {where}"
+    if result.status is Status.PRUNED:
+        return f"Pruned by the search after epoch {result.epochs}, at a loss of {result.final_loss:.4f}. {where}"
     return kind.final_line(result, where)
 
 

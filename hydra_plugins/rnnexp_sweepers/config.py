@@ -1,0 +1,130 @@
+"""The Optuna search's config: its keys, their defaults, and the options Hydra composes it from.
+
+Registered in Hydra's ConfigStore as Hydra's own Optuna sweeper registered
+its (hydra-optuna-sweeper 1.3, written for optuna < 3): the group
+``hydra/sweeper`` gets the option ``optuna``, and ``hydra/sweeper/sampler``
+the options ``tpe``, ``random`` and ``cmaes``. So ``override /hydra/sweeper:
+optuna`` and ``override /hydra/sweeper/sampler: tpe`` compose as they did, with
+the same keys, and configs written for that plugin run unchanged; the search
+adds ``pruner`` and ``pruner_args``. A sampler's keys that are null are left
+out when it is built: Optuna's own default applies, whichever release is
+installed (TPE's ``constant_liar`` is off before Optuna 5 and on from 5).
+
+Nothing here imports optuna: Hydra imports the plugin whenever it looks for
+plugins, with or without the sweep extra. The options are registered only
+where optuna can be imported, so that without the extra ``hydra/sweeper=optuna``
+is answered as an option that needs it.
+"""
+
+# No ``from __future__ import annotations``: Hydra's plugin scan runs this module before it is in
+# sys.modules, where dataclasses look up string annotations.
+import importlib.util
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+SWEEPER_TARGET = "hydra_plugins.rnnexp_sweepers.optuna_search.OptunaSearch"
+
+
+class Direction(Enum):
+    """What the search does with the final loss each job returns."""
+
+    minimize = 1
+    maximize = 2
+
+
+@dataclass
+class SamplerConfig:
+    _target_: str = MISSING
+
+
+@dataclass
+class TPESamplerConfig(SamplerConfig):
+    """optuna.samplers.TPESampler: models the good and the bad trials' values, and draws where the good ones lie."""
+
+    _target_: str = "optuna.samplers.TPESampler"
+    seed: Optional[int] = None  # the same trials in the same order on every run
+    n_startup_trials: int = 10  # random trials before the model
+    n_ei_candidates: int = 24  # candidates drawn for each value, the best of them kept
+    multivariate: Optional[bool] = None  # model the parameters jointly
+    group: Optional[bool] = None  # with multivariate: model each set of parameters that occur together apart
+    # Trials of a batch that have not ended count as bad ones, so a batch spreads out.
+    constant_liar: Optional[bool] = None
+
+
+@dataclass
+class RandomSamplerConfig(SamplerConfig):
+    """optuna.samplers.RandomSampler: every trial drawn at random."""
+
+    _target_: str = "optuna.samplers.RandomSampler"
+    seed: Optional[int] = None
+
+
+@dataclass
+class CmaEsSamplerConfig(SamplerConfig):
+    """optuna.samplers.CmaEsSampler: needs the cmaes package (pip install cmaes); numbers only, choices are drawn at random."""
+
+    _target_: str = "optuna.samplers.CmaEsSampler"
+    seed: Optional[int] = None
+    sigma0: Optional[float] = None
+    n_startup_trials: Optional[int] = None
+    popsize: Optional[int] = None
+    consider_pruned_trials: Optional[bool] = None
+    use_separable_cma: Optional[bool] = None
+    with_margin: Optional[bool] = None
+    lr_adapt: Optional[bool] = None
+
+
+@dataclass
+class OptunaSearchConfig:
+    """hydra.sweeper for rnnexp's Optuna search (conf/hparams_search/optuna.yaml sets its values)."""
+
+    _target_: str = SWEEPER_TARGET
+    defaults: List[Any] = field(default_factory=lambda: [{"sampler": "tpe"}])
+    # The sweeper builds the sampler itself, without its null keys: Hydra would pass them all.
+    _recursive_: bool = False
+
+    sampler: SamplerConfig = MISSING
+    direction: Direction = Direction.minimize  # of the final loss each job returns
+    # Where the study lives; null: a journal file in the sweep directory, optuna.journal
+    # (rnnexp/sweep/study_storage.py). A database URL (sqlite:///optuna.db) or a journal file's path also do.
+    storage: Optional[str] = None
+    study_name: Optional[str] = "rnnexp"  # null: rnnexp too (every job finds the study by its name)
+    n_trials: int = 20  # in all, a continued search's earlier trials included
+    n_jobs: int = 2  # trials asked for at a time: the batch a launcher runs together
+    # A batch ends the study only when more than this share of it failed outside the job (a worker that died).
+    max_failure_rate: float = 0.0
+    # The searched keys, in Hydra's sweep syntax: interval(...), choice(...), range(...), tag(log, interval(...)).
+    params: Optional[Dict[str, str]] = None
+    # Stops a trial after an epoch whose loss is behind the other trials' there: median, hyperband or none.
+    pruner: str = "none"
+    # The pruner's own arguments, as its Optuna class takes them (pruner_args.n_warmup_steps=2 for median).
+    pruner_args: Dict[str, Any] = field(default_factory=dict)
+
+
+SAMPLERS = {"tpe": TPESamplerConfig, "random": RandomSamplerConfig, "cmaes": CmaEsSamplerConfig}
+# The samplers whose Optuna class needs a package that Optuna does not install.
+SAMPLER_PACKAGES = {"cmaes": "cmaes"}
+PROVIDER = "rnnexp"
+
+
+def register_search_configs() -> None:
+    """Put the search's options into Hydra's ConfigStore, where optuna is installed (again: the last one stored wins).
+
+    Called as this package is imported, and again once Hydra has looked for
+    plugins (rnnexp.cli.command), over the options an installed
+    hydra-optuna-sweeper would have stored under the same names.
+    """
+    if importlib.util.find_spec("optuna") is None:
+        return
+    store = ConfigStore.instance()
+    search = OmegaConf.structured(OptunaSearchConfig)
+    # Hydra makes every key of a config fixed once composed; the pruner's arguments are
+    # the pruner's to judge (rnnexp.sweep.pruners), so hydra.sweeper.pruner_args.NAME=... adds one without a +.
+    OmegaConf.set_struct(search.pruner_args, False)
+    store.store(group="hydra/sweeper", name="optuna", node=search, provider=PROVIDER)
+    for name, node in SAMPLERS.items():
+        store.store(group="hydra/sweeper/sampler", name=name, node=node, provider=PROVIDER)

@@ -440,6 +440,30 @@ def test_without_a_gpu_the_gpu_section_says_so(bench, tmp_path):
     assert "| throughput on a GPU | not measured: no GPU on this machine |" in bench.table(report)
 
 
+def test_the_search_section_counts_epochs_and_pruned_trials_and_judges_them_under_load_too(bench, tmp_path):
+    """What a search cost, read from its jobs' metrics.json; the epoch and loss targets keep their verdicts under load."""
+    for num, (status, epochs, loss) in enumerate([("ok", 20, 0.5), ("pruned", 3, 2.1), ("ok", 20, 0.25), ("diverged", 4, None)]):
+        (tmp_path / f"{num}_lr={num}").mkdir()
+        record = {"status": status, "epochs": epochs, "final_loss": loss}
+        (tmp_path / f"{num}_lr={num}" / "metrics.json").write_text(json.dumps(record))
+    cost = bench.search_cost(tmp_path)
+    assert cost == {"trials": 4, "epochs": 47, "pruned": 1, "best_loss": 0.25}  # a pruned trial's loss is no final one
+
+    def side(value: float) -> dict:
+        return {"median": value, "min": value, "max": value, "n": 5}
+
+    def measured(a: float, b: float) -> dict:
+        return {"rnnexp": side(a), "plain": side(b), "ratio": a / b}
+
+    launcher = {"wall": measured(15.0, 22.0), "epochs": measured(276, 480), "best_loss": measured(2e-4, 4e-4),
+                "pruned_trials": side(11)}
+    busy = {"start": {"load_average": [1.4, 1, 1], "harness_share": 0.4, "others": 1.0}}
+    report = {"launchers": {"basic": launcher}, "targets": bench.SEARCH_TARGETS, "load": {**busy, "end": busy["start"]}}
+    lines = bench.search_lines(report, quick=False)
+    assert lines[0].startswith("| search basic: epochs trained in all (11 trials pruned) | 276 (276-276) | 480 (480-480) | 0.57x |")
+    assert [line.split("|")[6].strip() for line in lines] == ["met", "met", ""]  # under load: epochs and losses still judged
+
+
 def test_the_recurrences_section_gives_each_min_models_speed_up_over_its_classic_layer(bench, tmp_path):
     """The section at its --quick sizes, its GPU rows' code run on the CPU: every row, on one thread, put back after."""
     torch.set_num_threads(2)

@@ -564,6 +564,9 @@ SCHEMAS = {
 }
 
 
+PROVIDER = "rnnexp"  # how the config store names who stored the schemas
+
+
 def register_configs() -> None:
     """Store the schemas under the names the YAML defaults lists refer to.
 
@@ -573,7 +576,11 @@ def register_configs() -> None:
     """
     cs = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
-        cs.store(name=name, node=with_open_keywords(schema))
+        # Once per process: every command calls this, and building a schema's node costs about 1 ms
+        # (an in-process test suite runs hundreds of commands). A store cleared since gets them again.
+        stored = cs.repo.get(f"{name}.yaml")
+        if stored is None or stored.provider != PROVIDER:
+            cs.store(name=name, node=with_open_keywords(schema), provider=PROVIDER)
 
 
 

@@ -30,9 +30,10 @@ from rnnexp.training.trainer import train
 
 optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below need it
 
-from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace  # noqa: E402
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
+
+from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace  # noqa: E402
 
 # --------------------------------------------------------------------------- the search space
 SPACES = [

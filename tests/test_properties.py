@@ -70,7 +70,7 @@ def overrides_for(pair, config):
 NUMERIC_RULES = sorted(
     {rule.key for rule in RULES if str(schema_fields()[rule.key].type).removeprefix("Optional[").rstrip("]") in ("int", "float")}
     # lr's first step has a range of its own (rnnexp.config.checks._check_first_step); task.pairs and
-    # task.tokens are checked against task.symbols and task.length too (_check_task).
+    # task.tokens are checked against task.symbols and task.length too (their classes' check_config).
     - {"lr", "task.pairs", "task.tokens"}
 )
 

@@ -149,37 +149,7 @@ def _check_encoder(encoder: DictConfig) -> None:
 
 
 def _check_task(task: DictConfig) -> None:
-    """The task's class (one of rnnexp's own), and keys that depend on each other: the pair's strings, the lengths,
-    the copy delay, the tokens of selective_copy and the pairs of associative_recall."""
-    task_class(task)
-    if "source" in task:  # hello, inline
-        source, target = task.source, task.target
-        if not source or not target:
-            empty = "task.source" if not source else "task.target"
-            raise UserError(f"{empty} is empty: give at least one character, for example task.source=hello task.target=ohlol")
-        if len(source) != len(target):
-            raise UserError(
-                f"task.source={source!r} has {len(source)} characters but task.target={target!r} has "
-                f"{len(target)}: they must have the same length (one target character per time step)"
-            )
-    if "min_length" in task and task.min_length is not None and not 1 <= task.min_length <= task.length:
-        raise UserError(f"task.min_length={task.min_length}: must be between 1 and task.length={task.length}")
-    if "delay" in task:
-        shortest = task.min_length if task.min_length is not None else task.length
-        if not 0 <= task.delay < shortest:
-            raise UserError(f"task.delay={task.delay}: must be >= 0 and shorter than the shortest sequence")
-    if "tokens" in task:  # selective_copy: each token takes a step of its own among the noise
-        shortest_key = "min_length" if task.min_length is not None else "length"
-        shortest = task[shortest_key]
-        if task.tokens > shortest:
-            raise UserError(
-                f"task.tokens={task.tokens}: more tokens than the {shortest} steps they are scattered over "
-                f"(task.{shortest_key}={shortest}); allowed: 1 to {shortest}, or a longer task.{shortest_key}"
-            )
-    if "pairs" in task and task.pairs > task.symbols:  # associative_recall: distinct keys, so the query has one value
-        raise UserError(
-            f"task.pairs={task.pairs}: more pairs than distinct keys (task.symbols={task.symbols} letters); "
-            f"allowed: 1 to {task.symbols}, or more task.symbols (at most 26)"
-        )
+    """The task's class (one of rnnexp's own, by name, before any import), then its keys' combinations, its own to say."""
+    task_class(task).check_config(task)
 
 

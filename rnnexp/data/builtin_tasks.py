@@ -1,8 +1,9 @@
 """rnnexp's own tasks, one class each, named by ``_target_`` in conf/task/<name>.yaml.
 
-A new built-in task is a class here (added to ``BUILTIN_TASKS``), a YAML
-option in conf/task/ (with a schema in rnnexp/config/schemas.py when it has
-keys of its own) and a test in tests/test_tasks.py.
+A new built-in task is a class here (added to ``BUILTIN_TASKS``, with its
+keys' combinations checked by its ``check_config``), a YAML option in
+conf/task/ (with a schema in rnnexp/config/schemas.py when it has keys of its
+own: their ranges sit on its fields) and a test in tests/test_tasks.py.
 
 The generated tasks draw ``task.size`` strings over an alphabet with lengths
 in [min_length, length], seeded by ``task.seed`` (independent of the
@@ -13,13 +14,39 @@ from __future__ import annotations
 
 import random
 import string
+from typing import Any, Mapping
 
 from rnnexp.data.pair_files import read_pairs, read_text
 from rnnexp.data.task import LANGUAGE_MODEL, Pairs, Task
+from rnnexp.errors import UserError
+
+
+def shortest_length_key(keys: Mapping[str, Any]) -> str:
+    """The key that gives the shortest sequence: ``min_length``, or ``length`` where min_length is null."""
+    return "min_length" if keys["min_length"] is not None else "length"
+
+
+def check_lengths(keys: Mapping[str, Any]) -> None:
+    """task.min_length, where given, within [1, task.length]."""
+    if keys["min_length"] is not None and not 1 <= keys["min_length"] <= keys["length"]:
+        raise UserError(f"task.min_length={keys['min_length']}: must be between 1 and task.length={keys['length']}")
 
 
 class StringPair(Task):
     """hello (the notebook's "hello" -> "ohlol") and inline: one pair, task.source -> task.target."""
+
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        """Two non-empty strings of one length: one target character per time step."""
+        source, target = keys["source"], keys["target"]
+        if not source or not target:
+            empty = "task.source" if not source else "task.target"
+            raise UserError(f"{empty} is empty: give at least one character, for example task.source=hello task.target=ohlol")
+        if len(source) != len(target):
+            raise UserError(
+                f"task.source={source!r} has {len(source)} characters but task.target={target!r} has "
+                f"{len(target)}: they must have the same length (one target character per time step)"
+            )
 
     def sequences(self) -> Pairs:
         return [(self.keys["source"], self.keys["target"])]
@@ -39,6 +66,10 @@ class PairsFile(Task):
 class GeneratedTask(Task):
     """A task of random strings mapped to their targets: a subclass gives the alphabet and the mapping."""
 
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        check_lengths(keys)
+
     def alphabet(self) -> str:
         raise NotImplementedError
 
@@ -52,7 +83,7 @@ class GeneratedTask(Task):
         """``task.size`` strings over ``alphabet``, lengths in [min_length, length], seeded by task.seed."""
         keys = self.keys
         rng = random.Random(keys["seed"])
-        low = keys["min_length"] if keys["min_length"] is not None else keys["length"]
+        low = keys[shortest_length_key(keys)]
         return [
             "".join(rng.choice(alphabet) for _ in range(rng.randint(low, keys["length"]))) for _ in range(keys["size"])
         ]
@@ -60,6 +91,13 @@ class GeneratedTask(Task):
 
 class Copy(GeneratedTask):
     """Delayed copy: target[t] = source[t - delay]; the first ``delay`` steps show "."."""
+
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        """The lengths, and a delay shorter than the shortest sequence, so every sequence copies something."""
+        check_lengths(keys)
+        if not 0 <= keys["delay"] < keys[shortest_length_key(keys)]:
+            raise UserError(f"task.delay={keys['delay']}: must be >= 0 and shorter than the shortest sequence")
 
     def alphabet(self) -> str:
         return string.ascii_lowercase[: self.keys["symbols"]]
@@ -126,12 +164,24 @@ class SelectiveCopy(Task):
 
     NOISE, QUERY = ".", "?"
 
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        """The lengths, and room for the tokens: each takes a step of its own among the noise."""
+        check_lengths(keys)
+        shortest_key = shortest_length_key(keys)
+        shortest = keys[shortest_key]
+        if keys["tokens"] > shortest:
+            raise UserError(
+                f"task.tokens={keys['tokens']}: more tokens than the {shortest} steps they are scattered over "
+                f"(task.{shortest_key}={shortest}); allowed: 1 to {shortest}, or a longer task.{shortest_key}"
+            )
+
     def sequences(self) -> Pairs:
         keys = self.keys
         rng = random.Random(keys["seed"])
         letters = string.ascii_lowercase[: keys["symbols"]]
         tokens = keys["tokens"]
-        low = keys["min_length"] if keys["min_length"] is not None else keys["length"]
+        low = keys[shortest_length_key(keys)]
         pairs = []
         for _ in range(keys["size"]):
             steps = rng.randint(low, keys["length"])
@@ -161,6 +211,15 @@ class AssociativeRecall(Task):
     """
 
     BLANK = "."
+
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        """Distinct keys in each sequence, so the query has one value."""
+        if keys["pairs"] > keys["symbols"]:
+            raise UserError(
+                f"task.pairs={keys['pairs']}: more pairs than distinct keys (task.symbols={keys['symbols']} letters); "
+                f"allowed: 1 to {keys['symbols']}, or more task.symbols (at most 26)"
+            )
 
     def sequences(self) -> Pairs:
         keys = self.keys

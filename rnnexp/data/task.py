@@ -41,6 +41,14 @@ class Task:
         # A run being resumed: where it kept what it cannot rebuild without running code (see rnnexp.data.custom).
         self.saved_run = saved_run
 
+    @classmethod
+    def check_config(cls, keys: Mapping[str, Any]) -> None:
+        """Keys that depend on each other, checked before anything is built or read; UserError with one line.
+
+        Each key's own range sits on its schema field (rnnexp/config/schemas.py)
+        and is checked before this; what needs the data is checked where it is read.
+        """
+
     def sequences(self) -> Sequences:
         raise NotImplementedError
 

@@ -145,6 +145,38 @@ class TorchLayer(nn.Module):
 
     def describe(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> Description:
         """inputs, h_0, out and h_n (and c_0, c_n for an LSTM) of the torch layer, in its layout."""
+        layer_input, out, finals, starts = self._layer_call(x, lengths)
+        packed = isinstance(layer_input, PackedSequence)  # a batch of unequal lengths
+        rnn = self.rnn
+        gates = GATES.get(rnn.mode, 1)
+        rows = f"{gates} x hidden_size" if gates > 1 else "hidden_size"
+        steps = ("seq_len", "batch") if self.time_first else ("batch", "seq_len")
+        state = ("num_layers x directions", "batch", "hidden_size")
+        if packed:
+            tensors = [Named("inputs", layer_input.data, ("unpadded steps", "input_size"), "packed: the padding left out")]
+        else:
+            tensors = [Named("inputs", layer_input, (*steps, "input_size"), "x as the layer reads it")]
+        tensors.append(Named("h_0", starts[0], state, "zeros; batch_first never moves batch here"))
+        if len(starts) > 1:
+            tensors.append(Named("c_0", starts[1], state, "zeros: the LSTM's cell state"))
+        if packed:
+            tensors.append(Named("out", out.data, ("unpadded steps", "directions x hidden_size"), "packed; unpacked after"))
+        else:
+            tensors.append(Named("out", out, (*steps, "directions x hidden_size"), "h_1..h_T of the top layer"))
+        tensors.append(Named("h_n", finals[0], state, "h_T of every layer and direction"))
+        if len(finals) > 1:
+            tensors.append(Named("c_n", finals[1], state, "the last cell state"))
+        return Description(
+            words=self._words(),
+            output="directions x hidden_size",
+            output_note="out, transposed back to batch-first" if self.time_first else "out",
+            sizes=self._sizes(lengths, rows, gates),
+            tensors=tensors,
+            parameter_dims={name: _weight_dims(name, rows, "directions x hidden_size") for name, _ in self.named_parameters()},
+        )
+
+    def _layer_call(self, x: torch.Tensor, lengths: Optional[torch.Tensor]) -> tuple[Any, Any, tuple, tuple]:
+        """The torch layer's input and outputs in its own layout (packed or not), its final states, and its h_0 (zeros)."""
         seen: dict[str, Any] = {}
 
         def on_layer(module, args, out):
@@ -168,11 +200,12 @@ class TorchLayer(nn.Module):
         same_out = torch.equal(again.data, out.data) if packed else torch.equal(again, out)
         same_finals = all(torch.equal(a, b) for a, b in zip(as_tuple(again_last), finals))
         assert same_out and same_finals, "the layer's own h_0 is not zeros of h_n's shape"
+        return layer_input, out, finals, starts
 
+    def _sizes(self, lengths: Optional[torch.Tensor], rows: str, gates: int) -> dict[str, int]:
+        """The sizes the shapes' dimension names stand for."""
         rnn = self.rnn
         directions = 2 if rnn.bidirectional else 1
-        gates = GATES.get(rnn.mode, 1)
-        rows = f"{gates} x hidden_size" if gates > 1 else "hidden_size"
         sizes = {
             "num_layers": rnn.num_layers,
             "directions": directions,
@@ -182,30 +215,7 @@ class TorchLayer(nn.Module):
         if lengths is not None:
             sizes["unpadded steps"] = int(lengths.sum())
         sizes[rows] = gates * rnn.hidden_size
-        steps = ("seq_len", "batch") if self.time_first else ("batch", "seq_len")
-        state = ("num_layers x directions", "batch", "hidden_size")
-        if packed:
-            tensors = [Named("inputs", layer_input.data, ("unpadded steps", "input_size"), "packed: the padding left out")]
-        else:
-            tensors = [Named("inputs", layer_input, (*steps, "input_size"), "x as the layer reads it")]
-        tensors.append(Named("h_0", starts[0], state, "zeros; batch_first never moves batch here"))
-        if len(starts) > 1:
-            tensors.append(Named("c_0", starts[1], state, "zeros: the LSTM's cell state"))
-        if packed:
-            tensors.append(Named("out", out.data, ("unpadded steps", "directions x hidden_size"), "packed; unpacked after"))
-        else:
-            tensors.append(Named("out", out, (*steps, "directions x hidden_size"), "h_1..h_T of the top layer"))
-        tensors.append(Named("h_n", finals[0], state, "h_T of every layer and direction"))
-        if len(finals) > 1:
-            tensors.append(Named("c_n", finals[1], state, "the last cell state"))
-        return Description(
-            words=self._words(),
-            output="directions x hidden_size",
-            output_note="out, transposed back to batch-first" if self.time_first else "out",
-            sizes=sizes,
-            tensors=tensors,
-            parameter_dims={name: _weight_dims(name, rows, "directions x hidden_size") for name, _ in self.named_parameters()},
-        )
+        return sizes
 
     def _words(self) -> str:
         rnn = self.rnn

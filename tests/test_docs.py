@@ -69,6 +69,17 @@ def test_a_sample_with_elided_lines_matches_only_its_own_output():
     assert not matches(["a", "b"], output)
 
 
+def test_a_printed_number_may_differ_by_one_in_its_last_digit_and_no_more():
+    """Another CPU's kernels give losses other last bits: printed to four decimals, one can round either way."""
+    same_line = runpy.run_path(str(ROOT / "scripts" / "docs_outputs.py"))["same_line"]
+    assert same_line("final loss 0.6721, 0.06 s", "final loss 0.6722, 0.06 s")
+    assert same_line("loss 1.707e-05", "loss 1.706e-05")
+    assert not same_line("final loss 0.6721", "final loss 0.6723")
+    assert not same_line("loss 1.707e-05", "loss 1.707e-04")
+    assert not same_line("final loss 0.6721", "final loss 0.67210")  # another format
+    assert not same_line("rank 1 job 4", "rank 1 job 5")  # whole numbers (ranks, job numbers, epochs) are exact
+
+
 # A measured figure: a duration, or a count of tests (which grows).
 _FIGURE = re.compile(
     r"\b(?:\d+(?:\.\d+)?(?: to \d+(?:\.\d+)?)? ?(?:ms|s|seconds?|minutes?|min|tests)|a minute|an hour)\b"

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import pickle
+import re
 import shlex
 import shutil
 import signal
@@ -59,8 +60,10 @@ def test_a_non_finite_loss_stops_the_run_as_diverged(make_cfg, tmp_path, caplog)
     assert train_steps(tmp_path) == [1]  # flushed
 
 
-# The issue's run: SGD at lr 1e30 trains to losses of 1e29 to 1e30, finite in float32.
-EXPLODES = ("model=embedding", "optimizer=sgd", "lr=1e30", "epochs=5")
+# SGD at lr 1e8 sends the loss from about ln(4) at epoch 1 to about 1e7 at epoch 2 and 1e8
+# after: far past 1e4 x ln(4), and far from float32's limit, so it stays finite on any CPU
+# (at lr 1e30 whether epoch 2's loss reached inf depended on the CPU's kernels).
+EXPLODES = ("model=embedding", "optimizer=sgd", "lr=1e8", "epochs=5")
 
 
 def hparams_status(run_dir) -> str:
@@ -74,11 +77,12 @@ def hparams_status(run_dir) -> str:
 def test_a_finite_loss_that_explodes_stops_the_run_as_diverged(make_cfg, tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="rnnexp"):
         result = train(make_cfg(*EXPLODES), tmp_path)
-    # Epoch 1's loss is the untrained model's (one step on hello); epoch 2's is 1.2e29, past 1e4 x ln(4).
+    # Epoch 1's loss is the untrained model's (one step on hello); epoch 2's is past 1e4 x ln(4).
     assert result.status is Status.DIVERGED and result.epochs == 1 and result.final_loss is None
     assert result.losses[0] < 2 * math.log(4)
     summary = caplog.records[-1].getMessage()
-    assert summary.startswith("Diverged at epoch 2: the training loss 1.2e+29 passed diverge_ratio=10000 x ln(4 classes)"), summary
+    said = re.match(r"Diverged at epoch 2: the training loss (\S+) passed diverge_ratio=10000 x ln\(4 classes\)", summary)
+    assert said and 1e4 * math.log(4) < float(said.group(1)) < 1e12, summary
     assert json.loads((tmp_path / METRICS_NAME).read_text())["status"] == "diverged"
     assert load_checkpoint(tmp_path / LAST)["epoch"] == 1  # the epoch before the explosion is kept
     assert train_steps(tmp_path) == [1]
@@ -88,7 +92,7 @@ def test_a_finite_loss_that_explodes_stops_the_run_as_diverged(make_cfg, tmp_pat
 def test_diverge_ratio_null_lets_an_exploding_run_go_on(make_cfg, tmp_path):
     result = train(make_cfg(*EXPLODES, "diverge_ratio=null"), tmp_path)
     assert result.status is Status.OK and result.epochs == 5
-    assert max(result.losses) > 1e20 and all(math.isfinite(loss) for loss in result.losses)
+    assert max(result.losses) > 1e6 and all(math.isfinite(loss) for loss in result.losses)
     assert hparams_status(tmp_path) == "STATUS_SUCCESS"
 
 

@@ -101,6 +101,18 @@ def test_ties_go_to_the_status_that_got_further_then_to_the_lower_job_number(tmp
     assert [j.solved for j in ranked] == [True, True] + [False] * 6
 
 
+@pytest.mark.parametrize("direction", [None, "minimize", "maximize"])
+def test_losses_that_print_the_same_rank_by_job_number_whatever_their_last_bits(tmp_path, direction):
+    """The same sweep on another CPU gives losses other last bits: the table must not reorder for that."""
+    make_job(tmp_path, 0, ["model=cell"], **unsolved(0.67210001))
+    make_job(tmp_path, 1, ["model=rnn"], **unsolved(0.67209999))
+    make_job(tmp_path, 2, ["model=embedding"], **unsolved(0.6722))
+    make_job(tmp_path, 3, ["model=gru"], **unsolved(1.2340001e-06))
+    make_job(tmp_path, 4, ["model=lstm"], **unsolved(1.2339999e-06))
+    ranked = [j.num for j in rank(read_jobs(tmp_path), Ranking(direction))]
+    assert ranked == ([2, 0, 1, 3, 4] if direction == "maximize" else [3, 4, 0, 1, 2])
+
+
 def test_jobs_are_read_in_numeric_order_and_other_entries_are_skipped(tmp_path):
     for num in (10, 9, 2):
         make_job(tmp_path, num, [f"lr={num}"], final_loss=0.1)

@@ -10,7 +10,8 @@ the number of trials.
 
 Ranking: solved jobs first (every evaluation sequence right at the end), by
 solved epoch, then by final loss; diverged and failed jobs after them, and
-the jobs that have not ended last. A search that optimises an objective
+the jobs that have not ended last. Losses are compared as they print
+(four decimals), so two that print the same rank by job number. A search that optimises an objective
 (Optuna) ranks the ended jobs by that instead, the final loss, so that its
 best trial is the summary's first row. Either way a trial the search pruned
 comes after the jobs that trained to their end with a finite loss, by the
@@ -319,13 +320,14 @@ class Ranking:
     def key(self, job: Job) -> tuple:
         """Sort key of one job: the ended jobs first; ties by status (the job that got further), then job number."""
         ties = (_STATUS_ORDER.get(job.status, 9), job.num)
+        loss = as_printed(job.loss)
         if self.direction is None:
-            return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.tier, job.loss, *ties)
-        return (not job.ended, job.tier, *self._by_objective(job.loss), *ties)
+            return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.tier, loss, *ties)
+        return (not job.ended, job.tier, *self._by_objective(loss), *ties)
 
     def group_key(self, group: Group) -> tuple:
         """Sort key of a seed group: by mean final loss under an objective, else by share solved."""
-        mean_loss = group.mean_loss if group.mean_loss is not None else math.inf
+        mean_loss = as_printed(group.mean_loss) if group.mean_loss is not None else math.inf
         if self.direction is None:
             mean_epoch = group.mean_solved_epoch if group.mean_solved_epoch is not None else math.inf
             return (-group.solved_share, mean_epoch, mean_loss)
@@ -334,6 +336,18 @@ class Ranking:
     def _by_objective(self, loss: float) -> tuple[bool, float]:
         # No finite loss (diverged, failed) goes last in either direction, as the sweeper's inf does when minimising.
         return (not math.isfinite(loss), -loss if self.direction == "maximize" else loss)
+
+
+def as_printed(loss: float) -> float:
+    """``loss`` rounded as the tables print it: four decimals, or four significant digits below 0.001.
+
+    Rankings compare this, so losses that print the same fall back to the
+    next key (the job number) instead of their last bits, which differ from
+    one CPU's kernels to another's: the same sweep ranks the same everywhere.
+    """
+    if not math.isfinite(loss) or loss == 0:
+        return loss
+    return round(loss, 4) if abs(loss) >= 0.001 else float(f"{loss:.3e}")
 
 
 def rank(jobs: Iterable[Job], ranking: Ranking = Ranking()) -> list[Job]:

@@ -263,6 +263,20 @@ def timed_train(cfg, chars: int, workdir: Path) -> Callable[[], dict]:
     return run
 
 
+def threads_of(cfg) -> int:
+    """The thread count train() takes for ``cfg``: with threads=auto, what it timed on this machine and kept
+    (timed now and kept, the first time), so that a child process's run of ``cfg`` takes it too."""
+    import torch
+
+    from rnnexp.data.loading import load_task
+    from rnnexp.models.tagger import build_model
+    from rnnexp.training.threads import choose_threads
+
+    data = load_task(cfg.task)
+    batch = next(iter(data.train.batches(min(cfg.batch_size, len(data.train)))))
+    return choose_threads(cfg.threads, build_model(cfg, len(data.vocab)), batch, torch.device("cpu")).count
+
+
 def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     """In one process: rnnexp's train() vs the hand-written loop of scripts/plain_text_loop.py, for THROUGHPUT_RUNS."""
     import torch
@@ -270,8 +284,6 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
     import baselines
     from rnnexp.config.pipeline import load_config
     from rnnexp.data.loading import load_task
-    from rnnexp.models.tagger import build_model
-    from rnnexp.training.threads import choose_threads
 
     epochs = 1 if quick else 2
     results = {}
@@ -281,7 +293,7 @@ def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:
             raise SystemExit(f"bench: baselines.train_text steps Adam at a constant lr, unclipped: not the recipe of {cfg}")
         data = load_task(cfg.task)
         chars = int(data.train.lengths.sum()) * epochs
-        threads = choose_threads(cfg.threads, build_model(cfg, len(data.vocab)), cfg.batch_size)
+        threads = threads_of(cfg)
 
         framework = timed_train(cfg, chars, workdir)
 
@@ -512,7 +524,9 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     from rnnexp.config.pipeline import load_config
 
     epochs = ["epochs=1"] if quick else []
-    baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(load_config([*TEXT_RUN, *epochs]))]
+    cfg = load_config([*TEXT_RUN, *epochs])
+    threads = threads_of(cfg)  # threads=auto's count, kept for rnnexp's runs below to read back
+    baseline = [str(SCRIPTS / "plain_text_loop.py"), *plain_text_args(cfg), "--threads", str(threads)]
     runs = itertools.count()
 
     def framework() -> dict:
@@ -536,6 +550,7 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
         "command": " ".join(["python", "-m", "rnnexp", *TEXT_RUN, *epochs]),
         "baseline": " ".join(["python", "scripts/plain_text_loop.py", *baseline[1:]]),
         "epochs": len(a[0]["val_losses"]),
+        "threads": threads,
         "val_loss": {"rnnexp": a[0]["val_losses"][-1], "plain": b[0]["val_losses"][-1], "example": c[0]["val_losses"][-1]},
         # The same recipe from the same seed: every run of either side must give the same losses.
         "same_losses": all(r["val_losses"] == a[0]["val_losses"] for r in a + b),
@@ -747,7 +762,9 @@ def table(report: dict) -> str:
         s = report["text"]
         v, w, load = s["val_loss"], s["wall"], load_range(s)
         same = "same losses" if s["same_losses"] else "losses differ"
-        measure = f"text: validation loss after {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}"
+        threads = s.get("threads")  # threads=auto's count on this machine (bench.json of older runs lacks it)
+        on = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+        measure = f"text: validation loss after {s['epochs']} epoch{'s' if s['epochs'] != 1 else ''}{on}"
         # A loss does not depend on the load: its verdict holds on a busy machine too.
         lines.append(row(
             measure, f"{v['rnnexp']:.4f}", f"{v['plain']:.4f}", same, "<= 1.64",

@@ -18,6 +18,7 @@ import copy
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -34,6 +35,11 @@ from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.testing import Done, run_command
 
 _composed: dict[tuple[str, ...], DictConfig] = {}
+
+# threads=auto keeps what it timed in the user's cache folder: the suite's runs, and
+# the processes it starts, keep theirs in a folder of the session's instead.
+_THREAD_CACHE = tempfile.TemporaryDirectory(prefix="rnnexp-test-cache-")
+os.environ["RNNEXP_CACHE_DIR"] = _THREAD_CACHE.name
 
 
 class BackgroundWork:

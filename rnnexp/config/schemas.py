@@ -539,13 +539,15 @@ class Config:
         null="no ladder table",
     )
     # torch's intra-op threads: auto (one for small models, where more only
-    # add hand-off costs and suffer most when the cores are busy; all cores
-    # for large ones, see rnnexp.training.threads) or a count. Under a parallel
-    # launcher (joblib, submitit) auto gives each job 1.
+    # add hand-off costs and suffer most when the cores are busy; for larger
+    # ones the count a few timed steps found fastest on this CPU, kept for the
+    # next run: see rnnexp.training.threads) or a count, at most the machine's
+    # cores (checked where the run starts). Under a parallel launcher (joblib,
+    # submitit) auto gives each job 1.
     threads: Any = setting(
         "auto",
-        "torch's intra-op threads; `auto`: 1 for small models, all cores for large ones, 1 under a parallel launcher "
-        "([performance.md](performance.md))",
+        "torch's intra-op threads; `auto`: 1 for small models, for larger ones the count that trained fastest in a few "
+        "timed steps on this CPU (kept for the next run), 1 under a parallel launcher ([performance.md](performance.md))",
         check=Range(
             lambda value: value == "auto" or (type(value) is int and value >= 1),
             "allowed values are auto or an integer >= 1 (torch's intra-op threads), for example threads=1",

@@ -16,14 +16,16 @@ from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.training.cuda_graph import capture_recurrence
 from rnnexp.training.device import resolve_device
-from rnnexp.training.threads import choose_threads, step_work
+from rnnexp.training.threads import choose_threads, log, step_work
 
 
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:
     """Set the threads, move ``model`` to its device (in place) and return the device."""
     rows = min(cfg.batch_size, len(data.train))  # sequences per step: hello has one whatever batch_size says
-    torch.set_num_threads(choose_threads(cfg.threads, model, rows))
     device = resolve_device(cfg.device, step_work(model, rows))
+    threads = choose_threads(cfg.threads, model, next(iter(data.train.batches(rows))), device)
+    torch.set_num_threads(threads.count)
+    log.info(f"Threads: {threads.count} ({threads.why})")
     model.to(device)
     if cfg.model.cuda_graph:
         if device.type != "cuda":

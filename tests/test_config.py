@@ -19,6 +19,7 @@ from rnnexp.config.fields import CHECK, DOC, HPARAM, KEYWORDS, NULL, null_of, ra
 from rnnexp.config.keys import (
     ADDED_KEYS,
     SECTION_SCHEMAS,
+    key_hints,
     migrate,
     schema_default,
     schema_field,
@@ -220,7 +221,7 @@ def test_the_shared_data_task_file_is_not_a_task_option(make_cfg):
 def test_typos_and_wrong_types_fail_at_composition(make_cfg, override, message):
     with pytest.raises(ConfigCompositionException) as info:
         make_cfg(override)
-    assert one_line(info.value, schema_keys()).startswith(message)
+    assert one_line(info.value, key_hints()).startswith(message)
 
 
 # --------------------------------------------------------------------------- validate()

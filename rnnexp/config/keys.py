@@ -19,6 +19,7 @@ from rnnexp.config.schemas import (
     EncoderConfig,
     ModelConfig,
 )
+from rnnexp.errors import KeyHints
 
 # --------------------------------------------------------------------------- older checkpoints
 # Keys added to the schemas after the first checkpoints were written. A run
@@ -134,3 +135,8 @@ def options_defining(key: str) -> list[str]:
         if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
             options.append(option.name.removesuffix(".yaml"))
     return options
+
+
+def key_hints() -> KeyHints:
+    """The schemas' keys and the options that define each, for rnnexp.errors' line on a key the config lacks."""
+    return KeyHints(schema_keys(), options_defining)

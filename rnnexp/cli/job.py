@@ -27,11 +27,12 @@ from omegaconf import DictConfig
 from rnnexp.cli.console import JOB_LINE, JobLines, quiet_job
 from rnnexp.cli.start_checks import run_file_in
 from rnnexp.config.checks import validate
+from rnnexp.config.command_words import start_command
 from rnnexp.config.keys import key_hints
 from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
-from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
+from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.run_dirs import discard_new_run_dir, named_run
 from rnnexp.sweep.continuation import finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held

@@ -16,10 +16,10 @@ from typing import Collection, Iterator, Optional, Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from rnnexp.config.command_words import typed_override
 from rnnexp.config.fields import null_of
 from rnnexp.config.keys import SECTION_SCHEMAS, options_defining, schema_field
 from rnnexp.errors import KeyHints, UserError, no_such_key
-from rnnexp.results import typed_override
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
 GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")

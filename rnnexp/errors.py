@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Iterable, Optional
+from dataclasses import dataclass
+from typing import Callable, Collection, Optional, Sequence
 
 # Exit statuses of the command line (a signal gives 128 + its number, see rnnexp.results).
 JOBS_FAILED = 1  # a sweep finished, but some of its jobs failed
@@ -45,28 +46,49 @@ class ExitWith(SystemExit):
         return self.code
 
 
-def _suggest(word: str, candidates: Iterable[str]) -> str:
+def _no_options(key: str) -> Sequence[str]:
+    return ()
+
+
+@dataclass(frozen=True)
+class KeyHints:
+    """What the one-line errors know of the config's keys, given by the layer that knows the config.
+
+    ``keys``: every dotted key, for the "did you mean" hint on a misspelled
+    one. ``options_defining``: a dotted key -> the options of its group whose
+    schema has it (``task.path`` -> ``["pairs", "text"]``), to send a key
+    typed under the wrong option to the ones that read it.
+    rnnexp.config.keys.key_hints() gives the schemas' own; without hints a
+    key's line names neither.
+    """
+
+    keys: Collection[str] = ()
+    options_defining: Callable[[str], Sequence[str]] = _no_options
+
+
+NO_HINTS = KeyHints()
+
+
+def _suggest(word: str, candidates: Collection[str]) -> str:
     # The word itself is never the hint: a key that another option of its group
     # defines (task.shift under task=hello) is as absent as a typo.
     close = difflib.get_close_matches(word, [c for c in candidates if c != word], n=1)
     return f"; did you mean {close[0]}?" if close else ""
 
 
-def no_such_key(key: str, known_keys: Iterable[str]) -> str:
+def no_such_key(key: str, hints: KeyHints) -> str:
     """The line for a key that the composed config does not have, however it was typed.
 
     A key that other options of its group read (``task.path`` under the
     default task) is sent to them rather than to a look-alike key.
     """
-    from rnnexp.config.keys import options_defining  # imported here: rnnexp.config imports Hydra
-
-    owners = options_defining(key)
+    owners = list(hints.options_defining(key))
     if owners:
         group = key.partition(".")[0]
         choices = [f"{group}={owner}" for owner in owners]
         listed = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} and {choices[-1]}"
         return f"{key}: not a key of this {group}; {key} belongs to {listed} (for example {choices[-1]} {key}=...)"
-    return f"{key}: no such config key{_suggest(key, known_keys)} (python -m rnnexp --cfg job lists the keys)"
+    return f"{key}: no such config key{_suggest(key, hints.keys)} (python -m rnnexp --cfg job lists the keys)"
 
 
 def _os_error_in(error: BaseException) -> Optional[OSError]:
@@ -83,11 +105,11 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
 
-def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -> str:
+def one_line(error: BaseException, hints: KeyHints = NO_HINTS) -> str:
     """Render ``error`` as a single line for the terminal.
 
-    ``known_keys`` (dotted config keys) feed the "did you mean" hint for a
-    misspelled key.
+    ``hints`` (the config's keys, and the options that define each) feed the
+    line for a key the config does not have.
     """
     # Imported here: this module sits at the bottom of the package and must not
     # pull Hydra in for callers that only raise UserError.
@@ -109,12 +131,12 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
         return _missing_plugin(error)
     if isinstance(error, OverrideParseException):
         return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
-    misused = _plus_or_tilde(str(error), known_keys or [])
+    misused = _plus_or_tilde(str(error), hints)
     if misused:
         return misused
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
     if isinstance(cause, OmegaConfBaseException):
-        return _bad_key_or_value(cause, known_keys or [])
+        return _bad_key_or_value(cause, hints)
     return _first_line(str(error))
 
 
@@ -151,7 +173,7 @@ _KEY_WITH_PLUS = re.compile(r"Could not append to config\. An item is already at
 _NO_KEY_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
 
 
-def _plus_or_tilde(message: str, known_keys: Iterable[str]) -> Optional[str]:
+def _plus_or_tilde(message: str, hints: KeyHints) -> Optional[str]:
     """The command line to type instead of a + on something that is already there, or a ~ of nothing."""
     group = _GROUP_WITH_PLUS.search(message)
     if group:
@@ -163,11 +185,11 @@ def _plus_or_tilde(message: str, known_keys: Iterable[str]) -> Optional[str]:
         return f"+{without_plus}: {name} already has a value, so it takes no +; type {without_plus}"
     deleted = _NO_KEY_TO_DELETE.search(message)
     if deleted:
-        return no_such_key(deleted.group(1), known_keys)
+        return no_such_key(deleted.group(1), hints)
     return None
 
 
-def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:
+def _bad_key_or_value(cause: BaseException, hints: KeyHints) -> str:
     """OmegaConf's errors: a misspelled key, a missing value, a value of the wrong type."""
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
 
@@ -175,7 +197,7 @@ def _bad_key_or_value(cause: BaseException, known_keys: Iterable[str]) -> str:
     reason = _first_line(getattr(cause, "msg", None) or str(cause))
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         # A misspelled key: "Key 'lrr' not in 'Config'"
-        return no_such_key(key, known_keys)
+        return no_such_key(key, hints)
     if isinstance(cause, MissingMandatoryValue):
         return f"{key}: no value given; set it on the command line, for example {key}=..."
     converted = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", reason)

@@ -12,13 +12,11 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
-import shlex
 import signal
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from rnnexp.files import write_json
 
@@ -191,63 +189,3 @@ def _task_overrides_of(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
     from omegaconf import OmegaConf  # imported here: the entry point imports this module before Hydra
 
     return tuple(str(o) for o in OmegaConf.select(OmegaConf.load(path), "hydra.overrides.task", default=None) or [])
-
-
-def start_command(overrides: Sequence[str]) -> str:
-    """The command that starts a run with ``overrides`` (a job's, from .hydra/overrides.yaml), quoted for the shell."""
-    return " ".join(["python", "-m", "rnnexp", *map(shell_word, overrides)])
-
-
-def typed_override(key: str, value: Any) -> str:
-    """``key=value`` as it is typed in a shell, so that Hydra reads ``value`` back.
-
-    A run directory's name holds its overrides (``..._device=cpu,model=cell``),
-    whose ``=`` and ``,`` Hydra's grammar reads as its own: such a value is
-    quoted for Hydra, and the whole word for the shell.
-    """
-    if isinstance(value, str) and value.startswith("${"):
-        return shell_word(f"{key}={value}")  # an interpolation: left unquoted for Hydra to resolve
-    if key in PATH_KEYS and isinstance(value, str) and value and not _SHELL_UNSAFE.search(value):
-        return f"{key}={value}"  # a path as printed: rnnexp.config.command_words quotes it for Hydra
-    if isinstance(value, str) and not _PLAIN_VALUE.fullmatch(value):
-        return shell_word(f"{key}={_hydra_quoted(value)}")
-    return f"{key}={_value_typed(value)}"
-
-
-# The keys whose value is a file or directory, taken as one string however it
-# reads in Hydra's grammar (rnnexp.config.command_words); continue= is rnnexp's own.
-PATH_KEYS = frozenset({"resume", "continue", "task.path", "hydra.run.dir", "hydra.sweep.dir"})
-
-
-def hydra_value(value: str) -> str:
-    """A string as Hydra's override grammar reads it back: as it is when plain, else in Hydra's quotes."""
-    return value if _PLAIN_VALUE.fullmatch(value) else _hydra_quoted(value)
-
-
-def shell_word(word: str) -> str:
-    """``word`` quoted for a POSIX shell: as it is when it needs nothing, else in double quotes where they suffice."""
-    if not word or _SHELL_UNSAFE.search(word):
-        if word and not _UNSAFE_IN_DOUBLE_QUOTES.search(word):
-            return f'"{word}"'  # reads better than shlex's '"'"' around Hydra's own quotes
-        return shlex.quote(word)
-    return word
-
-
-# What Hydra reads as a plain string and a shell leaves alone.
-_PLAIN_VALUE = re.compile(r"[\w./:+-]*")
-_SHELL_UNSAFE = re.compile(r"[^\w@%+=:,./-]", re.ASCII)  # shlex.quote's test
-_UNSAFE_IN_DOUBLE_QUOTES = re.compile(r'["$`\\!]')  # what a shell still expands, or ends the quotes on
-
-
-def _hydra_quoted(value: str) -> str:
-    """``value`` in Hydra's single quotes: a quote inside is escaped, and so are backslashes before one or at the end."""
-    escaped = re.sub(r"(\\*)('|\Z)", lambda m: m.group(1) * 2 + ("\\'" if m.group(2) else ""), value)
-    return f"'{escaped}'"
-
-
-def _value_typed(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (tuple, list)):
-        return f"[{','.join(_value_typed(item) for item in value)}]"
-    return str(value)

@@ -16,7 +16,7 @@ from rnnexp.errors import UserError
 # A label keeps letters, digits and . , = + ~ : @ % - _; anything else (the "/" of
 # task.path=/a/b.txt, a space, a quote) becomes "_", so a label never nests
 # directories and a run directory needs no quoting in a shell (Hydra's grammar still
-# needs its = and , quoted: rnnexp.results.typed_override writes a resume= for it).
+# needs its = and , quoted: rnnexp.config.command_words.typed_override writes a resume= for it).
 _UNSAFE_IN_LABEL = re.compile(r"[^\w.,=+~:@%-]")
 # A directory name may hold 255 bytes; a label longer than this keeps a readable
 # start and a hash of the whole, so two long labels stay apart.

@@ -102,7 +102,7 @@ def _options(group: str) -> list[str]:
 
 
 def table(compose_with=compose) -> list[str]:
-    """The table's lines: every key of the schemas but the ones an option picks (``_target_``, ``_partial_``)."""
+    """The table's lines: every key of the schemas but the ones an option picks (``_target_``)."""
     chosen = option_values(compose_with)
     lines = [
         "| key | default | allowed | `null` | what it does |",

@@ -18,7 +18,9 @@ from rnnexp.config.compose import compose
 from rnnexp.config.fields import CHECK, DOC, HPARAM, KEYWORDS, NULL, null_of, ranges_of
 from rnnexp.config.keys import (
     ADDED_KEYS,
+    REMOVED_KEYS,
     SECTION_SCHEMAS,
+    key_hints,
     migrate,
     schema_default,
     schema_field,
@@ -170,24 +172,27 @@ def test_a_model_takes_any_encoder(make_cfg):
 @pytest.mark.parametrize("option", [o for g, o in OPTIONS if g == "optimizer"])
 def test_every_optimizer_option_builds_its_torch_optimizer(make_cfg, option):
     import torch
-    from hydra.utils import instantiate
+
+    from rnnexp.training.optimizers import build_optimizer
 
     cfg = make_cfg(f"optimizer={option}")
-    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(2))], lr=cfg.lr)
+    optimizer = build_optimizer(cfg, torch.nn.Linear(2, 1))
     assert type(optimizer).__name__.lower() == option
+    assert optimizer.defaults["lr"] == cfg.lr
 
 
 @pytest.mark.parametrize("option", [o for g, o in OPTIONS if g == "scheduler"])
 def test_every_scheduler_option_builds_its_torch_scheduler(make_cfg, option):
     import torch
-    from hydra.utils import instantiate
+
+    from rnnexp.training.optimizers import build_scheduler
 
     cfg = make_cfg(f"scheduler={option}", "epochs=7")
-    if option == "none":
-        assert cfg.scheduler._target_ is None  # constant lr: nothing to build
-        return
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
-    scheduler = instantiate(cfg.scheduler)(optimizer)
+    scheduler = build_scheduler(cfg, optimizer)
+    if option == "none":
+        assert cfg.scheduler._target_ is None and scheduler is None  # constant lr: nothing to build
+        return
     assert type(scheduler).__module__ == "torch.optim.lr_scheduler"
     if option == "cosine":
         assert scheduler.T_max == 7  # one half-cosine over the run's epochs
@@ -220,7 +225,7 @@ def test_the_shared_data_task_file_is_not_a_task_option(make_cfg):
 def test_typos_and_wrong_types_fail_at_composition(make_cfg, override, message):
     with pytest.raises(ConfigCompositionException) as info:
         make_cfg(override)
-    assert one_line(info.value, schema_keys()).startswith(message)
+    assert one_line(info.value, key_hints()).startswith(message)
 
 
 # --------------------------------------------------------------------------- validate()
@@ -362,20 +367,31 @@ def test_every_added_key_is_a_schema_key():
     assert set(ADDED_KEYS) <= set(schema_keys())
 
 
+def test_migrate_drops_the_keys_the_schemas_no_longer_have(make_cfg):
+    current = OmegaConf.to_container(make_cfg("scheduler=step"), resolve=True)
+    old = OmegaConf.to_container(make_cfg("scheduler=step"), resolve=True)
+    old["optimizer"]["_partial_"] = old["scheduler"]["_partial_"] = True
+    assert migrate(old) == current
+    assert not set(REMOVED_KEYS) & set(schema_fields())
+
+
 def test_loading_an_old_checkpoint_migrates_its_config(make_cfg, tmp_path):
     import torch
 
     from rnnexp.training.checkpoint import load_checkpoint, restore_model
+    from rnnexp.training.optimizers import build_optimizer
 
     config = OmegaConf.to_container(make_cfg("model=cell"), resolve=True)
     config["model"]["hidden_size"], config["encoder"]["dim"] = 4, 4  # sizes filled in from the data, as a run saves them
     del config["threads"], config["model"]["cuda_graph"]
+    config["optimizer"]["_partial_"] = config["scheduler"]["_partial_"] = True
     model_state = {"cell.weight_ih": torch.zeros(4, 4), "cell.weight_hh": torch.zeros(4, 4), "cell.bias_ih": torch.zeros(4), "cell.bias_hh": torch.zeros(4)}
     torch.save({"state_dict": model_state, "config": config, "vocabulary": list("ehlo")}, tmp_path / "old.pt")
     state = load_checkpoint(tmp_path / "old.pt")
     assert (state["config"]["threads"], state["config"]["model"]["cuda_graph"]) == ("auto", False)
     model, vocab = restore_model(state)
     assert model.hidden_size == 4 and len(vocab) == 4
+    assert type(build_optimizer(OmegaConf.create(state["config"]), model)) is torch.optim.Adam  # resumable
 
 
 # --------------------------------------------------------------------------- run directories

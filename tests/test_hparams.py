@@ -57,7 +57,7 @@ def test_null_and_classes_are_shown_as_one_type_per_column():
     assert (hparams["optimizer"], hparams["optimizer.weight_decay"]) == ("adamw", 0.01)
     assert hparams[OVERRIDES] == NO_OVERRIDES
     # An optimizer of the user's without weight_decay still fills the column.
-    config["optimizer"] = {"_target_": "my_optim.Lion", "_partial_": True, "beta": 0.9}
+    config["optimizer"] = {"_target_": "my_optim.Lion", "beta": 0.9}
     assert (hparams_of(config)["optimizer"], hparams_of(config)["optimizer.weight_decay"]) == ("lion", 0.0)
 
 

@@ -16,9 +16,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rnnexp"
 LAYERS = ["internals", "data", "config", "models", "tracking", "training", "sweep", "tools", "cli"]
 SHARED = {"errors", "results", "files", "interrupt", "run_dirs", "targets", "testing", "__init__"}
 COMMANDS = {"predict", "shapes", "summarize", "__main__"}
-# rnnexp.errors' "did you mean" hint asks the config which options define a key,
-# inside the function that needs it (its comment says why).
-ALLOWED = {("rnnexp.errors", "rnnexp.config.keys")}
 
 
 def rank(module: str) -> int:
@@ -30,14 +27,31 @@ def rank(module: str) -> int:
     return LAYERS.index(parts[1])
 
 
-def imports(path: Path) -> set[str]:
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    return ".".join(path.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__")
+
+
+MODULES = {module_name(path) for path in PACKAGE.rglob("*.py")} | {"rnnexp"}
+
+
+def imports(path: Path, package_dir: Path = PACKAGE) -> set[str]:
+    """Every rnnexp module ``path`` imports, wherever the import stands (a function's body, an if).
+
+    ``from rnnexp import config`` imports the package ``rnnexp.config``, and a
+    relative import is read against the module's own package.
+    """
+    module = module_name(path, package_dir)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            source = ".".join(part for part in (base, node.module) if part)
+            found.add(source)
+            found |= {f"{source}.{alias.name}" for alias in node.names}  # a module's name, or a function's: filtered below
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-    return {name for name in found if name == "rnnexp" or name.startswith("rnnexp.")}
+    return {name for name in found if name in MODULES}
 
 
 def test_every_subpackage_is_a_layer():
@@ -45,12 +59,17 @@ def test_every_subpackage_is_a_layer():
     assert packages == set(LAYERS), packages ^ set(LAYERS)
 
 
+def test_every_module_at_the_top_has_a_place():
+    top = {path.stem for path in PACKAGE.glob("*.py")}
+    assert top == SHARED | COMMANDS, top ^ (SHARED | COMMANDS)
+
+
 def test_nothing_low_imports_anything_above_it():
     upward = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        module = module_name(path)
         for imported in imports(path):
-            if rank(imported) > rank(module) and (module, imported) not in ALLOWED:
+            if rank(imported) > rank(module):
                 upward.append(f"{module} imports {imported}")
     assert upward == []
 
@@ -58,3 +77,23 @@ def test_nothing_low_imports_anything_above_it():
 def test_an_upward_import_is_found():
     assert rank("rnnexp.config.checks") > rank("rnnexp.data.task") and rank("rnnexp.cli.job") > rank("rnnexp.training.trainer")
     assert rank("rnnexp.errors") < rank("rnnexp.internals.hydra_private") < rank("rnnexp.shapes")
+
+
+def test_every_kind_of_import_is_read(tmp_path):
+    """An import inside a function, ``from rnnexp import <package>`` and a relative import all count."""
+    sources = {
+        "in_a_function": "def hint():\n    from rnnexp.config.keys import options_defining\n",
+        "a_package": "from rnnexp import cli\n",
+        "relative": "from .tools import shapes\n",
+    }
+    package_dir = tmp_path / "rnnexp"
+    package_dir.mkdir()
+    read = {}
+    for name, text in sources.items():
+        (package_dir / f"{name}.py").write_text(text)
+        read[name] = imports(package_dir / f"{name}.py", package_dir)
+    assert read == {
+        "in_a_function": {"rnnexp.config.keys"},
+        "a_package": {"rnnexp", "rnnexp.cli"},
+        "relative": {"rnnexp.tools", "rnnexp.tools.shapes"},
+    }

@@ -28,11 +28,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from conftest import compose_config, overlapped_result, signals_at_forward, train_steps
+from rnnexp.config.command_words import typed_override
 from rnnexp.data.loading import load_task
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_json
 from rnnexp.interrupt import Interrupted
-from rnnexp.results import METRICS_NAME, RunResult, Status, typed_override
+from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.training.checkpoint import LAST, load_checkpoint, load_resume
 from rnnexp.training.trainer import train
 

@@ -29,7 +29,7 @@ from hydra_plugins.rnnexp_sweepers.optuna_search import OptunaSearch
 from rnnexp import __version__
 from rnnexp.cli.job import run_job
 from rnnexp.config.command_words import check_spacing, path_words
-from rnnexp.config.keys import schema_keys
+from rnnexp.config.keys import key_hints
 from rnnexp.config.pipeline import check_removals
 from rnnexp.config.schemas import register_configs
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith, UserError, one_line
@@ -87,7 +87,7 @@ def run(argv: Optional[Sequence[str]]) -> int:
 
 
 def _print_error(error: BaseException | str) -> None:
-    message = error if isinstance(error, str) else one_line(error, schema_keys())
+    message = error if isinstance(error, str) else one_line(error, key_hints())
     print(f"rnnexp: error: {message}", file=sys.stderr)
 
 

@@ -27,11 +27,12 @@ from omegaconf import DictConfig
 from rnnexp.cli.console import JOB_LINE, JobLines, quiet_job
 from rnnexp.cli.start_checks import run_file_in
 from rnnexp.config.checks import validate
-from rnnexp.config.keys import schema_keys
+from rnnexp.config.command_words import start_command
+from rnnexp.config.keys import key_hints
 from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
-from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
+from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.run_dirs import discard_new_run_dir, named_run
 from rnnexp.sweep.continuation import finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
@@ -63,7 +64,7 @@ def run_job(cfg: DictConfig) -> float:
             # Another config's run, or a job still running: its files are not this job's to write.
             if hydra_cfg.mode == RunMode.RUN:
                 raise ExitWith(USAGE_ERROR, taken) from None
-            log.error(f"Job not run: {one_line(taken, schema_keys())}")
+            log.error(f"Job not run: {one_line(taken, key_hints())}")
             return math.inf
         except Interrupted as stopped:
             status = _record_stop(stopped, run_dir, hydra_cfg, time.perf_counter() - started)
@@ -72,7 +73,7 @@ def run_job(cfg: DictConfig) -> float:
             if hydra_cfg.mode == RunMode.RUN and isinstance(error, UserError) and _discard_untrained(run_dir):
                 raise ExitWith(USAGE_ERROR, error) from error  # refused before training: no run to list
             logging.getLogger("rnnexp.failures").exception("run failed")  # the traceback, into the job's log file
-            reason = one_line(error, schema_keys())
+            reason = one_line(error, key_hints())
             RunResult.failed(run_dir, reason, time.perf_counter() - started).write(run_dir)
             try:  # a row of TensorBoard's HParams page too, never in the way of the error itself
                 from rnnexp.tracking.failure import record_failure

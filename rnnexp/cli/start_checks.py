@@ -19,11 +19,12 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from hydra_plugins.rnnexp_sweepers.optuna_search import check_sampler, check_search_space
+from rnnexp.config.command_words import typed_override
 from rnnexp.config.key_checks import GROUP_SECTIONS
 from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
 from rnnexp.internals.hydra_private import compose_each_job_once
-from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME, typed_override
+from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME
 from rnnexp.sweep.pruners import make_pruner
 from rnnexp.sweep.study_storage import check_storage
 from rnnexp.sweep.trial_report import is_search

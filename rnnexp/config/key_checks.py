@@ -16,10 +16,10 @@ from typing import Collection, Iterator, Optional, Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from rnnexp.config.command_words import typed_override
 from rnnexp.config.fields import null_of
-from rnnexp.config.keys import SECTION_SCHEMAS, schema_field
-from rnnexp.errors import UserError, no_such_key
-from rnnexp.results import typed_override
+from rnnexp.config.keys import SECTION_SCHEMAS, options_defining, schema_field
+from rnnexp.errors import KeyHints, UserError, no_such_key
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
 GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")
@@ -68,7 +68,7 @@ def check_keys(cfg: DictConfig, swept: Collection[str] = ()) -> None:
         # Hints from this config's own keys (task.shift, task=caesar's, is no key of
         # task=hello), less the added ones and what they hold.
         known = [key for key in _dotted_keys(cfg) if not any(key == u or key.startswith(f"{u}.") for u in unread)]
-        raise UserError(no_such_key(unread[0], known))
+        raise UserError(no_such_key(unread[0], KeyHints(known, options_defining)))
 
 
 def _dotted_keys(node: DictConfig, prefix: str = "") -> Iterator[str]:

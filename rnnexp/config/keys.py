@@ -19,6 +19,7 @@ from rnnexp.config.schemas import (
     EncoderConfig,
     ModelConfig,
 )
+from rnnexp.errors import KeyHints
 
 # --------------------------------------------------------------------------- older checkpoints
 # Keys added to the schemas after the first checkpoints were written. A run
@@ -28,10 +29,14 @@ from rnnexp.config.schemas import (
 # an older run resumed is held to today's divergence rule, which changes no
 # loss, only where a run whose loss explodes stops.
 ADDED_KEYS = ("threads", "model.cuda_graph", "sweep_lines", "diverge_ratio", "train_accuracy")
+# Keys older checkpoints hold that the schemas no longer have, dropped on
+# loading: rnnexp.training.optimizers passes every optimizer and scheduler key
+# but _target_ to the class, and no torch class takes _partial_.
+REMOVED_KEYS = ("optimizer._partial_", "scheduler._partial_")
 
 
 def migrate(config: dict) -> dict:
-    """A checkpoint's config (plain data) with the keys added since it was saved, at their defaults.
+    """A checkpoint's config (plain data) with the keys added since it was saved, at their defaults, and the removed ones gone.
 
     Returns a new dict; ``config`` is not changed.
     """
@@ -40,6 +45,11 @@ def migrate(config: dict) -> dict:
         section, _, name = key.rpartition(".")
         node = migrated[section] if section else migrated
         node.setdefault(name, schema_default(key))
+    for key in REMOVED_KEYS:
+        section, _, name = key.rpartition(".")
+        node = migrated.get(section) if section else migrated
+        if isinstance(node, dict):
+            node.pop(name, None)
     if "recurrence" not in migrated["model"]:
         # Saved when model.name chose the class: the recurrence its option names now.
         migrated["model"]["recurrence"] = builtin_recurrence(migrated["model"]["name"])
@@ -134,3 +144,8 @@ def options_defining(key: str) -> list[str]:
         if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
             options.append(option.name.removesuffix(".yaml"))
     return options
+
+
+def key_hints() -> KeyHints:
+    """The schemas' keys and the options that define each, for rnnexp.errors' line on a key the config lacks."""
+    return KeyHints(schema_keys(), options_defining)

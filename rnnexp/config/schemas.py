@@ -129,8 +129,9 @@ class EncoderConfig:
 
 
 # --------------------------------------------------------------------------- optimizer
-# Optimizers are built with hydra.utils.instantiate as partials; the model's
-# parameters and the top-level lr are bound in code. Each option has its own
+# An optimizer is its torch class, named by _target_ and built by
+# rnnexp.training.optimizers with the model's parameters and the top-level lr;
+# its other keys are the class's keyword arguments. Each option has its own
 # schema, holding that optimizer's defaults. HParams shows each by its class's
 # name, and the one key they all have, weight_decay.
 OPTIMIZER_CLASS = HParam(column="optimizer", class_name=True)
@@ -140,7 +141,6 @@ WEIGHT_DECAY = "weight decay (an L2 penalty for adam, sgd and rmsprop; decoupled
 @dataclass
 class AdamConfig:
     _target_: str = setting("torch.optim.Adam", "the optimizer's class", hparam=OPTIMIZER_CLASS)
-    _partial_: bool = True
     # Decay rates of the gradient's running mean and of its running square.
     betas: Tuple[float, float] = setting((0.9, 0.999), "decay rates of the gradient's running mean and running square")
     # L2 penalty, added to the gradient.
@@ -159,7 +159,6 @@ class AdamWConfig(AdamConfig):
 @dataclass
 class SGDConfig:
     _target_: str = setting("torch.optim.SGD", "the optimizer's class", hparam=OPTIMIZER_CLASS)
-    _partial_: bool = True
     # 0 gives plain gradient descent.
     momentum: float = setting(0.9, "momentum (sgd, rmsprop); 0: plain gradient descent")
     nesterov: bool = setting(False, "Nesterov momentum (sgd)")
@@ -169,7 +168,6 @@ class SGDConfig:
 @dataclass
 class RMSpropConfig:
     _target_: str = setting("torch.optim.RMSprop", "the optimizer's class", hparam=OPTIMIZER_CLASS)
-    _partial_: bool = True
     # Smoothing of the squared-gradient average.
     alpha: float = setting(0.99, "smoothing of the squared-gradient average (rmsprop)")
     momentum: float = setting(0.0, "momentum (sgd, rmsprop); 0: plain gradient descent")
@@ -366,7 +364,8 @@ TASK_SCHEMAS = {
 # --------------------------------------------------------------------------- scheduler
 @dataclass
 class SchedulerConfig:
-    # A torch.optim.lr_scheduler class built as a partial around the optimizer.
+    # A torch.optim.lr_scheduler class, built around the optimizer by
+    # rnnexp.training.optimizers with the other keys as its keyword arguments.
     # The options' schemas below set their class: their own field, so this
     # one holds the key's metadata.
     _target_: Optional[str] = setting(
@@ -375,7 +374,6 @@ class SchedulerConfig:
         null="keeps the lr constant",
         hparam=HParam(column="scheduler", class_name=True, when_null="none"),
     )
-    _partial_: bool = True
 
 
 @dataclass

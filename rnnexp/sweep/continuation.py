@@ -18,18 +18,9 @@ from typing import Optional, Sequence
 
 from omegaconf import OmegaConf
 
-from rnnexp.config.command_words import unquoted
+from rnnexp.config.command_words import hydra_value, typed_override, unquoted
 from rnnexp.errors import UserError
-from rnnexp.results import (
-    ENDED,
-    METRICS_NAME,
-    MULTIRUN_NAME,
-    RunResult,
-    hydra_value,
-    saved_overrides,
-    sweep_task_overrides,
-    typed_override,
-)
+from rnnexp.results import ENDED, METRICS_NAME, MULTIRUN_NAME, RunResult, saved_overrides, sweep_task_overrides
 from rnnexp.run_dirs import SWEEPS, named_run
 
 KEY = "continue"

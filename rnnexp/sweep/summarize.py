@@ -22,8 +22,9 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rnnexp.config.command_words import shell_word
 from rnnexp.errors import USAGE_ERROR, UserError
-from rnnexp.results import METRICS_NAME, OVERRIDES_FILE, shell_word
+from rnnexp.results import METRICS_NAME, OVERRIDES_FILE
 from rnnexp.run_dirs import NEWEST, SWEEPS, newest_run
 from rnnexp.sweep import SUMMARY_CSV, SUMMARY_MD, Summary
 from rnnexp.sweep.jobs import MULTIRUN_NAME, is_sweep_dir

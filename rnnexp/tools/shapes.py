@@ -40,7 +40,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from rnnexp.config.checks import validate
-from rnnexp.config.keys import schema_keys
+from rnnexp.config.keys import key_hints
 from rnnexp.config.labels import model_label
 from rnnexp.config.pipeline import composed
 from rnnexp.data.loading import load_task
@@ -357,5 +357,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (UserError, HydraException, OmegaConfBaseException) as error:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        print(f"rnnexp.shapes: error: {one_line(error, schema_keys())}", file=sys.stderr)
+        print(f"rnnexp.shapes: error: {one_line(error, key_hints())}", file=sys.stderr)
         return USAGE_ERROR

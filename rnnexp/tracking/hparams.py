@@ -116,7 +116,7 @@ def _keyword_arguments(node: Mapping, prefix: str) -> dict[str, HParamValue]:
     """``{"model.recurrence.alpha": 0.5}``: a class's own keyword arguments, nested ones dotted; null ones left out."""
     found: dict[str, HParamValue] = {}
     for name, value in node.items():
-        if str(name).startswith("_"):  # _target_, _partial_: the class itself is the model's or task's column
+        if str(name).startswith("_"):  # _target_: the class itself is the model's or task's column
             continue
         key = f"{prefix}.{name}"
         if isinstance(value, Mapping):

@@ -35,13 +35,14 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from rnnexp.config.command_words import start_command
 from rnnexp.config.keys import migrate
 from rnnexp.config.schemas import COSINE
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
 from rnnexp.models.tagger import RecurrentTagger, build_model
-from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides, start_command
+from rnnexp.results import BEST, LAST, METRICS_NAME, RunResult, Status, saved_overrides
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:

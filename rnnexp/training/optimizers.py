@@ -69,7 +69,7 @@ def _torch_class(key: str, target: str, base: tuple[type, ...], kind: str, examp
 def _call(key: str, cls: type, node: DictConfig, *args: Any, **kwargs: Any) -> Any:
     """``cls`` built with ``node``'s values as plain data; an argument it does not take is a UserError naming it."""
     values = OmegaConf.to_container(node, resolve=True)
-    arguments = {name: value for name, value in values.items() if name not in ("_target_", "_partial_")}
+    arguments = {name: value for name, value in values.items() if name != "_target_"}
     for name, value in arguments.items():
         if _holds_target(value):
             raise UserError(f"{key}.{name}: holds a _target_; the {key}'s arguments are plain values, nothing in them is built")

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from rnnexp.config.checks import check_data_kind
+from rnnexp.config.command_words import typed_override
 from rnnexp.data.custom import write_record
 from rnnexp.data.loading import load_task
 from rnnexp.data.sequences import Batch, SequenceSet, Streams
@@ -30,7 +31,7 @@ from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models.sampling import eval_mode
 from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state
-from rnnexp.results import History, RunResult, Status, typed_override
+from rnnexp.results import History, RunResult, Status
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
 from rnnexp.tracking.hparams import hparams_of, overrides_of

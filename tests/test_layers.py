@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rnnexp"
 
 # From the bottom up. The modules at the package's top are used by every layer;
 # the commands' names (predict.py, shapes.py, summarize.py, __main__.py) sit above all.
-LAYERS = ["internals", "data", "config", "models", "tracking", "training", "sweep", "tools", "cli"]
+LAYERS = ["internals", "data", "config", "models", "tracking", "training", "search", "sweep", "tools", "cli"]
 SHARED = {"errors", "results", "files", "interrupt", "run_dirs", "targets", "testing", "__init__"}
 COMMANDS = {"predict", "shapes", "summarize", "__main__"}
 # rnnexp.errors' "did you mean" hint asks the config which options define a key,
@@ -30,14 +30,14 @@ def rank(module: str) -> int:
     return LAYERS.index(parts[1])
 
 
-def imports(path: Path) -> set[str]:
+def imports(path: Path, package: str = "rnnexp") -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-    return {name for name in found if name == "rnnexp" or name.startswith("rnnexp.")}
+    return {name for name in found if name == package or name.startswith(f"{package}.")}
 
 
 def test_every_subpackage_is_a_layer():
@@ -53,6 +53,17 @@ def test_nothing_low_imports_anything_above_it():
             if rank(imported) > rank(module) and (module, imported) not in ALLOWED:
                 upward.append(f"{module} imports {imported}")
     assert upward == []
+
+
+def test_the_search_plugin_is_imported_by_nothing_of_rnnexp_and_imports_only_the_search():
+    # Hydra finds sweepers only under hydra_plugins: the plugin holds the class Hydra
+    # instantiates, and the search itself lives in rnnexp.search. rnnexp names the class
+    # by its dotted path (rnnexp.search.config.SWEEPER_TARGET), as a config's _target_ does.
+    plugin = PACKAGE.parent / "hydra_plugins" / "rnnexp_sweepers"
+    into_plugin = [str(path.relative_to(PACKAGE.parent)) for path in PACKAGE.rglob("*.py") if imports(path, "hydra_plugins")]
+    assert into_plugin == []
+    from_plugin = set().union(*(imports(path) for path in plugin.glob("*.py")))
+    assert from_plugin and all(name.startswith("rnnexp.search") for name in from_plugin), from_plugin
 
 
 def test_an_upward_import_is_found():

@@ -1,4 +1,4 @@
-"""rnnexp's Optuna search (hydra_plugins/rnnexp_sweepers): its search space, pruning, its study, and continue=.
+"""rnnexp's Optuna search (rnnexp.search): its search space, pruning, its study, and continue=.
 
 Real studies in real journal files, real jobs run in-process through the
 command line (run_main); only the joblib test starts worker processes.
@@ -24,8 +24,8 @@ from conftest import compose_config, run_in_process, sweep_dir_of
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.results import LAST, METRICS_NAME, RunResult, Status
 from rnnexp.sweep import SUMMARY_CSV
-from rnnexp.sweep.study_storage import JOURNAL_NAME
-from rnnexp.sweep.trial_report import JOB_ATTR
+from rnnexp.search.study_storage import JOURNAL_NAME
+from rnnexp.search.trial_report import JOB_ATTR
 from rnnexp.training.trainer import train
 
 optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below need it
@@ -33,7 +33,7 @@ optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below nee
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace  # noqa: E402
+from rnnexp.search.space import SearchSpace  # noqa: E402
 
 # --------------------------------------------------------------------------- the search space
 SPACES = [

@@ -33,11 +33,11 @@ from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
 from rnnexp.run_dirs import discard_new_run_dir, named_run
+from rnnexp.search.trial_report import epoch_reporter
 from rnnexp.sweep.continuation import finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.sweep.jobs import Job
 from rnnexp.sweep.report import job_line
-from rnnexp.sweep.trial_report import epoch_reporter
 
 log = logging.getLogger("rnnexp")
 

@@ -12,7 +12,6 @@ jobs would no longer be the sweep's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -20,16 +19,7 @@ from omegaconf import OmegaConf
 
 from rnnexp.config.command_words import unquoted
 from rnnexp.errors import UserError
-from rnnexp.results import (
-    ENDED,
-    METRICS_NAME,
-    MULTIRUN_NAME,
-    RunResult,
-    hydra_value,
-    saved_overrides,
-    sweep_task_overrides,
-    typed_override,
-)
+from rnnexp.results import MULTIRUN_NAME, hydra_value, sweep_task_overrides, typed_override
 from rnnexp.run_dirs import SWEEPS, named_run
 
 KEY = "continue"
@@ -73,31 +63,3 @@ def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
     return sweep_task_overrides(sweep_dir)
 
-
-
-
-@dataclass
-class EarlierJobs:
-    """The jobs a sweep directory holds, as a continued search sees them."""
-
-    ended: dict[int, RunResult] = field(default_factory=dict)  # by number: ok, diverged, failed or pruned
-    next_job: int = 0  # the number after the highest job's
-    unfinished: dict[int, list[str]] = field(default_factory=dict)  # the others' overrides, by number
-
-
-def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
-    """What a sweep directory holds of an earlier attempt of its sweep; nothing for a new directory."""
-    found = EarlierJobs()
-    for job in sorted(Path(sweep_dir).glob("*_*")) if Path(sweep_dir).is_dir() else []:
-        number = job.name.partition("_")[0]
-        overrides = saved_overrides(job) if job.is_dir() and number.isdigit() else None
-        if overrides is None:
-            continue
-        found.next_job = max(found.next_job, int(number) + 1)
-        record = job / METRICS_NAME
-        result = RunResult.read(record) if record.is_file() else None
-        if result is not None and result.status in ENDED:
-            found.ended[int(number)] = result
-        else:
-            found.unfinished[int(number)] = overrides
-    return found

@@ -83,6 +83,31 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
 
+# Hydra's words for a function given an argument of a type it does not take: range(a, b).
+_MISTYPED = re.compile(
+    r"while evaluating '(?P<call>.*)': mismatch type argument (?P<arg>\S+): (?P<given>\w+) is incompatible with "
+    r"(?:Union\[(?P<union>.*)\]|(?P<single>.*))$"
+)
+
+
+def parse_reason(message: str) -> str:
+    """Why Hydra's override parser refused an override, from its message, in one line.
+
+    Its first line only repeats the override; the next says why: a grammar
+    error, or a function given an argument of a type it does not take.
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip() and not line.startswith("See https://")]
+    reasons = [line for line in lines if not line.startswith("Error parsing override")]
+    if not reasons:
+        return _first_line(message)
+    mistyped = _MISTYPED.search(reasons[0])
+    if mistyped is None:
+        return reasons[0]
+    allowed = [t.strip() for t in (mistyped["union"] or mistyped["single"]).split(", ")]
+    allowed_text = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+    return f"{mistyped['call']}: its {mistyped['arg']} must be {allowed_text}, not {mistyped['given']}"
+
+
 def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -> str:
     """Render ``error`` as a single line for the terminal.
 
@@ -108,7 +133,7 @@ def one_line(error: BaseException, known_keys: Optional[Iterable[str]] = None) -
     if isinstance(error, MissingConfigException) and (error.missing_cfg_file or "").startswith(_PLUGIN_GROUPS):
         return _missing_plugin(error)
     if isinstance(error, OverrideParseException):
-        return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
+        return f"cannot parse the override '{error.override}': {parse_reason(error.message)}"
     misused = _plus_or_tilde(str(error), known_keys or [])
     if misused:
         return misused

@@ -100,7 +100,7 @@ class OptunaSearchConfig:
     n_jobs: int = 2  # trials asked for at a time: the batch a launcher runs together
     # A batch ends the study only when more than this share of it failed outside the job (a worker that died).
     max_failure_rate: float = 0.0
-    # The searched keys, in Hydra's sweep syntax: interval(...), choice(...), range(...), tag(log, interval(...)).
+    # The searched keys, in Hydra's sweep syntax: choice(...), range(...), interval(...), int(interval(...)), tag(log, ...).
     params: Optional[Dict[str, str]] = None
     # Stops a trial after an epoch whose loss is behind the other trials' there: median, hyperband or none.
     pruner: str = "none"

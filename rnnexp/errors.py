@@ -33,11 +33,15 @@ class ExitWith(SystemExit):
     Raised from inside Hydra (a job, a callback) to end the process there. A
     SystemExit, because Hydra reports any Exception a job raises with lines of
     its own, and turns one raised in a callback into a warning and exit status 0.
+    ``note``: a line the command prints as it ends, what to do next. A parallel
+    launcher's workers each raise their own, and the command that launched them
+    gets one of them: the line is printed once, however many jobs ended so.
     """
 
-    def __init__(self, status: int, error: Optional[BaseException | str] = None):
+    def __init__(self, status: int, error: Optional[BaseException | str] = None, note: Optional[str] = None):
         super().__init__(status)
         self.error = error
+        self.note = note
 
     @property
     def status(self) -> int:

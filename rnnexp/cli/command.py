@@ -62,6 +62,8 @@ def run(argv: Optional[Sequence[str]]) -> int:
             app()
         return 0
     except ExitWith as stop:
+        if stop.note:
+            print(stop.note, flush=True)
         if stop.error is None:
             return stop.code
         if show_traceback and isinstance(stop.error, BaseException):

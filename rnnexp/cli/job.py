@@ -67,7 +67,7 @@ def run_job(cfg: DictConfig) -> float:
             return math.inf
         except Interrupted as stopped:
             status = _record_stop(stopped, run_dir, hydra_cfg, time.perf_counter() - started)
-            raise ExitWith(status) from None
+            raise _stopped(status, hydra_cfg) from None
         except Exception as error:
             if hydra_cfg.mode == RunMode.RUN and isinstance(error, UserError) and _discard_untrained(run_dir):
                 raise ExitWith(USAGE_ERROR, error) from error  # refused before training: no run to list
@@ -94,7 +94,7 @@ def run_job(cfg: DictConfig) -> float:
         if result.status is Status.INTERRUPTED and _launcher_warned(stop):
             return math.inf  # its time is up and the launcher does not requeue it: the sweep goes on
     if result.status is Status.INTERRUPTED:
-        raise ExitWith(result.exit_status)
+        raise _stopped(result.exit_status, hydra_cfg)
     if result.status is not Status.OK or result.final_loss is None or not math.isfinite(result.final_loss):
         return math.inf
     return result.final_loss
@@ -144,21 +144,25 @@ def _record_stop(stopped: Interrupted, run_dir: Path, hydra_cfg: DictConfig, sec
 
 
 def _report_job(run_dir: Path, hydra_cfg: DictConfig, detail: str = "", kept: bool = False) -> None:
-    """A sweep job's one line as it ends (rnnexp.sweep.report.job_line); for one cut short, the command that finishes the sweep.
-
-    Read from what the job wrote, as the sweep's summary reads it. Continuing
-    the sweep (not resume= of the one job, which would start a run outside
-    it) runs every job that has not ended, this one from its last.pt.
-    """
+    """A sweep job's one line as it ends (rnnexp.sweep.report.job_line), read from what the job wrote, as the summary reads it."""
     job = Job.read(run_dir)
     job.num = hydra_cfg.job.num
-    sweep_dir = hydra_cfg.sweep.dir
     level = {Status.FAILED: logging.ERROR, Status.INTERRUPTED: logging.WARNING}.get(job.status, logging.INFO)
-    log.log(level, job_line(job, saved_task_overrides(sweep_dir) or [], detail, kept), extra={JOB_LINE: True})
-    if job.status is Status.INTERRUPTED:
-        log.warning(
-            f"To finish the sweep (jobs that ended are kept, the others resume or start): {finish_command(sweep_dir)}"
-        )
+    log.log(level, job_line(job, saved_task_overrides(hydra_cfg.sweep.dir) or [], detail, kept), extra={JOB_LINE: True})
+
+
+def _stopped(status: int, hydra_cfg: DictConfig) -> ExitWith:
+    """The command's end for a job cut short by a signal; in a sweep, with the command that finishes the sweep.
+
+    Continuing the sweep (not resume= of the one job, which would start a run
+    outside it) runs every job that has not ended, this one from its last.pt.
+    The command prints that line as it ends, once for the sweep: under a
+    parallel launcher each worker's job is cut, and each raises this.
+    """
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return ExitWith(status)
+    finish = finish_command(hydra_cfg.sweep.dir)
+    return ExitWith(status, note=f"To finish the sweep (jobs that ended are kept, the others resume or start): {finish}")
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.cli.console import JOB_LINE, JobLines, quiet_job
 from rnnexp.cli.start_checks import run_file_in
@@ -34,7 +34,7 @@ from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status, start_command
 from rnnexp.run_dirs import discard_new_run_dir, named_run
 from rnnexp.search.trial_report import epoch_reporter
-from rnnexp.sweep.continuation import finish_command, saved_task_overrides
+from rnnexp.sweep.continuation import SWEEP_LINES_KEY, finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.sweep.jobs import Job
 from rnnexp.sweep.report import job_line
@@ -170,8 +170,11 @@ def _sweep_terminal(cfg: DictConfig, hydra_cfg: DictConfig) -> Iterator[None]:
     """A sweep job with ``sweep_lines=jobs``: its terminal shows its one line and warnings (rnnexp.cli.console.JobLines).
 
     Only the terminal's handlers get the filter; the job's rnnexp.log keeps every line.
+    The setting is the terminal filter's (rnnexp.sweep.continuation.SWEEP_LINES_KEY):
+    the config's sweep_lines, or what a continued sweep was given.
     """
-    if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(cfg.sweep_lines):
+    shown = OmegaConf.select(hydra_cfg, SWEEP_LINES_KEY.removeprefix("hydra."), default=None) or cfg.sweep_lines
+    if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(shown):
         yield
         return
     terminal = [

@@ -34,11 +34,15 @@ class ExitWith(SystemExit):
     Raised from inside Hydra (a job, a callback) to end the process there. A
     SystemExit, because Hydra reports any Exception a job raises with lines of
     its own, and turns one raised in a callback into a warning and exit status 0.
+    ``note``: a line the command prints as it ends, what to do next. A parallel
+    launcher's workers each raise their own, and the command that launched them
+    gets one of them: the line is printed once, however many jobs ended so.
     """
 
-    def __init__(self, status: int, error: Optional[BaseException | str] = None):
+    def __init__(self, status: int, error: Optional[BaseException | str] = None, note: Optional[str] = None):
         super().__init__(status)
         self.error = error
+        self.note = note
 
     @property
     def status(self) -> int:
@@ -105,6 +109,31 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
 
 
+# Hydra's words for a function given an argument of a type it does not take: range(a, b).
+_MISTYPED = re.compile(
+    r"while evaluating '(?P<call>.*)': mismatch type argument (?P<arg>\S+): (?P<given>\w+) is incompatible with "
+    r"(?:Union\[(?P<union>.*)\]|(?P<single>.*))$"
+)
+
+
+def parse_reason(message: str) -> str:
+    """Why Hydra's override parser refused an override, from its message, in one line.
+
+    Its first line only repeats the override; the next says why: a grammar
+    error, or a function given an argument of a type it does not take.
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip() and not line.startswith("See https://")]
+    reasons = [line for line in lines if not line.startswith("Error parsing override")]
+    if not reasons:
+        return _first_line(message)
+    mistyped = _MISTYPED.search(reasons[0])
+    if mistyped is None:
+        return reasons[0]
+    allowed = [t.strip() for t in (mistyped["union"] or mistyped["single"]).split(", ")]
+    allowed_text = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+    return f"{mistyped['call']}: its {mistyped['arg']} must be {allowed_text}, not {mistyped['given']}"
+
+
 def one_line(error: BaseException, hints: KeyHints = NO_HINTS) -> str:
     """Render ``error`` as a single line for the terminal.
 
@@ -130,7 +159,7 @@ def one_line(error: BaseException, hints: KeyHints = NO_HINTS) -> str:
     if isinstance(error, MissingConfigException) and (error.missing_cfg_file or "").startswith(_PLUGIN_GROUPS):
         return _missing_plugin(error)
     if isinstance(error, OverrideParseException):
-        return f"cannot parse the override '{error.override}': {_first_line(error.message)}"
+        return f"cannot parse the override '{error.override}': {parse_reason(error.message)}"
     misused = _plus_or_tilde(str(error), hints)
     if misused:
         return misused

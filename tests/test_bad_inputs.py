@@ -138,8 +138,10 @@ SEARCH_TABLE = [
     ("argument the pruner does not take", MAIN, [*SEARCH, "hydra.sweeper.pruner=median", "hydra.sweeper.pruner_args.n_warmup_step=2"], "hydra.sweeper.pruner_args.n_warmup_step: optuna.pruners.MedianPruner takes no argument n_warmup_step; it takes n_startup_trials, n_warmup_steps, interval_steps, n_min_trials"),
     ("pruner argument its class refuses", MAIN, [*SEARCH, "hydra.sweeper.pruner=median", "hydra.sweeper.pruner_args.n_warmup_steps=-1"], "hydra.sweeper.pruner_args.n_warmup_steps=-1: optuna.pruners.MedianPruner refuses them (Number of warmup steps cannot be negative"),
     ("search storage that cannot be written", MAIN, [*SEARCH, "hydra.sweeper.storage=a_file/optuna.journal"], "hydra.sweeper.storage=a_file/optuna.journal: cannot write a_file/optuna.journal (Not a directory); choose a writable place, or leave it null for optuna.journal in the sweep directory"),
-    ("a sweep the search cannot draw from", MAIN, [*SEARCH, "seed=glob(*)"], "seed=glob(*): an Optuna search draws from choice(...), range(...), interval(...) and tag(log, interval(...)); list the values with choice(...)"),
-    ("an empty range in a search", MAIN, [*SEARCH, "seed=range(3, 3)"], "seed=range(3, 3): not a distribution to draw from (the range holds no value)"),
+    ("a sweep the search cannot draw from", MAIN, [*SEARCH, "seed=glob(*)"], "seed=glob(*): an Optuna search draws from choice(...), range(...), shuffle(range(...)), interval(...), int(interval(...)) and tag(log, ...) of a range or an interval; list the values with choice(...)"),
+    ("a range that runs backwards in a search", MAIN, [*SEARCH, "seed=range(5, 1)"], "seed=range(5, 1): not a distribution to draw from ("),
+    ("a range over non-numbers", MAIN, [*SEARCH, "seed=range(a, b)"], "cannot parse the override 'seed=range(a, b)': range(a, b): its start must be int or float, not str"),
+    ("a log scale on a choice in a search", MAIN, [*SEARCH, "optimizer=tag(log, choice(adam, sgd))"], "optimizer=tag(log, choice(adam, sgd)): tag(log, ...) takes a range(...) or an interval(...); a choice has no scale, drop the tag"),
     ("a log scale from 0 in a search", MAIN, [*SEARCH, "lr=tag(log, interval(0, 1))"], "lr=tag(log, interval(0, 1)): a log scale starts above 0; give a low end > 0"),
 ]
 WITH_OPTUNA = pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="the Optuna search comes with the sweep extra")

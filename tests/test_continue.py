@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import compose_config, signals_at_forward, sweep_dir_of, train_steps
 from rnnexp.results import LAST, METRICS_NAME, RunResult, Status
@@ -116,6 +117,29 @@ def test_a_continued_sweep_keeps_its_finished_jobs_resumes_the_killed_and_runs_t
     if launcher == "basic":  # the joblib workers' lines do not reach this process's output
         assert "Job 0 (model=cell): ok (ended before, kept), final loss " in continued.stdout
         assert "Job 1 (model=rnn): ok, final loss " in continued.stdout
+
+
+def test_a_continued_sweep_prints_its_lines_as_its_command_asks_and_keeps_its_jobs_directories(run_main, tmp_path):
+    assert run_main(["-m", "model=cell,rnn", "epochs=2", "device=cpu"]).status == 0
+    sweep_dir = sweep_dir_of(tmp_path)
+    names = [d.name for d in job_dirs(sweep_dir)]
+    shutil.rmtree(job_dirs(sweep_dir)[1])
+    saved = (sweep_dir / "multirun.yaml").read_text()
+
+    epochs = run_main([f"continue={sweep_dir}", "sweep_lines=epochs"])
+    assert epochs.status == 0, epochs.stderr
+    assert "Predicted string: " in epochs.stdout and ", Epoch [2/2] loss = " in epochs.stdout  # job 1's epoch lines
+    assert "Job 1 (model=rnn): ok, final loss " in epochs.stdout
+    # The same sweep: its jobs' directories and its overrides, which sweep_lines does not join.
+    assert [d.name for d in job_dirs(sweep_dir)] == names
+    assert OmegaConf.load(sweep_dir / "multirun.yaml").hydra.overrides.task == OmegaConf.create(saved).hydra.overrides.task
+
+    shutil.rmtree(job_dirs(sweep_dir)[1])
+    quiet = run_main([f"continue={sweep_dir}"])  # the next attempt prints as the sweep was started: one line per job
+    assert quiet.status == 0 and "Epoch [" not in quiet.stdout and "Job 1 (model=rnn): ok, final loss " in quiet.stdout
+    refused = run_main([f"continue={sweep_dir}", "sweep_lines=all"])
+    assert (refused.status, refused.stderr) == (
+        2, "rnnexp: error: sweep_lines=all: allowed values are jobs (one line per job of a sweep) or epochs (every epoch line)\n")
 
 
 def test_a_failed_job_runs_again_when_the_sweep_continues(run_main, tmp_path):

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rnnexp"
 
 # From the bottom up. The modules at the package's top are used by every layer;
 # the commands' names (predict.py, shapes.py, summarize.py, __main__.py) sit above all.
-LAYERS = ["internals", "data", "config", "models", "tracking", "training", "sweep", "tools", "cli"]
+LAYERS = ["internals", "data", "config", "models", "tracking", "training", "search", "sweep", "tools", "cli"]
 SHARED = {"errors", "results", "files", "interrupt", "run_dirs", "targets", "testing", "__init__"}
 COMMANDS = {"predict", "shapes", "summarize", "__main__"}
 
@@ -34,10 +34,10 @@ def module_name(path: Path, package: Path = PACKAGE) -> str:
 MODULES = {module_name(path) for path in PACKAGE.rglob("*.py")} | {"rnnexp"}
 
 
-def imports(path: Path, package_dir: Path = PACKAGE) -> set[str]:
-    """Every rnnexp module ``path`` imports, wherever the import stands (a function's body, an if).
+def imported_names(path: Path, package_dir: Path = PACKAGE) -> set[str]:
+    """Every dotted name ``path`` imports, wherever the import stands (a function's body, an if).
 
-    ``from rnnexp import config`` imports the package ``rnnexp.config``, and a
+    ``from rnnexp import config`` gives ``rnnexp.config`` as well as ``rnnexp``, and a
     relative import is read against the module's own package.
     """
     module = module_name(path, package_dir)
@@ -51,7 +51,12 @@ def imports(path: Path, package_dir: Path = PACKAGE) -> set[str]:
             found |= {f"{source}.{alias.name}" for alias in node.names}  # a module's name, or a function's: filtered below
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-    return {name for name in found if name in MODULES}
+    return found
+
+
+def imports(path: Path, package_dir: Path = PACKAGE) -> set[str]:
+    """Every rnnexp module ``path`` imports."""
+    return {name for name in imported_names(path, package_dir) if name in MODULES}
 
 
 def test_every_subpackage_is_a_layer():
@@ -72,6 +77,20 @@ def test_nothing_low_imports_anything_above_it():
             if rank(imported) > rank(module):
                 upward.append(f"{module} imports {imported}")
     assert upward == []
+
+
+def test_the_search_plugin_is_imported_by_nothing_of_rnnexp_and_imports_only_the_search():
+    # Hydra finds sweepers only under hydra_plugins: the plugin holds the class Hydra
+    # instantiates, and the search itself lives in rnnexp.search. rnnexp names the class
+    # by its dotted path (rnnexp.search.config.SWEEPER_TARGET), as a config's _target_ does.
+    plugin = PACKAGE.parent / "hydra_plugins" / "rnnexp_sweepers"
+    into_plugin = [
+        str(path.relative_to(PACKAGE.parent)) for path in PACKAGE.rglob("*.py")
+        if any(name.startswith("hydra_plugins") for name in imported_names(path))
+    ]
+    assert into_plugin == []
+    from_plugin = set().union(*(imports(path, plugin.parent) for path in plugin.glob("*.py")))
+    assert from_plugin and all(name.startswith("rnnexp.search") for name in from_plugin), from_plugin
 
 
 def test_an_upward_import_is_found():

@@ -1,4 +1,4 @@
-"""rnnexp's Optuna search (hydra_plugins/rnnexp_sweepers): its search space, pruning, its study, and continue=.
+"""rnnexp's Optuna search (rnnexp.search): its search space, pruning, its study, and continue=.
 
 Real studies in real journal files, real jobs run in-process through the
 command line (run_main); only the joblib test starts worker processes.
@@ -11,21 +11,23 @@ import csv
 import math
 import os
 import signal
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from conftest import compose_config, run_in_process, sweep_dir_of
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.results import LAST, METRICS_NAME, RunResult, Status
+from rnnexp.search.study_storage import JOURNAL_NAME
+from rnnexp.search.trial_report import JOB_ATTR
 from rnnexp.sweep import SUMMARY_CSV
-from rnnexp.sweep.study_storage import JOURNAL_NAME
-from rnnexp.sweep.trial_report import JOB_ATTR
 from rnnexp.training.trainer import train
 
 optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below need it
@@ -33,29 +35,51 @@ optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below nee
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace  # noqa: E402
+from rnnexp.search.results_file import OBJECTIVE, RESULTS_NAME, optimization_results  # noqa: E402
+from rnnexp.search.space import SearchSpace  # noqa: E402
 
 # --------------------------------------------------------------------------- the search space
-SPACES = [
-    ("lr=interval(0.001, 1.0)", FloatDistribution(0.001, 1.0)),
-    ("lr=tag(log, interval(0.001, 1.0))", FloatDistribution(0.001, 1.0, log=True)),
+# Hydra's own table (hydra-optuna-sweeper 1.2 and 1.3: tests/test_optuna_sweeper_plugin.py,
+# test_create_optuna_distribution_from_override), with Optuna's current classes in place of the
+# deprecated ones it names (IntUniformDistribution, LogUniformDistribution, DiscreteUniformDistribution...).
+HYDRA_TABLE = [
+    ("key=choice(1,2)", CategoricalDistribution([1, 2])),
+    ("key=choice(true, false)", CategoricalDistribution([True, False])),
+    ("key=choice('hello', 'world')", CategoricalDistribution(["hello", "world"])),
+    ("key=shuffle(range(1,3))", CategoricalDistribution((1, 2))),
+    ("key=range(1,3)", IntDistribution(1, 3)),
+    ("key=interval(1, 5)", FloatDistribution(1, 5)),
+    ("key=int(interval(1, 5))", IntDistribution(1, 5)),
+    ("key=tag(log, interval(1, 5))", FloatDistribution(1, 5, log=True)),
+    ("key=tag(log, int(interval(1, 5)))", IntDistribution(1, 5, log=True)),
+    ("key=range(0.5, 5.5, step=1)", FloatDistribution(0.5, 5.5, step=1)),
+]
+# rnnexp's keys, and what the table leaves out: the simple form of a choice, a step, a log-scaled range
+# (which Hydra's sweeper drew without its scale).
+SPACES = HYDRA_TABLE + [
     ("optimizer=choice(adam, sgd)", CategoricalDistribution(["adam", "sgd"])),
     ("model=cell,rnn", CategoricalDistribution(["cell", "rnn"])),
-    ("model.hidden_size=choice(4, 8)", CategoricalDistribution([4, 8])),
-    ("model.head=choice(true, false)", CategoricalDistribution([True, False])),
-    # range leaves out its stop, as Hydra's basic sweeper does (hydra-optuna-sweeper drew it too).
-    ("epochs=range(2, 8, 2)", IntDistribution(2, 6, step=2)),
-    ("seed=range(3)", IntDistribution(0, 2)),
-    ("seed=range(6, 0, -2)", IntDistribution(2, 6, step=2)),
-    ("model.hidden_size=tag(log, range(4, 65))", IntDistribution(4, 64, log=True)),
-    ("lr=range(0.1, 0.5, 0.1)", FloatDistribution(0.1, 0.4, step=0.1)),
+    ("model.hidden_size=int(interval(4, 16))", IntDistribution(4, 16)),
+    ("lr=tag(log, interval(0.001, 1.0))", FloatDistribution(0.001, 1.0, log=True)),
+    ("epochs=range(2, 8, 2)", IntDistribution(2, 8, step=2)),
+    ("seed=range(3)", IntDistribution(0, 3)),
+    ("model.hidden_size=tag(log, range(4, 64))", IntDistribution(4, 64, log=True)),
+    ("lr=range(0.1, 0.5, 0.1)", FloatDistribution(0.1, 0.5, step=0.1)),
 ]
 
 
-@pytest.mark.parametrize("line, distribution", SPACES, ids=[line for line, _ in SPACES])
-def test_each_sweep_syntax_becomes_its_optuna_distribution(line, distribution):
+@pytest.mark.parametrize("line, expected", SPACES, ids=[line for line, _ in SPACES])
+def test_each_sweep_syntax_becomes_the_distribution_hydras_optuna_sweeper_made(line, expected):
     space = SearchSpace.parse(None, [line])
-    assert space.distributions == {line.partition("=")[0]: distribution} and space.fixed == {}
+    (key, actual), = space.distributions.items()
+    assert key == line.partition("=")[0] and space.fixed == {}
+    assert type(actual) is type(expected)  # the current class, not a deprecated subclass
+    if isinstance(expected, CategoricalDistribution):  # shuffle() reorders the choices
+        assert sorted(map(str, actual.choices)) == sorted(map(str, expected.choices))
+        assert {type(c) for c in actual.choices} == {type(c) for c in expected.choices}
+    else:
+        assert (actual.low, actual.high, actual.step, actual.log) == (expected.low, expected.high, expected.step, expected.log)
+        assert type(actual.low) is type(expected.low)  # int(interval(...)) draws integers
 
 
 def test_a_shuffled_range_is_a_choice_of_its_values():
@@ -71,6 +95,44 @@ def test_the_command_line_overrides_the_params_and_every_trial_passes_the_fixed_
     assert drawn == ["optimizer=sgd", "model=rnn", "hparams_search=optuna", "lr=0.05", "~clip", "+extra=1"]
     head = SearchSpace.parse({"model.head": "choice(true, false)"}, [])
     assert head.overrides({"model.head": False}) == ["model.head=false"]  # as Hydra reads a bool back
+
+
+# --------------------------------------------------------------------------- what a search leaves
+def test_a_search_over_int_interval_draws_integers_and_leaves_hydras_results_file(run_main, tmp_path):
+    # Before int(interval(...)) drew integers, every trial failed: "model.hidden_size=12.64...: expected an integer".
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        done = run_main(["-m", "hparams_search=optuna", "model.hidden_size=int(interval(4, 16))", "epochs=2", "device=cpu",
+                         "hydra.sweeper.n_trials=2"])
+    assert done.status == 0, done.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    results = job_results(sweep_dir)
+    assert [r.status for r in results.values()] == [Status.OK, Status.OK]
+    study = load_study(sweep_dir)
+    sizes = [t.params["model.hidden_size"] for t in study.trials]
+    assert all(type(size) is int and 4 <= size <= 16 for size in sizes), sizes
+    # optimization_results.yaml, with the keys and the values Hydra's Optuna sweeper wrote.
+    written = OmegaConf.to_container(OmegaConf.load(sweep_dir / RESULTS_NAME))
+    assert written == {"name": "optuna", "best_params": study.best_trial.params, "best_value": study.best_value}
+    assert study.best_value == min(r.final_loss for r in results.values())
+    assert set(written["best_params"]) == {"lr", "model.hidden_size", "optimizer"}
+    # The study names its objective (optuna-dashboard's axis), and Optuna's warning that naming it is experimental
+    # stays off the terminal.
+    assert study.metric_names == [OBJECTIVE] == ["final_loss"]
+    assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
+    assert "ExperimentalWarning" not in done.stderr + done.stdout
+
+
+def test_the_results_file_of_several_objectives_lists_the_pareto_front_and_of_none_completed_nulls():
+    both = optuna.create_study(directions=["minimize", "maximize"])
+    space = {"x": FloatDistribution(0, 1)}
+    for x, values in [(0.1, [1.0, 1.0]), (0.2, [2.0, 3.0]), (0.3, [3.0, 2.0])]:  # the third is dominated by the second
+        both.add_trial(optuna.trial.create_trial(params={"x": x}, distributions=space, values=values))
+    assert optimization_results(both) == {
+        "name": "optuna", "solutions": [{"params": {"x": 0.1}, "values": [1.0, 1.0]}, {"params": {"x": 0.2}, "values": [2.0, 3.0]}]}
+    pruned = optuna.create_study()
+    pruned.add_trial(optuna.trial.create_trial(params={"x": 0.1}, distributions=space, state=TrialState.PRUNED))
+    assert optimization_results(pruned) == {"name": "optuna", "best_params": None, "best_value": None}
 
 
 # --------------------------------------------------------------------------- the trainer's hook

@@ -140,6 +140,45 @@ def test_joblib_launcher_gives_the_same_complete_summary(small_sweep, run_main, 
     assert all("Job " in (sweep_dir / name / "rnnexp.log").read_text() for name in job_dirs(sweep_dir))
 
 
+# A recurrence that sends Ctrl-C to its own process in its first forward pass: in a joblib worker, to that worker alone.
+INTERRUPTED_IN_WORKERS = """
+import os
+import signal
+
+from torch import nn
+
+
+class CtrlC(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+        self.sent = False
+
+    def forward(self, x, state=None):
+        if not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return self.rnn(x, state)
+"""
+
+
+@pytest.mark.slow
+def test_a_joblib_sweep_cut_in_every_worker_names_the_command_that_finishes_it_once(run_main, tmp_path, joblib_workers, capfd):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # workers started under this test's capture: their lines are read below
+    (tmp_path / "ctrl_c.py").write_text(INTERRUPTED_IN_WORKERS)
+    done = run_main(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=custom", "model.recurrence._target_=ctrl_c.CtrlC",
+                     "model.head=true", "model.hidden_size=8", "seed=0,1", "epochs=3", "device=cpu"])
+    workers = capfd.readouterr().out  # the workers' own terminal lines, beside this process's (captured in done)
+    assert done.status == 130, done.stderr
+    assert ": interrupted, SIGINT " in workers  # each job's line comes from its worker
+    finish = f"To finish the sweep (jobs that ended are kept, the others resume or start): python -m rnnexp continue={sweep_dir_of(tmp_path).relative_to(tmp_path)}"
+    assert done.stdout.splitlines()[-1:] == [finish]  # printed by the process that launched the sweep
+    assert (done.stdout + workers).count("To finish the sweep") == 1
+
+
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_the_jobs_and_summarizes(run_main, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")

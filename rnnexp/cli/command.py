@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import os
 import sys
@@ -24,8 +25,6 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from hydra_plugins.rnnexp_sweepers.config import register_search_configs
-from hydra_plugins.rnnexp_sweepers.optuna_search import OptunaSearch
 from rnnexp import __version__
 from rnnexp.cli.job import run_job
 from rnnexp.config.command_words import check_spacing, path_words
@@ -35,6 +34,7 @@ from rnnexp.config.schemas import register_configs
 from rnnexp.errors import JOBS_FAILED, USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.internals.hydra_private import hydra_arg_parser, mode_from_command_line
 from rnnexp.run_dirs import named_run, register_resolvers, resumed_run_place, unique_dir
+from rnnexp.search.config import SWEEPER_TARGET, register_search_configs
 from rnnexp.sweep.continuation import continue_command
 
 
@@ -62,6 +62,8 @@ def run(argv: Optional[Sequence[str]]) -> int:
             app()
         return 0
     except ExitWith as stop:
+        if stop.note:
+            print(stop.note, flush=True)
         if stop.error is None:
             return stop.code
         if show_traceback and isinstance(stop.error, BaseException):
@@ -136,10 +138,13 @@ def _register_sweepers() -> None:
 
     The walk finds them in an installed wheel but not in an editable install
     (pip install -e), whose modules import without lying in such a folder.
+    The class is imported by the name the search's config gives it, as Hydra
+    instantiates it: rnnexp's modules import nothing of the plugin package.
     The search's config options are stored again after the walk: an
     hydra-optuna-sweeper found there would have stored its own under the same names.
     """
-    Plugins.instance().register(OptunaSearch)
+    module, _, name = SWEEPER_TARGET.rpartition(".")
+    Plugins.instance().register(getattr(importlib.import_module(module), name))
     register_search_configs()
 
 

@@ -71,4 +71,4 @@ class HydraLines(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.quiet or record.levelno >= logging.WARNING:
             return True
-        return record.name.startswith(("rnnexp", "hydra_plugins.rnnexp_"))
+        return record.name.startswith("rnnexp")

@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.cli.console import JOB_LINE, JobLines, quiet_job
 from rnnexp.cli.start_checks import run_file_in
@@ -34,11 +34,11 @@ from rnnexp.errors import USAGE_ERROR, ExitWith, UserError, one_line
 from rnnexp.interrupt import WARNING, Interrupted, StopRequest
 from rnnexp.results import METRICS_NAME, RunResult, Status
 from rnnexp.run_dirs import discard_new_run_dir, named_run
-from rnnexp.sweep.continuation import finish_command, saved_task_overrides
+from rnnexp.search.trial_report import epoch_reporter
+from rnnexp.sweep.continuation import SWEEP_LINES_KEY, finish_command, saved_task_overrides
 from rnnexp.sweep.job_dir import DirectoryTaken, earlier_attempt, held
 from rnnexp.sweep.jobs import Job
 from rnnexp.sweep.report import job_line
-from rnnexp.sweep.trial_report import epoch_reporter
 
 log = logging.getLogger("rnnexp")
 
@@ -68,7 +68,7 @@ def run_job(cfg: DictConfig) -> float:
             return math.inf
         except Interrupted as stopped:
             status = _record_stop(stopped, run_dir, hydra_cfg, time.perf_counter() - started)
-            raise ExitWith(status) from None
+            raise _stopped(status, hydra_cfg) from None
         except Exception as error:
             if hydra_cfg.mode == RunMode.RUN and isinstance(error, UserError) and _discard_untrained(run_dir):
                 raise ExitWith(USAGE_ERROR, error) from error  # refused before training: no run to list
@@ -95,7 +95,7 @@ def run_job(cfg: DictConfig) -> float:
         if result.status is Status.INTERRUPTED and _launcher_warned(stop):
             return math.inf  # its time is up and the launcher does not requeue it: the sweep goes on
     if result.status is Status.INTERRUPTED:
-        raise ExitWith(result.exit_status)
+        raise _stopped(result.exit_status, hydra_cfg)
     if result.status is not Status.OK or result.final_loss is None or not math.isfinite(result.final_loss):
         return math.inf
     return result.final_loss
@@ -145,21 +145,25 @@ def _record_stop(stopped: Interrupted, run_dir: Path, hydra_cfg: DictConfig, sec
 
 
 def _report_job(run_dir: Path, hydra_cfg: DictConfig, detail: str = "", kept: bool = False) -> None:
-    """A sweep job's one line as it ends (rnnexp.sweep.report.job_line); for one cut short, the command that finishes the sweep.
-
-    Read from what the job wrote, as the sweep's summary reads it. Continuing
-    the sweep (not resume= of the one job, which would start a run outside
-    it) runs every job that has not ended, this one from its last.pt.
-    """
+    """A sweep job's one line as it ends (rnnexp.sweep.report.job_line), read from what the job wrote, as the summary reads it."""
     job = Job.read(run_dir)
     job.num = hydra_cfg.job.num
-    sweep_dir = hydra_cfg.sweep.dir
     level = {Status.FAILED: logging.ERROR, Status.INTERRUPTED: logging.WARNING}.get(job.status, logging.INFO)
-    log.log(level, job_line(job, saved_task_overrides(sweep_dir) or [], detail, kept), extra={JOB_LINE: True})
-    if job.status is Status.INTERRUPTED:
-        log.warning(
-            f"To finish the sweep (jobs that ended are kept, the others resume or start): {finish_command(sweep_dir)}"
-        )
+    log.log(level, job_line(job, saved_task_overrides(hydra_cfg.sweep.dir) or [], detail, kept), extra={JOB_LINE: True})
+
+
+def _stopped(status: int, hydra_cfg: DictConfig) -> ExitWith:
+    """The command's end for a job cut short by a signal; in a sweep, with the command that finishes the sweep.
+
+    Continuing the sweep (not resume= of the one job, which would start a run
+    outside it) runs every job that has not ended, this one from its last.pt.
+    The command prints that line as it ends, once for the sweep: under a
+    parallel launcher each worker's job is cut, and each raises this.
+    """
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return ExitWith(status)
+    finish = finish_command(hydra_cfg.sweep.dir)
+    return ExitWith(status, note=f"To finish the sweep (jobs that ended are kept, the others resume or start): {finish}")
 
 
 @contextlib.contextmanager
@@ -167,8 +171,11 @@ def _sweep_terminal(cfg: DictConfig, hydra_cfg: DictConfig) -> Iterator[None]:
     """A sweep job with ``sweep_lines=jobs``: its terminal shows its one line and warnings (rnnexp.cli.console.JobLines).
 
     Only the terminal's handlers get the filter; the job's rnnexp.log keeps every line.
+    The setting is the terminal filter's (rnnexp.sweep.continuation.SWEEP_LINES_KEY):
+    the config's sweep_lines, or what a continued sweep was given.
     """
-    if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(cfg.sweep_lines):
+    shown = OmegaConf.select(hydra_cfg, SWEEP_LINES_KEY.removeprefix("hydra."), default=None) or cfg.sweep_lines
+    if hydra_cfg.mode != RunMode.MULTIRUN or not quiet_job(shown):
         yield
         return
     terminal = [

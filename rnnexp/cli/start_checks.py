@@ -18,16 +18,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from hydra_plugins.rnnexp_sweepers.optuna_search import check_sampler, check_search_space
 from rnnexp.config.command_words import typed_override
 from rnnexp.config.key_checks import GROUP_SECTIONS
 from rnnexp.config.pipeline import check_composed
 from rnnexp.errors import USAGE_ERROR, ExitWith, UserError
 from rnnexp.internals.hydra_private import compose_each_job_once
 from rnnexp.results import EVENT_FILES, LAST, METRICS_NAME
-from rnnexp.sweep.pruners import make_pruner
-from rnnexp.sweep.study_storage import check_storage
-from rnnexp.sweep.trial_report import is_search
+from rnnexp.search.checks import check_search as check_search_settings
+from rnnexp.search.config import is_search
 
 
 def swept_keys(config: DictConfig) -> list[str]:
@@ -88,19 +86,10 @@ def check_ladder(config: DictConfig) -> None:
 
 
 def check_search(config: DictConfig) -> None:
-    """Refuse an Optuna search's sampler without its package, its pruner or the pruner's arguments, a search space
-    it cannot draw from, or a storage it cannot write.
-
-    Before the sweep directory exists and any job runs; the pruner is built
-    once here, so a value its class refuses is answered too.
-    """
+    """Refuse an Optuna search's settings that no job could run with (rnnexp.search.checks), before any job runs."""
     sweeper = config.hydra.get("sweeper")
-    if not is_search(sweeper):
-        return
-    check_sampler(sweeper.sampler)
-    make_pruner(sweeper.get("pruner", "none"), sweeper.get("pruner_args"))
-    check_search_space(sweeper.get("params"), list(config.hydra.overrides.task))
-    check_storage(sweeper.get("storage"))
+    if is_search(sweeper):
+        check_search_settings(sweeper, config.hydra.overrides.task)
 
 
 def check_sweep_dir(directory: str, overrides: Sequence[str] = ()) -> None:

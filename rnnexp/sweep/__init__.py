@@ -19,12 +19,8 @@ started.
     callback  the Hydra callback that records the sweep and writes the summary after every multirun
     continuation  continue=<sweep dir>: the sweep's own command line again, into its directory
 
-An Optuna search (hydra_plugins/rnnexp_sweepers) keeps a study beside the
-files, which its jobs report to as they train:
-
-    study_storage  where the study lives: a journal file in the sweep directory by default
-    pruners        the pruners a search may use, built and checked from their settings
-    trial_report   inside a job: its trial found, each epoch's loss reported, the pruner asked
+An Optuna search (rnnexp.search) keeps a study beside the files, which its
+jobs report to as they train; the summary names where it lives.
 """
 
 from rnnexp.sweep.callback import SweepSummary

@@ -10,10 +10,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from rnnexp.errors import JOBS_FAILED, ExitWith
 from rnnexp.files import write_atomically
+from rnnexp.search.config import is_search
+from rnnexp.search.study_storage import resolved_study_name, shown_storage
 from rnnexp.sweep.jobs import MULTIRUN_NAME, Ranking
 from rnnexp.sweep.report import SUMMARY_CSV, SUMMARY_MD, Summary
-from rnnexp.sweep.study_storage import resolved_study_name, shown_storage
-from rnnexp.sweep.trial_report import is_search
 
 
 class SweepSummary(Callback):

@@ -8,24 +8,36 @@ rule applies: ended jobs are kept, interrupted ones resume, failed and
 never-started ones run. Hydra settings may be added (a partition, a time
 limit, another launcher); the experiment's own settings may not, since the
 jobs would no longer be the sweep's.
+
+``sweep_lines`` says what this attempt prints, not what its jobs compute, so
+it may be given too. It cannot join the sweep's own overrides, which name
+its jobs' directories (``hydra.job.override_dirname``) and tell the sweep
+apart from another: it sets the terminal's filter instead
+(``SWEEP_LINES_KEY``, which follows the config's ``sweep_lines`` otherwise),
+for this attempt alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 from omegaconf import OmegaConf
 
 from rnnexp.config.command_words import hydra_value, typed_override, unquoted
+from rnnexp.config.fields import ranges_of
+from rnnexp.config.keys import schema_field
 from rnnexp.errors import UserError
-from rnnexp.results import ENDED, METRICS_NAME, MULTIRUN_NAME, RunResult, saved_overrides, sweep_task_overrides
+from rnnexp.results import MULTIRUN_NAME, sweep_task_overrides
 from rnnexp.run_dirs import SWEEPS, named_run
 
 KEY = "continue"
+# What a sweep prints in the terminal: Hydra's logging filter (conf/hydra/hydra_logging/rnnexp.yaml), which
+# the launching process applies and each job reads (rnnexp.cli.job), set to the config's sweep_lines.
+SWEEP_LINES_KEY = "hydra.hydra_logging.filters.sweep_lines.sweep_lines"
+_SWEEP_LINES = "sweep_lines"
 # Hydra overrides that the continued command sets itself.
-_SET_HERE = ("hydra.sweep.dir=", "hydra.mode=")
+_SET_HERE = ("hydra.sweep.dir=", "hydra.mode=", f"{SWEEP_LINES_KEY}=")
 _MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
@@ -42,7 +54,7 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
     if not saved.is_file():
         what = "no such directory" if not sweep_dir.is_dir() else f"not a sweep directory (no {MULTIRUN_NAME})"
         raise UserError(f"{KEY}={value}: {what}; give a sweep's directory, {KEY}={SWEEPS}/<date>/<time>, or {KEY}=last")
-    extra = [arg for arg in args if arg not in given and arg not in _MULTIRUN_FLAGS]
+    extra = [_terminal_setting(arg) for arg in args if arg not in given and arg not in _MULTIRUN_FLAGS]
     for arg in extra:
         if not arg.lstrip("+~").startswith("hydra"):
             raise UserError(
@@ -55,6 +67,17 @@ def continue_command(args: Sequence[str]) -> Optional[list[str]]:
     return ["-m", *kept, *task, f"hydra.sweep.dir={hydra_value(str(sweep_dir))}", *extra]
 
 
+def _terminal_setting(arg: str) -> str:
+    """``sweep_lines=V`` as the continued attempt's terminal setting, checked as the config checks it; any other argument as given."""
+    key, _, value = arg.partition("=")
+    if key != _SWEEP_LINES:
+        return arg
+    for allowed in ranges_of(schema_field(_SWEEP_LINES)):
+        if not allowed.ok(value):
+            raise UserError(f"{arg}: {allowed.allowed}")
+    return f"{SWEEP_LINES_KEY}={value}"
+
+
 def finish_command(sweep_dir: str | Path) -> str:
     """The command that runs what is left of the sweep in ``sweep_dir``, into that directory."""
     return f"python -m rnnexp {typed_override(KEY, str(sweep_dir))}"
@@ -64,31 +87,3 @@ def saved_task_overrides(sweep_dir: str | Path) -> Optional[list[str]]:
     """The overrides a sweep directory's sweep was started with; None when it holds no sweep."""
     return sweep_task_overrides(sweep_dir)
 
-
-
-
-@dataclass
-class EarlierJobs:
-    """The jobs a sweep directory holds, as a continued search sees them."""
-
-    ended: dict[int, RunResult] = field(default_factory=dict)  # by number: ok, diverged, failed or pruned
-    next_job: int = 0  # the number after the highest job's
-    unfinished: dict[int, list[str]] = field(default_factory=dict)  # the others' overrides, by number
-
-
-def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
-    """What a sweep directory holds of an earlier attempt of its sweep; nothing for a new directory."""
-    found = EarlierJobs()
-    for job in sorted(Path(sweep_dir).glob("*_*")) if Path(sweep_dir).is_dir() else []:
-        number = job.name.partition("_")[0]
-        overrides = saved_overrides(job) if job.is_dir() and number.isdigit() else None
-        if overrides is None:
-            continue
-        found.next_job = max(found.next_job, int(number) + 1)
-        record = job / METRICS_NAME
-        result = RunResult.read(record) if record.is_file() else None
-        if result is not None and result.status in ENDED:
-            found.ended[int(number)] = result
-        else:
-            found.unfinished[int(number)] = overrides
-    return found

@@ -53,7 +53,7 @@ CONFIG_FILE = OVERRIDES_FILE.parent / "config.yaml"  # the job's composed config
 # ranks the jobs (sweeps from before multirun.yaml was saved for every sweeper have only this).
 RANKING_NAME = "ranking.yaml"
 _DIRECTIONS = ("minimize", "maximize")
-# Sweepers that optimise the final loss: rnnexp's Optuna search (hydra_plugins/rnnexp_sweepers),
+# Sweepers that optimise the final loss: rnnexp's Optuna search (rnnexp.search),
 # and Hydra's Optuna sweeper, which sweeps recorded before rnnexp had its own may name.
 _SEARCHES = ("OptunaSweeper", "OptunaSearch")
 

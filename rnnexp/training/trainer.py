@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 # Called after each finished epoch with the epoch's number and its monitored loss (validation
 # if the task has a split, else that epoch's training loss); True stops the run there, with
-# status pruned. A search's job passes one that reports to its trial (rnnexp.sweep.trial_report):
+# status pruned. A search's job passes one that reports to its trial (rnnexp.search.trial_report):
 # the trainer knows nothing of what listens.
 EpochHook = Callable[[int, float], bool]
 

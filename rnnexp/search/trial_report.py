@@ -1,13 +1,13 @@
 """Inside a job of an Optuna search: report each epoch's loss to the job's trial, and stop when the pruner says so.
 
-rnnexp's Optuna search (hydra_plugins/rnnexp_sweepers) asks its study for a
+rnnexp's Optuna search (rnnexp.search.loop) asks its study for a
 trial, marks it with the sweep directory and the number of the job that will
 run it, and only then launches the job. The job, in whatever process or node
-runs it, opens the same storage (rnnexp.sweep.study_storage) from its own
+runs it, opens the same storage (rnnexp.search.study_storage) from its own
 Hydra config, finds its trial by those marks, and after each epoch reports
 its monitored loss (validation, or training where the task has no split) as
 the trial's intermediate value at that epoch. The pruner, built from the same
-settings (rnnexp.sweep.pruners), compares it with the other trials' at the
+settings (rnnexp.search.pruners), compares it with the other trials' at the
 same epoch. The trainer sees only a callable (rnnexp.training.trainer.EpochHook).
 
 A job outside a search, or one that finds no trial (the trial of a search
@@ -23,21 +23,15 @@ from typing import Any, Callable, Optional
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from rnnexp.sweep.pruners import make_pruner
-from rnnexp.sweep.study_storage import open_storage, resolved_study_name
+from rnnexp.search.config import is_search
+from rnnexp.search.pruners import make_pruner
+from rnnexp.search.study_storage import open_storage, resolved_study_name
 
 log = logging.getLogger("rnnexp")
 
-# The sweeper that keeps a study its jobs report to (its _target_ ends so).
-SEARCH = "OptunaSearch"
 # The marks the sweeper sets on a trial before it launches the trial's job.
 JOB_ATTR = "rnnexp_job"  # the job's number, hydra.job.num
 SWEEP_ATTR = "rnnexp_sweep_dir"  # the sweep directory, resolved: a shared database may hold several sweeps' trials
-
-
-def is_search(sweeper: Optional[DictConfig]) -> bool:
-    """Whether a multirun's ``hydra.sweeper`` is rnnexp's Optuna search."""
-    return sweeper is not None and str(sweeper.get("_target_", "")).endswith(SEARCH)
 
 
 def sweep_mark(sweep_dir: str | Path) -> str:

@@ -1,34 +1,39 @@
 """A search's space: Hydra's sweep syntax read into Optuna's distributions, and each trial's overrides drawn from them.
 
 The keys of ``hydra.sweeper.params`` and the command line's overrides, in
-that order (a key given twice keeps its last value):
+that order (a key given twice keeps its last value), read as Hydra's Optuna
+sweeper (hydra-optuna-sweeper 1.2 and 1.3, its
+``create_optuna_distribution_from_override``) read them, on Optuna's
+current distributions:
 
-- ``choice(a, b, c)`` (or ``a,b,c``)    a categorical of those values
-- ``range(start, stop[, step])``          integers (or floats) from start up to, but not including, stop, as
-                                          Hydra's basic sweeper runs them; ``shuffle(range(...))`` is a categorical
+- ``choice(a, b, c)`` (or ``a,b,c``)    a categorical of those values (a list or a dict as its override's text)
+- ``shuffle(range(...))``                 a categorical of the range's values
+- ``range(start, stop[, step])``          integers from start to stop, both included, by step (floats, with a
+                                          step, where any of the three is a float)
 - ``interval(low, high)``                 a float between low and high
-- ``tag(log, interval(low, high))``       the same on a log scale; ``tag(log, range(a, b))`` for integers
+- ``int(interval(low, high))``            an integer between low and high
+- ``tag(log, interval(...))``             either of them on a log scale; ``tag(log, range(a, b))`` too, which
+                                          Hydra's sweeper read without the scale
 - anything else                           passed to every trial as it is (``epochs=8``, ``hparams_search=optuna``)
 
-This reads them as hydra-optuna-sweeper 1.3 did, on Optuna's current
-distributions, but for ``range``, whose stop it included. A sweep it cannot
-draw from (``glob(*)``) is answered with one line before any job runs.
+A sweep it cannot draw from (``glob(*)``, a log scale on a choice, bounds
+that Optuna refuses) is answered with one line before any job runs.
 """
 
 from __future__ import annotations
 
-import decimal
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep, Transformer
+from hydra.errors import OverrideParseException
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from rnnexp.errors import UserError
+from rnnexp.errors import UserError, parse_reason
 
 PARAMS_KEY = "hydra.sweeper.params"
-_SYNTAX = "choice(...), range(...), interval(...) and tag(log, interval(...))"
+_SYNTAX = "choice(...), range(...), shuffle(range(...)), interval(...), int(interval(...)) and tag(log, ...) of a range or an interval"
 
 
 @dataclass
@@ -45,7 +50,10 @@ class SearchSpace:
         lines += [("", argument) for argument in arguments]
         space = cls()
         for where, line in lines:
-            (override,) = OverridesParser.create().parse_overrides([line])
+            try:
+                (override,) = OverridesParser.create().parse_overrides([line])
+            except OverrideParseException as error:  # the params of a config file: Hydra parsed the command line's
+                raise UserError(f"{where}{line}: {parse_reason(error.message)}") from None
             key = override.get_key_element()  # with its + or ~: the trial passes it as typed
             space.distributions.pop(key, None)
             space.fixed.pop(key, None)
@@ -65,35 +73,34 @@ class SearchSpace:
 
 
 def distribution_of(override: Override, line: str) -> BaseDistribution:
-    """Optuna's distribution for a sweep override; a UserError naming ``line`` for a sweep it cannot draw from."""
+    """Optuna's distribution for a sweep override, as Hydra's Optuna sweeper maps it; a UserError naming ``line`` for
+    a sweep it cannot draw from."""
     value = override.value()
+    log = "log" in getattr(value, "tags", ())
     low = getattr(value, "start", None)
-    if "log" in getattr(value, "tags", ()) and isinstance(low, (int, float)) and low <= 0:
+    if log and isinstance(low, (int, float)) and low <= 0:
         raise UserError(f"{line}: a log scale starts above 0; give a low end > 0")
     try:
         if isinstance(value, ChoiceSweep) or (isinstance(value, RangeSweep) and value.shuffle):
+            if log:
+                raise UserError(f"{line}: tag(log, ...) takes a range(...) or an interval(...); a choice has no scale, drop the tag")
             return CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
         if isinstance(value, RangeSweep):
-            return _range_distribution(value)
+            return _range_distribution(value, log)
         if isinstance(value, IntervalSweep):
-            return FloatDistribution(value.start, value.end, log="log" in value.tags)
-    except ValueError as error:  # an empty range; Optuna's: a log scale from 0, a float step with log
+            if isinstance(value.start, int) and isinstance(value.end, int):  # int(interval(...))
+                return IntDistribution(value.start, value.end, log=log)
+            return FloatDistribution(value.start, value.end, log=log)
+    except ValueError as error:  # Optuna's: low above high, a step of 0, a log scale with a step
         raise UserError(f"{line}: not a distribution to draw from ({error})") from None
     raise UserError(f"{line}: an Optuna search draws from {_SYNTAX}; list the values with choice(...)")
 
 
-def _range_distribution(sweep: RangeSweep) -> BaseDistribution:
-    """``range(start, stop, step)`` as Hydra's basic sweeper enumerates it: from start by step, stop left out."""
-    values = list(sweep.range())
-    if not values:
-        raise ValueError("the range holds no value")
-    low, high, step, log = min(values), max(values), abs(sweep.step), "log" in sweep.tags
-    if all(isinstance(v, int) for v in (low, high, step)):
-        return IntDistribution(low, high, log=log, step=step)
-    # Hydra counts a float range in decimals: the highest value lies a whole number of steps
-    # above the lowest, as Optuna checks, where the floats' own sum may miss it.
-    high = float(decimal.Decimal(str(low)) + decimal.Decimal(str(step)) * (len(values) - 1))
-    return FloatDistribution(low, high, log=log, step=step)
+def _range_distribution(sweep: RangeSweep, log: bool) -> BaseDistribution:
+    """``range(start, stop, step)`` as Hydra's Optuna sweeper read it: from start to stop, both included, by step."""
+    if any(isinstance(v, float) for v in (sweep.start, sweep.stop, sweep.step)):
+        return FloatDistribution(sweep.start, sweep.stop, step=sweep.step, log=log)
+    return IntDistribution(int(sweep.start), int(sweep.stop), step=int(sweep.step), log=log)
 
 
 def suggest(trial: Any, name: str, distribution: BaseDistribution) -> Any:

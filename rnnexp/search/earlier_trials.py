@@ -1,6 +1,6 @@
 """A search run again into its own sweep directory (``continue=``): what the earlier attempt left to finish.
 
-The directory says which jobs ended (rnnexp.sweep.continuation.earlier_jobs),
+The directory says which jobs ended (earlier_jobs: their metrics.json),
 and the study, kept in the directory's journal or a database, which trials
 are still running. A cut search leaves its trials running: the ones whose
 job had ended before the cut are told now, from the job's metrics.json (a
@@ -20,10 +20,37 @@ from typing import Optional
 import optuna
 from optuna.trial import TrialState
 
-from hydra_plugins.rnnexp_sweepers._outcomes import tell
-from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace
-from rnnexp.sweep.continuation import earlier_jobs
-from rnnexp.sweep.trial_report import JOB_ATTR, belongs_to
+from rnnexp.results import ENDED, METRICS_NAME, RunResult, saved_overrides
+from rnnexp.search.outcomes import tell
+from rnnexp.search.space import SearchSpace
+from rnnexp.search.trial_report import JOB_ATTR, belongs_to
+
+
+@dataclass
+class EarlierJobs:
+    """The jobs a sweep directory holds, as a continued search sees them."""
+
+    ended: dict[int, RunResult] = field(default_factory=dict)  # by number: ok, diverged, failed or pruned
+    next_job: int = 0  # the number after the highest job's
+    unfinished: dict[int, list[str]] = field(default_factory=dict)  # the others' overrides, by number
+
+
+def earlier_jobs(sweep_dir: str | Path) -> EarlierJobs:
+    """What a sweep directory holds of an earlier attempt of its sweep; nothing for a new directory."""
+    found = EarlierJobs()
+    for job in sorted(Path(sweep_dir).glob("*_*")) if Path(sweep_dir).is_dir() else []:
+        number = job.name.partition("_")[0]
+        overrides = saved_overrides(job) if job.is_dir() and number.isdigit() else None
+        if overrides is None:
+            continue
+        found.next_job = max(found.next_job, int(number) + 1)
+        record = job / METRICS_NAME
+        result = RunResult.read(record) if record.is_file() else None
+        if result is not None and result.status in ENDED:
+            found.ended[int(number)] = result
+        else:
+            found.unfinished[int(number)] = overrides
+    return found
 
 
 @dataclass

@@ -4,8 +4,8 @@ Each trial is asked with the whole search space (Optuna's define-and-run
 ``ask``), so its values are drawn at once; it is marked with the number of
 the job that will run it and the sweep directory, and only then launched:
 the job finds it by those marks and reports to it after every epoch
-(rnnexp.sweep.trial_report), stopping where the pruner says so. When the
-batch returns, each trial is told from its job's metrics.json (_outcomes.py).
+(rnnexp.search.trial_report), stopping where the pruner says so. When the
+batch returns, each trial is told from its job's metrics.json (rnnexp.search.outcomes).
 
 A batch is ``n_jobs`` trials: what a parallel launcher runs at once. TPE
 draws each batch from the results of every batch before it. A batch whose
@@ -24,17 +24,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from hydra_plugins.rnnexp_sweepers._earlier_trials import PendingJob, earlier_trials
-from hydra_plugins.rnnexp_sweepers._outcomes import job_record, tell
-from hydra_plugins.rnnexp_sweepers._search_space import SearchSpace
-from rnnexp.sweep.pruners import make_pruner
-from rnnexp.sweep.study_storage import open_storage, resolved_study_name
-from rnnexp.sweep.trial_report import JOB_ATTR, SWEEP_ATTR, sweep_mark
+from rnnexp.search.earlier_trials import PendingJob, earlier_trials
+from rnnexp.search.outcomes import job_record, tell
+from rnnexp.search.pruners import make_pruner
+from rnnexp.search.results_file import name_objective, write_results
+from rnnexp.search.space import SearchSpace
+from rnnexp.search.study_storage import open_storage, resolved_study_name
+from rnnexp.search.trial_report import JOB_ATTR, SWEEP_ATTR, sweep_mark
 
 log = logging.getLogger(__name__)
-
-RESULTS_NAME = "optimization_results.yaml"  # the best trial's values, as Hydra's Optuna sweeper wrote them
-
 
 class SearchLoop:
     """One run of the search into its sweep directory, with the sweeper's settings."""
@@ -63,6 +61,7 @@ class SearchLoop:
             direction=self.direction,
             load_if_exists=True,
         )
+        name_objective(study)
         earlier = earlier_trials(study, space, self.storage_setting, self.sweep_dir)
         next_job, to_go = earlier.next_job, self.n_trials - earlier.ended - len(earlier.pending)
         if earlier.ended or earlier.pending:
@@ -78,7 +77,7 @@ class SearchLoop:
             returns = self.launcher.launch([space.overrides(trial.params) for trial in trials], initial_job_idx=next_job)
             self.tell_batch(study, [trial.number for trial in trials], returns)
             next_job, to_go = next_job + len(trials), to_go - len(trials)
-        self.write_results(study)
+        write_results(study, self.sweep_dir)
 
     def tell_batch(self, study: optuna.Study, numbers: Sequence[Optional[int]], returns: Sequence[Any]) -> None:
         """Tell each trial of a launched batch how its job ended (a number None: a job without a trial)."""
@@ -98,15 +97,6 @@ class SearchLoop:
             log.error(f"{len(failures)} of {len(returns)} jobs of the batch failed, more than max_failure_rate={self.max_failure_rate}")
             for job_return in returns:
                 job_return.return_value  # raises the first failure, with its traceback, as Hydra's sweepers do
-
-    def write_results(self, study: optuna.Study) -> None:
-        """``optimization_results.yaml``: the best trial's values, as Hydra's Optuna sweeper wrote them."""
-        try:
-            best = study.best_trial
-            results = {"name": "optuna", "best_params": best.params, "best_value": best.value}
-        except ValueError:  # no trial completed: every one pruned or failed
-            results = {"name": "optuna", "best_params": None, "best_value": None}
-        OmegaConf.save(OmegaConf.create(results), self.sweep_dir / RESULTS_NAME)
 
 
 def build_sampler(sampler: DictConfig) -> Any:

@@ -10,22 +10,25 @@ adds ``pruner`` and ``pruner_args``. A sampler's keys that are null are left
 out when it is built: Optuna's own default applies, whichever release is
 installed (TPE's ``constant_liar`` is off before Optuna 5 and on from 5).
 
-Nothing here imports optuna: Hydra imports the plugin whenever it looks for
-plugins, with or without the sweep extra. The options are registered only
-where optuna can be imported, so that without the extra ``hydra/sweeper=optuna``
-is answered as an option that needs it.
+Nothing here imports optuna: the plugin module that registers the options
+(hydra_plugins/rnnexp_sweepers) is imported whenever Hydra looks for plugins,
+with or without the sweep extra, and the start checks read this module in
+every multirun. The options are registered only where optuna can be
+imported, so that without the extra ``hydra/sweeper=optuna`` is answered as
+an option that needs it.
 """
 
-# No ``from __future__ import annotations``: Hydra's plugin scan runs this module before it is in
-# sys.modules, where dataclasses look up string annotations.
 import importlib.util
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from rnnexp.errors import UserError
+
+# The Hydra plugin class, which Hydra finds only under the hydra_plugins namespace.
 SWEEPER_TARGET = "hydra_plugins.rnnexp_sweepers.optuna_search.OptunaSearch"
 
 
@@ -90,14 +93,14 @@ class OptunaSearchConfig:
     sampler: SamplerConfig = MISSING
     direction: Direction = Direction.minimize  # of the final loss each job returns
     # Where the study lives; null: a journal file in the sweep directory, optuna.journal
-    # (rnnexp/sweep/study_storage.py). A database URL (sqlite:///optuna.db) or a journal file's path also do.
+    # (rnnexp/search/study_storage.py). A database URL (sqlite:///optuna.db) or a journal file's path also do.
     storage: Optional[str] = None
     study_name: Optional[str] = "rnnexp"  # null: rnnexp too (every job finds the study by its name)
     n_trials: int = 20  # in all, a continued search's earlier trials included
     n_jobs: int = 2  # trials asked for at a time: the batch a launcher runs together
     # A batch ends the study only when more than this share of it failed outside the job (a worker that died).
     max_failure_rate: float = 0.0
-    # The searched keys, in Hydra's sweep syntax: interval(...), choice(...), range(...), tag(log, interval(...)).
+    # The searched keys, in Hydra's sweep syntax: choice(...), range(...), interval(...), int(interval(...)), tag(log, ...).
     params: Optional[Dict[str, str]] = None
     # Stops a trial after an epoch whose loss is behind the other trials' there: median, hyperband or none.
     pruner: str = "none"
@@ -114,7 +117,7 @@ PROVIDER = "rnnexp"
 def register_search_configs() -> None:
     """Put the search's options into Hydra's ConfigStore, where optuna is installed (again: the last one stored wins).
 
-    Called as this package is imported, and again once Hydra has looked for
+    Called as the plugin module is imported, and again once Hydra has looked for
     plugins (rnnexp.cli.command), over the options an installed
     hydra-optuna-sweeper would have stored under the same names.
     """
@@ -123,8 +126,21 @@ def register_search_configs() -> None:
     store = ConfigStore.instance()
     search = OmegaConf.structured(OptunaSearchConfig)
     # Hydra makes every key of a config fixed once composed; the pruner's arguments are
-    # the pruner's to judge (rnnexp.sweep.pruners), so hydra.sweeper.pruner_args.NAME=... adds one without a +.
+    # the pruner's to judge (rnnexp.search.pruners), so hydra.sweeper.pruner_args.NAME=... adds one without a +.
     OmegaConf.set_struct(search.pruner_args, False)
     store.store(group="hydra/sweeper", name="optuna", node=search, provider=PROVIDER)
     for name, node in SAMPLERS.items():
         store.store(group="hydra/sweeper/sampler", name=name, node=node, provider=PROVIDER)
+
+
+def is_search(sweeper: Optional[Mapping[str, Any]]) -> bool:
+    """Whether a multirun's ``hydra.sweeper`` is rnnexp's Optuna search (its ``_target_`` names the plugin's class)."""
+    return sweeper is not None and str(sweeper.get("_target_", "")).endswith(SWEEPER_TARGET.rpartition(".")[2])
+
+
+def check_sampler(sampler: Mapping[str, Any]) -> None:
+    """Refuse a sampler whose package is missing (cmaes), in one line, before any job runs."""
+    for name, node in SAMPLERS.items():
+        package = SAMPLER_PACKAGES.get(name)
+        if node._target_ == sampler.get("_target_") and package and importlib.util.find_spec(package) is None:
+            raise UserError(f"hydra/sweeper/sampler={name}: {node._target_} needs the {package} package; pip install {package}")

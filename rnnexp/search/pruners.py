@@ -1,7 +1,7 @@
 """The pruners an Optuna search may use (``hydra.sweeper.pruner``) and their arguments (``hydra.sweeper.pruner_args``).
 
 The sweeper builds its study with the pruner, and so does every job that
-reports to the study (rnnexp.sweep.trial_report), from the same settings:
+reports to the study (rnnexp.search.trial_report), from the same settings:
 the job asks the pruner after each epoch whether its trial should stop.
 The names are imported from optuna only when a pruner is built or checked,
 since the start checks read this module in every multirun.

@@ -58,23 +58,16 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-# The loggers that conf/hydra/job_logging/rnnexp.yaml gives handlers of their own, besides the root.
-_CONFIGURED = ("", "rnnexp.failures", "rnnexp.threads")
-
-
 @contextlib.contextmanager
 def logging_restored() -> Iterator[None]:
-    """Hydra points the root logger (and the job logging's named ones) at the job's log file
-    and the current stdout: undo it after the command."""
-    loggers = [logging.getLogger(name) for name in _CONFIGURED]
-    before = [(list(each.handlers), each.level, each.propagate) for each in loggers]
+    """Hydra points the root logger at the job's log file and the current stdout: undo it after the command."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         yield
     finally:
-        for each, (handlers, level, propagate) in zip(loggers, before):
-            for handler in each.handlers:
-                if handler not in handlers:
-                    handler.close()
-            each.handlers[:] = handlers
-            each.setLevel(level)
-            each.propagate = propagate
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -17,6 +17,13 @@ class ConsoleHandler(logging.StreamHandler):
     os.devnull, through the same file descriptor.
     """
 
+    # Loggers whose lines are the run's record rather than news for the terminal:
+    # they reach the job's rnnexp.log only (threads=auto's choice and why).
+    FILE_ONLY = frozenset({"rnnexp.threads"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name not in self.FILE_ONLY and bool(super().filter(record))
+
     def handleError(self, record: logging.LogRecord) -> None:
         if not isinstance(sys.exc_info()[1], BrokenPipeError):
             super().handleError(record)

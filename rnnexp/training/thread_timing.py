@@ -35,10 +35,13 @@ def seconds_per_step(model: nn.Module, batch: Batch, counts: list[int]) -> dict[
             for count in counts:  # the first step at each count pays for allocations: timed only to size the rest
                 torch.set_num_threads(count)
                 first[count] = _timed(step, 1)
-            steps = int(BUDGET_S / (ROUNDS * sum(first.values()))) if sum(first.values()) > 0 else MOST_STEPS
-            steps = max(1, min(MOST_STEPS, steps))
+            one_round = sum(first.values())  # seconds of one step at every count
+            # A model whose steps are slow gets one round of one step a count: still a
+            # second or two beside a run of thousands of such steps.
+            rounds = ROUNDS if one_round * ROUNDS <= BUDGET_S else 1
+            steps = max(1, min(MOST_STEPS, int(BUDGET_S / (rounds * one_round)) if one_round > 0 else MOST_STEPS))
             times: dict[int, list[float]] = {count: [] for count in counts}
-            for _ in range(ROUNDS):
+            for _ in range(rounds):
                 for count in counts:
                     torch.set_num_threads(count)
                     times[count].append(_timed(step, steps))

@@ -19,6 +19,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from rnnexp.config.fields import null_of
 from rnnexp.config.keys import SECTION_SCHEMAS, schema_field
 from rnnexp.errors import UserError, no_such_key
+from rnnexp.internals.omegaconf_private import stored_section
 from rnnexp.results import typed_override
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
@@ -53,8 +54,8 @@ def unread_keys(cfg: DictConfig, swept: Collection[str] = ()) -> list[str]:
             if known is not None and key not in known:
                 unread.append(dotted)
                 continue
-            child = node._get_node(key)  # unresolved: T_max is ${epochs}
-            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            child = stored_section(node, key)  # unresolved: T_max is ${epochs}
+            if child is not None:
                 visit(child, f"{dotted}.")
 
     visit(cfg, "")
@@ -75,8 +76,8 @@ def _dotted_keys(node: DictConfig, prefix: str = "") -> Iterator[str]:
     for key in node:
         dotted = f"{prefix}{key}"
         yield dotted
-        child = node._get_node(key)
-        if dotted != "hydra" and isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+        child = stored_section(node, key)
+        if dotted != "hydra" and child is not None:
             yield from _dotted_keys(child, f"{dotted}.")
 
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TORCH = "2.13.0"
 EXTRAS = ("test", "sweep")
 # The table's columns: the libraries whose private or changing APIs rnnexp relies on, and numpy under them.
-SHOWN = ("hydra-core", "omegaconf", "tensorboard", "optuna", "hydra-submitit-launcher", "numpy", "torch")
+SHOWN = ("hydra-core", "omegaconf", "tensorboard", "optuna", "hydra-submitit-launcher", "submitit", "numpy", "torch")
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*)$")
 
 

@@ -1,4 +1,4 @@
-"""What rnnexp uses of submitit's private API: how its SLURM jobs poll their states; tested on submitit 1.3.3 to 1.5.4.
+"""What rnnexp uses of submitit's private API: how its SLURM jobs poll their states; tested on submitit 1.5.4 (the floor is the newest).
 
 submitit has no public way to choose the command that reads its SLURM jobs'
 states. Every SLURM job of a process shares one watcher, the class attribute

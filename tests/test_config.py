@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.cli import start_checks
 from rnnexp.config import key_checks
@@ -30,6 +30,7 @@ from rnnexp.config.keys import (
 from rnnexp.config.pipeline import load_config
 from rnnexp.config.schemas import SCHEMAS, Config, TaskConfig
 from rnnexp.errors import UserError, one_line
+from rnnexp.internals.omegaconf_private import stored_section
 from rnnexp.run_dirs import unique_dir
 
 CONF = Path(str(resources.files("rnnexp.conf")))
@@ -411,6 +412,18 @@ def test_the_keys_nothing_reads_are_the_added_ones(make_unchecked_cfg):
     assert key_checks.unread_keys(make_unchecked_cfg()) == []
     with pytest.raises(UserError, match=r"^lrr: no such config key; did you mean lr\?"):
         key_checks.check_keys(make_unchecked_cfg("+lrr=0.1"))
+
+
+def test_the_key_checks_read_sections_as_stored_without_resolving_them():
+    # OmegaConf's private node API (rnnexp/internals/omegaconf_private.py): an
+    # interpolation that cannot resolve, null and ??? are read without an error.
+    cfg = OmegaConf.create({"scheduler": {"T_max": "${nowhere}"}, "none": None, "missing": "???", "lr": 0.1,
+                            "link": "${scheduler}"})
+    scheduler = stored_section(cfg, "scheduler")
+    assert isinstance(scheduler, DictConfig) and OmegaConf.is_interpolation(scheduler, "T_max")
+    assert [stored_section(cfg, key) for key in ("none", "missing", "lr", "link")] == [None] * 4
+    cfg.none = {"a": 1}
+    assert stored_section(cfg, "none") == {"a": 1}
 
 
 def test_every_option_composes_with_no_key_that_nothing_reads(make_unchecked_cfg):

@@ -20,6 +20,7 @@ from rnnexp.config.command_words import typed_override
 from rnnexp.config.fields import null_of
 from rnnexp.config.keys import SECTION_SCHEMAS, options_defining, schema_field
 from rnnexp.errors import KeyHints, UserError, no_such_key
+from rnnexp.internals.omegaconf_private import stored_section
 
 # The sections that a config group fills (model=rnn): removing one leaves the run without it.
 GROUP_SECTIONS = ("model", "encoder", "optimizer", "scheduler", "task")
@@ -53,8 +54,8 @@ def unread_keys(cfg: DictConfig, swept: Collection[str] = ()) -> list[str]:
             if known is not None and key not in known:
                 unread.append(dotted)
                 continue
-            child = node._get_node(key)  # unresolved: T_max is ${epochs}
-            if isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+            child = stored_section(node, key)  # unresolved: T_max is ${epochs}
+            if child is not None:
                 visit(child, f"{dotted}.")
 
     visit(cfg, "")
@@ -75,8 +76,8 @@ def _dotted_keys(node: DictConfig, prefix: str = "") -> Iterator[str]:
     for key in node:
         dotted = f"{prefix}{key}"
         yield dotted
-        child = node._get_node(key)
-        if dotted != "hydra" and isinstance(child, DictConfig) and not child._is_none() and not child._is_missing():
+        child = stored_section(node, key)
+        if dotted != "hydra" and child is not None:
             yield from _dotted_keys(child, f"{dotted}.")
 
 

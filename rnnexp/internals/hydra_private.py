@@ -1,4 +1,4 @@
-"""What rnnexp uses of Hydra's private API (``hydra._internal``), all of it here; tested on hydra-core 1.3.2.
+"""What rnnexp uses of Hydra's private API (``hydra._internal``), all of it here; tested on hydra-core 1.3.2 to 1.3.8.
 
 Hydra 1.3 has no public way to do these, and each is checked by a test
 (tests/test_composing.py) that fails if a later Hydra changes what it relies on:

@@ -1,4 +1,8 @@
-"""What rnnexp changes in torch's private machinery: torch.optim's TorchDynamo wrappers; tested on torch 2.2 to 2.13.
+"""What rnnexp uses of torch's private API: torch.optim's TorchDynamo wrappers, and the graph TensorBoard draws.
+
+Checked by the suite on torch 2.13.0, the one torch of the version matrix
+(docs/development.md, "Supported versions"); written for torch 2.2 on (what
+2.2 and 2.3 lack is said where it matters), which only a run by hand checks.
 
 torch.optim keeps TorchDynamo (the compiler behind ``torch.compile``) out of
 a few Optimizer methods: ``add_param_group``, ``zero_grad``, ``state_dict``
@@ -18,6 +22,13 @@ as it is and imports TorchDynamo as before.
 
 tests/test_optimizers.py checks, on the installed torch, that the optimizers
 load no TorchDynamo and that torch's own wrappers take over once it loads.
+
+TensorBoard's Graphs tab: ``SummaryWriter.add_graph`` traces the model and
+writes the graph in one call, and rnnexp traces each model structure once
+per process (rnnexp.tracking.graph), so it calls what add_graph calls
+between the two, ``torch.utils.tensorboard._pytorch_graph.graph``
+(:func:`tensorboard_graph`). tests/test_shapes.py reads the graph back
+from a run's event file.
 """
 
 from __future__ import annotations
@@ -134,3 +145,10 @@ def _grad_wrapper_code() -> Optional[types.CodeType]:
 
 def _probe(*args: Any, **kwargs: Any) -> None:
     """A function to wrap, only to read the wrapper's code."""
+
+
+def tensorboard_graph(traced: torch.jit.ScriptModule, inputs: tuple) -> tuple:
+    """TensorBoard's GraphDef and run metadata of a traced module, as ``SummaryWriter.add_graph`` writes them."""
+    from torch.utils.tensorboard._pytorch_graph import graph  # loads TensorBoard: only when a graph is drawn
+
+    return graph(traced, inputs)

@@ -8,9 +8,9 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.utils.tensorboard._pytorch_graph import graph  # what SummaryWriter.add_graph writes
 
 from rnnexp.data.loading import TaskData
+from rnnexp.internals.torch_private import tensorboard_graph
 from rnnexp.models.sampling import eval_mode
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]:
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=DeprecationWarning)
             warnings.filterwarnings("ignore", message="The input to trace is already a ScriptModule")
             traced = torch.jit.trace(_logits_only(model), (example_ids,), check_trace=False)
-            return graph(traced, (example_ids,))  # tracing a traced module returns it as it is
+            return tensorboard_graph(traced, (example_ids,))  # tracing a traced module returns it as it is
     except Exception as error:  # any failure of the tracer: the graph is a view, never worth a run
         reason = next(iter(str(error).splitlines()), "") or type(error).__name__
         log.info(f"No graph in TensorBoard's Graphs tab: the tracer cannot follow this model ({reason})")

@@ -45,6 +45,7 @@ def run(argv: Optional[Sequence[str]]) -> int:
         return 0
     show_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     register_configs()
+    _register_launcher_options()
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path="pkg://rnnexp.conf", config_name="config")(run_job)
     try:
@@ -53,6 +54,7 @@ def run(argv: Optional[Sequence[str]]) -> int:
         flags = _hydra_flags(args)
         if flags is not None and flags.multirun:
             _register_sweepers()
+            _register_launchers()
         with (
             _hydra_raises_errors(), _arguments(args), _run_dirs_named_only(not _runs_a_job(flags)),
             _resumed_run_dir(flags if _runs_a_job(flags) else None),
@@ -146,6 +148,28 @@ def _register_sweepers() -> None:
     module, _, name = SWEEPER_TARGET.rpartition(".")
     Plugins.instance().register(getattr(importlib.import_module(module), name))
     register_search_configs()
+
+
+# rnnexp's launcher (hydra/launcher=gpus) and the module that stores its config option, named as a
+# config's _target_ names a class: rnnexp imports nothing of the plugin package.
+GPUS_LAUNCHER = "hydra_plugins.rnnexp_launchers.gpus_launcher.GpusLauncher"
+GPUS_LAUNCHER_OPTION = "hydra_plugins.rnnexp_launchers.config"
+
+
+def _register_launcher_options() -> None:
+    """Store ``hydra/launcher=gpus`` in Hydra's ConfigStore before Hydra composes.
+
+    For the reason of _register_sweepers: an editable install hides the plugin
+    from Hydra's walk. Every command stores it, so that a key of that
+    launcher given to another is answered with the option that takes it.
+    """
+    importlib.import_module(GPUS_LAUNCHER_OPTION)
+
+
+def _register_launchers() -> None:
+    """Make rnnexp's launcher class known to Hydra, which instantiates only the plugins it has registered."""
+    module, _, name = GPUS_LAUNCHER.rpartition(".")
+    Plugins.instance().register(getattr(importlib.import_module(module), name))
 
 
 def _hydra_flags(args: Sequence[str]) -> Optional[argparse.Namespace]:

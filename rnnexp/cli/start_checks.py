@@ -92,6 +92,27 @@ def check_search(config: DictConfig) -> None:
         check_search_settings(sweeper, config.hydra.overrides.task)
 
 
+def check_launcher(config: DictConfig) -> None:
+    """Let the sweep's launcher refuse its keys before the sweep directory exists.
+
+    Hydra's callbacks write into that directory before Hydra builds the
+    launcher, so a launcher that checks its keys only as it is set up leaves
+    a sweep without jobs behind. A launcher class with a ``check_config(config)``
+    (rnnexp's gpus launcher) is asked here; its class is found by the
+    config's ``_target_``, as Hydra finds it.
+    """
+    from hydra.utils import get_class
+
+    target = (config.hydra.get("launcher") or {}).get("_target_")
+    try:
+        launcher = get_class(target) if target else None
+    except Exception:
+        return  # Hydra reports a launcher it cannot import, in its own words, when it builds it
+    check = getattr(launcher, "check_config", None)
+    if callable(check):
+        check(config)
+
+
 def check_sweep_dir(directory: str, overrides: Sequence[str] = ()) -> None:
     """Refuse a sweep directory that holds another sweep: its jobs' directories and its summary would mix two sweeps.
 
@@ -139,6 +160,7 @@ class StartChecks(Callback):
             check_composed(config, swept=swept_sections(config))
             check_ladder(config)
             check_search(config)
+            check_launcher(config)
             check_sweep_dir(str(config.hydra.sweep.dir), config.hydra.overrides.task)
         except UserError as error:
             raise ExitWith(USAGE_ERROR, error) from None

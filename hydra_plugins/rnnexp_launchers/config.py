@@ -1,0 +1,28 @@
+"""The ``gpus`` launcher's keys (``hydra/launcher=gpus``), registered in Hydra's ConfigStore as Hydra's own launchers register theirs.
+
+Hydra imports this module whenever it looks for plugins; rnnexp's command
+line imports it by name too, since an editable install hides it from that
+walk. It imports neither torch nor joblib: composing a config must stay cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+LAUNCHER_TARGET = "hydra_plugins.rnnexp_launchers.gpus_launcher.GpusLauncher"
+
+
+@dataclass
+class GpusLauncherConf:
+    _target_: str = LAUNCHER_TARGET
+    # The GPUs the jobs run on, as nvidia-smi numbers them: each job sees one of them as cuda:0
+    # (CUDA_VISIBLE_DEVICES). null: every GPU of this machine (nvidia-smi's list, else torch's count).
+    gpus: Optional[List[int]] = None
+    # Jobs that share one GPU at a time: small jobs leave most of a GPU idle. N = len(gpus) * jobs_per_gpu run at once.
+    jobs_per_gpu: int = 1
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="gpus", node=GpusLauncherConf, provider="rnnexp")

@@ -88,10 +88,12 @@ def no_such_key(key: str, hints: KeyHints) -> str:
     """
     owners = list(hints.options_defining(key))
     if owners:
-        group = key.partition(".")[0]
+        # A launcher's key (hydra.launcher.jobs_per_gpu) belongs to an option of Hydra's group hydra/launcher.
+        group = "hydra/launcher" if key.startswith("hydra.launcher.") else key.partition(".")[0]
         choices = [f"{group}={owner}" for owner in owners]
         listed = choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} and {choices[-1]}"
-        return f"{key}: not a key of this {group}; {key} belongs to {listed} (for example {choices[-1]} {key}=...)"
+        this = group.rpartition("/")[2]
+        return f"{key}: not a key of this {this}; {key} belongs to {listed} (for example {choices[-1]} {key}=...)"
     return f"{key}: no such config key{_suggest(key, hints.keys)} (python -m rnnexp --cfg job lists the keys)"
 
 

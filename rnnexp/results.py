@@ -116,6 +116,10 @@ class RunResult:
     val_losses: list[float] = field(default_factory=list)  # validation loss of each epoch (empty without a split)
     best_epoch: Optional[int] = None  # epoch of best.pt
     stopped_early: bool = False
+    # Where it trained: the torch device ("cpu", "cuda:0", "mps"; None when it never trained), and the
+    # CUDA_VISIBLE_DEVICES its process had (None when unset): with hydra/launcher=gpus, the GPU behind its cuda:0.
+    device: Optional[str] = None
+    cuda_visible_devices: Optional[str] = None
     signal: Optional[str] = None  # SIGINT or SIGTERM when interrupted
     error: Optional[str] = None  # the one-line reason when failed
 

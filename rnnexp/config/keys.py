@@ -134,6 +134,8 @@ def options_defining(key: str) -> list[str]:
     Read from each option's YAML defaults list (the schema it extends), so a
     key typed under the wrong option can be sent to the ones that read it.
     """
+    if key.startswith(f"{LAUNCHER_SECTION}."):
+        return launchers_defining(key.removeprefix(f"{LAUNCHER_SECTION}."))
     group, _, name = key.partition(".")
     folder = resources.files("rnnexp.conf") / group
     if not name or "." in name or group not in SECTION_SCHEMAS or not folder.is_dir():
@@ -144,6 +146,31 @@ def options_defining(key: str) -> list[str]:
         if schema and name in {f.name for f in fields(SCHEMAS.get(schema.group(1), Config))}:
             options.append(option.name.removesuffix(".yaml"))
     return options
+
+
+LAUNCHER_SECTION = "hydra.launcher"
+
+
+def launchers_defining(name: str) -> list[str]:
+    """The options of ``hydra/launcher`` that have the key ``name``: ``jobs_per_gpu`` -> ``["gpus"]``.
+
+    Read from Hydra's ConfigStore, where each launcher plugin stores its
+    config's schema: only the plugins installed here are named.
+    """
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    group = LAUNCHER_SECTION.replace(".", "/")
+    try:
+        options = store.list(group)
+    except OSError:  # ConfigStore says a group it does not hold is not a directory
+        return []
+    found = []
+    for option in options:
+        node = store.load(f"{group}/{option}").node
+        if "." not in name and name in node:
+            found.append(option.removesuffix(".yaml"))
+    return sorted(found)
 
 
 def key_hints() -> KeyHints:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Optional
+
 import torch
 
 from rnnexp.errors import UserError
@@ -43,3 +46,12 @@ def resolve_device(spec: str, work: int | None = None) -> torch.device:
 
 def _mps_available() -> bool:
     return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def visible_gpus() -> Optional[str]:
+    """This process's ``CUDA_VISIBLE_DEVICES`` (None when unset): the machine's GPUs behind cuda:0, cuda:1, ...
+
+    hydra/launcher=gpus starts each worker with one GPU there; a run records
+    it, since its own ``cuda:0`` does not say which GPU of the machine it was.
+    """
+    return os.environ.get("CUDA_VISIBLE_DEVICES")

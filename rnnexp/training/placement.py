@@ -15,7 +15,7 @@ from rnnexp.data.loading import TaskData
 from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.training.cuda_graph import capture_recurrence
-from rnnexp.training.device import resolve_device
+from rnnexp.training.device import resolve_device, visible_gpus
 from rnnexp.training.threads import choose_threads, log, step_work
 
 
@@ -26,6 +26,8 @@ def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.devi
     threads = choose_threads(cfg.threads, model, next(iter(data.train.batches(rows))), device)
     torch.set_num_threads(threads.count)
     log.info(f"Threads: {threads.count} ({threads.why})")
+    visible = visible_gpus()
+    log.info(f"Device: {device}" + ("" if visible is None else f" (CUDA_VISIBLE_DEVICES={visible})"))
     model.to(device)
     if cfg.model.cuda_graph:
         if device.type != "cuda":

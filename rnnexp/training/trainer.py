@@ -37,6 +37,7 @@ from rnnexp.tracking.graph import graph_example
 from rnnexp.tracking.hparams import hparams_of, overrides_of
 from rnnexp.tracking.writer import RunTracker
 from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
+from rnnexp.training.device import visible_gpus
 from rnnexp.training.optimizers import build_optimizer, build_scheduler, replan_cosine
 from rnnexp.training.placement import place
 from rnnexp.training.progress import ProgressBar
@@ -418,6 +419,8 @@ class Trainer:
             val_losses=self.history.val_losses,
             best_epoch=self.history.best_epoch,
             stopped_early=self.stopped_early,
+            device=str(self.device),
+            cuda_visible_devices=visible_gpus(),
             # A signal that lands once the last epoch has begun its end (validation,
             # checkpoint, final evaluation) does not stop the run: it ends ok, and
             # names no signal.

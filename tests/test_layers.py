@@ -93,6 +93,14 @@ def test_the_search_plugin_is_imported_by_nothing_of_rnnexp_and_imports_only_the
     assert from_plugin and all(name.startswith("rnnexp.search") for name in from_plugin), from_plugin
 
 
+def test_the_launcher_plugin_imports_only_the_shared_errors():
+    # The gpus launcher lives where Hydra looks for launchers; rnnexp names its class by its dotted
+    # path (the test above finds no import of hydra_plugins in rnnexp), and it needs only UserError.
+    plugin = PACKAGE.parent / "hydra_plugins" / "rnnexp_launchers"
+    from_plugin = set().union(*(imports(path, plugin.parent) for path in plugin.glob("*.py")))
+    assert from_plugin == {"rnnexp.errors"}, from_plugin
+
+
 def test_an_upward_import_is_found():
     assert rank("rnnexp.config.checks") > rank("rnnexp.data.task") and rank("rnnexp.cli.job") > rank("rnnexp.training.trainer")
     assert rank("rnnexp.errors") < rank("rnnexp.internals.hydra_private") < rank("rnnexp.shapes")

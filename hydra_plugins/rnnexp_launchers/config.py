@@ -5,8 +5,8 @@ line imports it by name too, since an editable install hides it from that
 walk. It imports neither torch nor joblib: composing a config must stay cheap.
 """
 
-from __future__ import annotations
-
+# No "from __future__ import annotations": Hydra's plugin scan runs this module before it is in
+# sys.modules, where a dataclass cannot resolve string annotations.
 from dataclasses import dataclass
 from typing import List, Optional
 

@@ -97,9 +97,6 @@ TABLE = [
     ("more pairs than distinct keys", MAIN, ["task=associative_recall", "task.symbols=4", "task.pairs=5"], "task.pairs=5: more pairs than distinct keys (task.symbols=4 letters); allowed: 1 to 4, or more task.symbols (at most 26)"),
     ("a min model's unknown scan", MAIN, ["model=mingru", "model.recurrence.scan=sideways"], "model.recurrence.scan=sideways: allowed values are auto, parallel, steps"),
     ("a ladder the sweep does not vary", MAIN, ["-m", "model=cell,rnn", "ladder=task.delay"], "ladder=task.delay: must name a key the sweep varies with several values (this sweep varies model)"),
-    ("a GPU the machine does not have", MAIN, ["-m", "hydra/launcher=gpus", "hydra.launcher.gpus=[99]"], "hydra.launcher.gpus=[99]: no GPU 99 on this machine ("),
-    ("jobs per GPU below 1", MAIN, ["-m", "hydra/launcher=gpus", "hydra.launcher.jobs_per_gpu=0"], "hydra.launcher.jobs_per_gpu=0: must be an integer >= 1 (the jobs that share one GPU at a time)"),
-    ("a key of the gpus launcher given to another launcher", MAIN, ["-m", "hydra.launcher.jobs_per_gpu=2"], "hydra.launcher.jobs_per_gpu: not a key of this launcher; hydra.launcher.jobs_per_gpu belongs to hydra/launcher=gpus (for example hydra/launcher=gpus hydra.launcher.jobs_per_gpu=...)"),
     ("missing task file", MAIN, ["task=text", "task.path=nowhere.txt"], "task.path=nowhere.txt: no such file"),
     ("unreadable task file (a directory)", MAIN, ["task=text", "task.path=run"], "task.path=run: is a directory"),
     ("empty task file", MAIN, ["task=text", "task.path=empty.txt"], "task.path=empty.txt: the file is empty"),
@@ -147,6 +144,13 @@ SEARCH_TABLE = [
     ("a log scale on a choice in a search", MAIN, [*SEARCH, "optimizer=tag(log, choice(adam, sgd))"], "optimizer=tag(log, choice(adam, sgd)): tag(log, ...) takes a range(...) or an interval(...); a choice has no scale, drop the tag"),
     ("a log scale from 0 in a search", MAIN, [*SEARCH, "lr=tag(log, interval(0, 1))"], "lr=tag(log, interval(0, 1)): a log scale starts above 0; give a low end > 0"),
 ]
+# The gpus launcher's keys, refused before its sweep directory exists (its workers are joblib's, from the sweep extra).
+GPUS_TABLE = [
+    ("a GPU the machine does not have", MAIN, ["-m", "hydra/launcher=gpus", "hydra.launcher.gpus=[99]"], "hydra.launcher.gpus=[99]: no GPU 99 on this machine ("),
+    ("jobs per GPU below 1", MAIN, ["-m", "hydra/launcher=gpus", "hydra.launcher.jobs_per_gpu=0"], "hydra.launcher.jobs_per_gpu=0: must be an integer >= 1 (the jobs that share one GPU at a time)"),
+    ("a key of the gpus launcher given to another launcher", MAIN, ["-m", "hydra.launcher.jobs_per_gpu=2"], "hydra.launcher.jobs_per_gpu: not a key of this launcher; hydra.launcher.jobs_per_gpu belongs to hydra/launcher=gpus (for example hydra/launcher=gpus hydra.launcher.jobs_per_gpu=...)"),
+]
+WITH_JOBLIB = pytest.mark.skipif(importlib.util.find_spec("joblib") is None, reason="hydra/launcher=gpus comes with the sweep extra")
 WITH_OPTUNA = pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="the Optuna search comes with the sweep extra")
 # Where the cmaes package is installed, hydra/sweeper/sampler=cmaes is not bad input.
 CMAES_ROW = ("sampler whose package is missing", MAIN, [*SEARCH, "hydra/sweeper/sampler=cmaes"], "hydra/sweeper/sampler=cmaes: optuna.samplers.CmaEsSampler needs the cmaes package; pip install cmaes")
@@ -165,6 +169,7 @@ ABSENT_DEVICES = [
 ROWS = (
     [pytest.param(*row, id=row[0]) for row in TABLE]
     + [pytest.param(*row, id=row[0], marks=WITH_OPTUNA) for row in SEARCH_TABLE]
+    + [pytest.param(*row, id=row[0], marks=WITH_JOBLIB) for row in GPUS_TABLE]
     + [pytest.param(*CMAES_ROW, id=CMAES_ROW[0], marks=[WITH_OPTUNA, CMAES_HERE])]
     + [pytest.param(*row, id=row[0], marks=mark) for row, mark in ABSENT_DEVICES]
 )
@@ -206,6 +211,6 @@ def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
 
 def test_the_errors_page_lists_the_table():
     page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
-    for what, module, args, message in TABLE + SEARCH_TABLE + [CMAES_ROW] + [row for row, _ in ABSENT_DEVICES]:
+    for what, module, args, message in TABLE + SEARCH_TABLE + GPUS_TABLE + [CMAES_ROW] + [row for row, _ in ABSENT_DEVICES]:
         row = f"| {what} | `python -m {module} {' '.join(args)}` | `{module}: error: {message}` |"
         assert row in page, row

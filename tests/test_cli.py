@@ -172,13 +172,13 @@ def test_an_unexpected_error_keeps_its_traceback_and_leaves_a_record(run_main, t
 
 @pytest.fixture
 def without_plugin_configs(monkeypatch):
-    """Hydra's config store as an installation without the sweep extra has it: no joblib, submitit or optuna."""
+    """Hydra's config store as an installation without the sweep extra has it: no joblib, gpus, submitit or optuna."""
     from hydra.core.config_store import ConfigStore
     from hydra.core.plugins import Plugins
 
     Plugins.instance()  # the installed plugins register their configs when first discovered
     repo = ConfigStore.instance().repo["hydra"]
-    for group, name in [("launcher", "joblib.yaml"), ("launcher", "submitit_local.yaml"), ("launcher", "submitit_slurm.yaml"), ("sweeper", "optuna.yaml")]:
+    for group, name in [("launcher", "joblib.yaml"), ("launcher", "gpus.yaml"), ("launcher", "submitit_local.yaml"), ("launcher", "submitit_slurm.yaml"), ("sweeper", "optuna.yaml")]:
         monkeypatch.delitem(repo[group], name, raising=False)
 
 

@@ -56,6 +56,7 @@ def words(hold=0.4):
 
 
 def sweep_with_probe(run_main, tmp_path, *args):
+    pytest.importorskip("joblib", reason="the gpus launcher's workers are joblib's, from the sweep extra")
     (tmp_path / "slot_probe.py").write_text(PROBE)
     done = run_main(["-m", "hydra/launcher=gpus", "task=custom", "task.data._target_=slot_probe.words",
                      "epochs=2", "device=cpu", *args])

@@ -7,6 +7,7 @@ walk. It imports neither torch nor joblib: composing a config must stay cheap.
 
 # No "from __future__ import annotations": Hydra's plugin scan runs this module before it is in
 # sys.modules, where a dataclass cannot resolve string annotations.
+import importlib.util
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -25,4 +26,7 @@ class GpusLauncherConf:
     jobs_per_gpu: int = 1
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="gpus", node=GpusLauncherConf, provider="rnnexp")
+# Its workers are joblib's (loky): without the sweep extra the option is absent, and
+# hydra/launcher=gpus is answered as the other plugins' options are, with the extra to install.
+if importlib.util.find_spec("joblib") is not None:
+    ConfigStore.instance().store(group="hydra/launcher", name="gpus", node=GpusLauncherConf, provider="rnnexp")

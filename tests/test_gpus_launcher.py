@@ -133,3 +133,22 @@ def test_bad_launcher_keys(gpus, jobs_per_gpu, line):
 def test_threads_auto_is_one_under_the_gpus_launcher():
     assert job_threads("auto", GPUS_LAUNCHER) == 1
     assert job_threads(4, GPUS_LAUNCHER) == 4  # a number typed is kept
+
+
+@pytest.mark.e2e
+def test_a_sweep_cut_in_its_workers_starts_no_further_job_and_names_the_command_that_finishes_it(run_main, tmp_path):
+    pytest.importorskip("joblib", reason="the gpus launcher's workers are joblib's, from the sweep extra")
+    from test_sweeps import INTERRUPTED_IN_WORKERS  # a recurrence that sends Ctrl-C to its own process
+
+    (tmp_path / "ctrl_c.py").write_text(INTERRUPTED_IN_WORKERS)
+    done = run_main(["-m", "hydra/launcher=gpus", "hydra.launcher.gpus=[0,1]", "model=custom",
+                     "model.recurrence._target_=ctrl_c.CtrlC", "model.head=true", "model.hidden_size=8", "seed=0,1,2",
+                     "epochs=3", "device=cpu"])
+    assert done.status == 130, done.stderr
+    sweep_dir = sweep_dir_of(tmp_path)
+    finish = ("To finish the sweep (jobs that ended are kept, the others resume or start): "
+              f"python -m rnnexp continue={sweep_dir.relative_to(tmp_path)}")
+    assert done.stdout.splitlines()[-1:] == [finish] and done.stdout.count("To finish the sweep") == 1
+    # Both slots' jobs were cut and recorded it; the third job never started.
+    statuses = {p.name.partition("_")[0]: RunResult.read(p / METRICS_NAME).status for p in sweep_dir.glob("*_*")}
+    assert statuses == {"0": Status.INTERRUPTED, "1": Status.INTERRUPTED}, statuses

@@ -127,8 +127,8 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
 
 
 def slurm_ids(sweep_dir: Path) -> list[str]:
-    """The SLURM ids of the sweep's jobs (``<array>_<index>``, or one job's own): submitit's folder for each."""
-    return sorted(p.parent.name for p in (sweep_dir / ".submitit").glob("*/*_submitted.pkl"))
+    """The SLURM ids of the sweep's jobs (``<array>_<index>``, or one job's own): submitit's pickle of each."""
+    return sorted(p.name.removesuffix("_submitted.pkl") for p in (sweep_dir / ".submitit").glob("*_submitted.pkl"))
 
 
 def corpus(path: Path, characters: int) -> Path:

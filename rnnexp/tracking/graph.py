@@ -65,7 +65,8 @@ def trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]:
             # notices that torch.jit.trace is deprecated and that tracing a
             # traced module does nothing.
             warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace", category=DeprecationWarning)
+            # (a DeprecationWarning up to torch 2.13, a FutureWarning, shown to users, from 2.14)
+            warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace")
             warnings.filterwarnings("ignore", message="The input to trace is already a ScriptModule")
             traced = torch.jit.trace(_logits_only(model), (example_ids,), check_trace=False)
             return tensorboard_graph(traced, (example_ids,))  # tracing a traced module returns it as it is

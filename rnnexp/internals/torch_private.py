@@ -1,8 +1,8 @@
 """What rnnexp uses of torch's private API: torch.optim's TorchDynamo wrappers, and the graph TensorBoard draws.
 
-Checked by the suite on torch 2.13.0, the one torch of the version matrix
-(docs/development.md, "Supported versions"); written for torch 2.2 on (what
-2.2 and 2.3 lack is said where it matters), which only a run by hand checks.
+Checked by the suite on torch 2.13.0, the one torch of the version matrix, and
+by hand on the ends of torch's range, 2.3.1 and 2.14.1 (docs/development.md,
+"Supported versions"); what 2.2 and 2.3 lack is said where it matters.
 
 torch.optim keeps TorchDynamo (the compiler behind ``torch.compile``) out of
 a few Optimizer methods: ``add_param_group``, ``zero_grad``, ``state_dict``

@@ -18,8 +18,8 @@ class ConsoleHandler(logging.StreamHandler):
     """
 
     # Loggers whose lines are the run's record rather than news for the terminal:
-    # they reach the job's rnnexp.log only (threads=auto's choice and why).
-    FILE_ONLY = frozenset({"rnnexp.threads"})
+    # they reach the job's rnnexp.log only (the threads and device a run took, and why).
+    FILE_ONLY = frozenset({"rnnexp.placement"})
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name not in self.FILE_ONLY and bool(super().filter(record))

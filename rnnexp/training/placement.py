@@ -8,6 +8,8 @@ rnnexp.models.recurrence; the ones here need the machine or the data.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from omegaconf import DictConfig
 
@@ -16,7 +18,10 @@ from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.training.cuda_graph import capture_recurrence
 from rnnexp.training.device import resolve_device, visible_gpus
-from rnnexp.training.threads import choose_threads, log, step_work
+from rnnexp.training.threads import choose_threads, step_work
+
+# Where the run computes, and why: its rnnexp.log only (rnnexp.cli.console keeps it off the terminal).
+log = logging.getLogger("rnnexp.placement")
 
 
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:

@@ -13,7 +13,6 @@ same losses, every time on that machine.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from typing import Union
@@ -39,10 +38,6 @@ SPLIT_FLOOR = 100_000
 # is the safer choice when the cores get busy later, where extra threads wait on
 # each other (3x to 13x slower steps, docs/performance.md).
 MARGIN = 0.10
-
-# Where the choice and its reason go: the run's rnnexp.log (conf/hydra/job_logging/rnnexp.yaml).
-log = logging.getLogger("rnnexp.threads")
-
 
 @dataclass(frozen=True)
 class ThreadChoice:

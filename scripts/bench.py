@@ -270,11 +270,12 @@ def threads_of(cfg) -> int:
 
     from rnnexp.data.loading import load_task
     from rnnexp.models.tagger import build_model
+    from rnnexp.training.placement import first_batch
     from rnnexp.training.threads import choose_threads
 
     data = load_task(cfg.task)
-    batch = next(iter(data.train.batches(min(cfg.batch_size, len(data.train)))))
-    return choose_threads(cfg.threads, build_model(cfg, len(data.vocab)), batch, torch.device("cpu")).count
+    model = build_model(cfg, len(data.vocab))
+    return choose_threads(cfg.threads, model, first_batch(cfg, data), torch.device("cpu")).count
 
 
 def bench_throughput(repeat: int, workdir: Path, quick: bool) -> dict:

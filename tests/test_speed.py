@@ -31,7 +31,7 @@ from rnnexp.models.tagger import build_model
 from rnnexp.training import threads
 from rnnexp.training.cuda_graph import capture_recurrence
 from rnnexp.training.device import ACCELERATOR_WORK, resolve_device
-from rnnexp.training import thread_memory
+from rnnexp.training import placement, thread_memory
 from rnnexp.training.threads import choose_threads, step_work
 from rnnexp.training.trainer import train
 
@@ -81,8 +81,7 @@ def pretend_cuda(monkeypatch, present: bool = True, mps: bool = False) -> None:
 # --------------------------------------------------------------------------- threads
 def first_batch(cfg) -> Batch:
     """The training batch threads=auto times steps on, as a run takes it."""
-    data = load_task(cfg.task)
-    return next(iter(data.train.batches(min(cfg.batch_size, len(data.train)))))
+    return placement.first_batch(cfg, load_task(cfg.task))
 
 
 @pytest.mark.parametrize("model", ["cell", "rnn", "embedding"])

@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from rnnexp.data.loading import TaskData
+from rnnexp.data.sequences import Batch
 from rnnexp.errors import UserError
 from rnnexp.models.tagger import RecurrentTagger
 from rnnexp.training.cuda_graph import capture_recurrence
@@ -26,9 +27,9 @@ log = logging.getLogger("rnnexp.placement")
 
 def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.device:
     """Set the threads, move ``model`` to its device (in place) and return the device."""
-    rows = min(cfg.batch_size, len(data.train))  # sequences per step: hello has one whatever batch_size says
-    device = resolve_device(cfg.device, step_work(model, rows))
-    threads = choose_threads(cfg.threads, model, next(iter(data.train.batches(rows))), device)
+    batch = first_batch(cfg, data)
+    device = resolve_device(cfg.device, step_work(model, batch.source.shape[0]))
+    threads = choose_threads(cfg.threads, model, batch, device)
     torch.set_num_threads(threads.count)
     log.info(f"Threads: {threads.count} ({threads.why})")
     visible = visible_gpus()
@@ -49,3 +50,11 @@ def place(cfg: DictConfig, model: RecurrentTagger, data: TaskData) -> torch.devi
             )
         capture_recurrence(model)
     return device
+
+
+def first_batch(cfg: DictConfig, data: TaskData) -> Batch:
+    """The run's first training batch, (B, T), in order: what threads=auto times steps on.
+
+    B is the sequences per step: hello has one whatever batch_size says.
+    """
+    return next(iter(data.train.batches(min(cfg.batch_size, len(data.train)))))

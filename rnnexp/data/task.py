@@ -1,28 +1,56 @@
 """What a task is: the class a task's ``_target_`` names, built from its config node, that returns its sequences.
 
-A task's sequences are plain strings, one of two kinds:
+A task's sequences are one of four kinds:
 
-    tagging          a list of (source, target) pairs, each of equal length: the model emits one
-                     target character per source character (hello -> ohlol, copy, parity, ...)
-    language model   one text: each window of characters is a source, and the window one
+    tagging          a list of (source, target) string pairs, each of equal length: the model emits
+                     one target character per source character (hello -> ohlol, copy, parity, ...)
+    language model   one string: each window of characters is a source, and the window one
                      character on is its target (next-character prediction)
+    classify         :class:`Arrays`: real-valued sequences (N, T, F), one class each (N,)
+    regress          :class:`Arrays`: real-valued sequences (N, T, F), one or more numbers each (N, K)
 
-rnnexp.data.loading turns either into the vocabulary, the validation split and
-the batches, the same way for every task. Nothing here imports torch, so the
-command line can ask a config which kind it trains before torch loads.
+rnnexp.data.loading turns any of them into the validation split and the
+batches, the same way for every task (a vocabulary for the strings). Nothing
+here imports torch, so the command line can ask a config which kind it
+trains before torch loads.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional, Union
 
 TAGGING = "tagging"
 LANGUAGE_MODEL = "language_model"
-KINDS = (TAGGING, LANGUAGE_MODEL)
+CLASSIFY = "classify"
+REGRESS = "regress"
+KINDS = (TAGGING, LANGUAGE_MODEL, CLASSIFY, REGRESS)
+ANSWER_KINDS = (CLASSIFY, REGRESS)  # one answer per sequence, read from the model's readout
+CHARACTER_KINDS = (TAGGING, LANGUAGE_MODEL)  # strings over a vocabulary
 
 Pairs = list[tuple[str, str]]
-Sequences = Union[Pairs, str]  # a tagging task's pairs, or a language model's text
+
+
+@dataclass
+class Arrays:
+    """Real-valued sequences with one answer each: the data of a classify or regress task.
+
+    ``x``: float features, an array or tensor (N, T, F), or a list of N (T_i, F)
+    arrays when the lengths differ. ``y``: integer classes (N,) for classify,
+    or floats (N,) or (N, K) for regress (rnnexp.data.arrays checks both and
+    tells the kind from ``y``'s type). ``x_test`` and ``y_test``: the split
+    the task holds out itself (MNIST-1D's test set); None: task.val_fraction
+    cuts one, as for the other tasks.
+    """
+
+    x: Any
+    y: Any
+    x_test: Any = None
+    y_test: Any = None
+
+
+Sequences = Union[Pairs, str, Arrays]  # a tagging task's pairs, a language model's text, or real-valued arrays
 
 
 class Task:

@@ -39,7 +39,11 @@ OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / gro
 # Keys an option leaves at ??? on purpose: the command line must give them.
 REQUIRED = {("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",), ("task", "custom"): ("task.data._target_",)}
 # Keys an option leaves null on purpose, which a run needs: model=custom's class (built only when the model is).
-NAMED = {("model", "custom"): ("model.recurrence._target_=my_rnns.ElmanReLU",)}
+NAMED = {
+    ("model", "custom"): ("model.recurrence._target_=my_rnns.ElmanReLU",),
+    # encoder=linear reads real values: a task whose callable has not yet told its kind takes it.
+    ("encoder", "linear"): ("task=custom", "task.data._target_=my_data.arrays"),
+}
 # Files whose keys must differ from their schema's defaults: the primary config,
 # the shared data-task file and every option of the groups that have schemas.
 # (The experiment presets pin the notebook's settings whatever the defaults are,
@@ -265,7 +269,11 @@ BAD_VALUES = [
     (["task=text", "task.window=0"], "task.window=0: must be an integer >= 1"),
     (["task=text", "task.val_streams=0"], "task.val_streams=0: must be an integer >= 1"),
     (["task=text", "task.temperature=0"], "task.temperature=0.0: must be a number > 0"),
-    (["task=custom", "task.data._target_=my_data.words", "task.kind=both"], "task.kind=both: allowed values are tagging, language_model"),
+    (["task=custom", "task.data._target_=my_data.words", "task.kind=both"], "task.kind=both: allowed values are tagging, language_model, classify, regress"),
+    (["model.readout=first"], "model.readout=first: allowed values are last, mean, all, or null"),
+    (["model.readout=last"], "model.readout=last: task=hello answers at every step, so the head reads each step"),
+    (["encoder=linear"], "encoder=linear: task=hello gives characters, and encoder=linear reads real-valued features; use encoder=one_hot"),
+    (["task=custom", "task.data._target_=my_data.sums", "task.tolerance=0"], "task.tolerance=0.0: must be a number > 0"),
     # Combinations.
     (["task=inline"], "task.source, task.target: no value given; set it on the command line"),
     (["task=pairs"], "task.path: no value given"),

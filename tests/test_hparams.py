@@ -18,7 +18,8 @@ COLUMNS = {
     OVERRIDES: str, "model": str, "encoder": str, "optimizer": str, "scheduler": str, "task": str,
     "lr": float, "epochs": int, "batch_size": int, "seed": int, "device": str, "clip": float,
     "model.hidden_size": int, "model.num_layers": int, "model.head": bool, "model.bidirectional": bool,
-    "model.dropout": float, "model.init_scale": float, "encoder.dim": int, "optimizer.weight_decay": float,
+    "model.dropout": float, "model.init_scale": float, "model.readout": str, "encoder.dim": int,
+    "optimizer.weight_decay": float,
 }
 
 

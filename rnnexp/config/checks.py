@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rnnexp.config.fields import FLOAT32_MAX, null_of, ranges_of
 from rnnexp.config.keys import schema_fields
-from rnnexp.data.task import LANGUAGE_MODEL
+from rnnexp.data.task import ANSWER_KINDS, CHARACTER_KINDS, LANGUAGE_MODEL
 from rnnexp.data.task_registry import task_class, task_kind  # torch-free: the task's class and kind, by name
 from rnnexp.errors import UserError
 
@@ -115,6 +115,33 @@ def check_data_kind(cfg: DictConfig, kind: Optional[str]) -> None:
         return
     _check_stateful(cfg, kind)
     _check_train_accuracy(cfg, kind)
+    _check_encoder_fits(cfg, kind)
+    _check_readout(cfg, kind)
+
+
+def _check_encoder_fits(cfg: DictConfig, kind: str) -> None:
+    """Characters need an encoder of ids (one_hot, embedding); real values need encoder=linear."""
+    name, task = cfg.encoder.name, cfg.task.name
+    if kind in CHARACTER_KINDS and name == "linear":
+        raise UserError(
+            f"encoder=linear: task={task} gives characters, and encoder=linear reads real-valued features; "
+            "use encoder=one_hot or encoder=embedding"
+        )
+    if kind in ANSWER_KINDS and name != "linear":
+        raise UserError(
+            f"encoder={name}: task={task} gives real-valued features, not characters; use encoder=linear"
+        )
+
+
+def _check_readout(cfg: DictConfig, kind: str) -> None:
+    """model.readout chooses one answer per sequence: a task of characters answers at every step."""
+    readout = cfg.model.get("readout")
+    if readout is not None and kind in CHARACTER_KINDS:
+        raise UserError(
+            f"model.readout={readout}: task={cfg.task.name} answers at every step, so the head reads each step; "
+            "model.readout is for tasks with one answer per sequence (classify, regress: task=mnist1d, task=adding, "
+            "your own arrays)"
+        )
 
 
 def _check_stateful(cfg: DictConfig, kind: str) -> None:
@@ -134,7 +161,7 @@ def _check_stateful(cfg: DictConfig, kind: str) -> None:
 
 
 def _check_train_accuracy(cfg: DictConfig, kind: str) -> None:
-    """Only a language model may leave out the training accuracy: the tagging tasks' solved rule reads it."""
+    """Only a language model may leave out the training accuracy: the other kinds' solved rule reads it."""
     if not cfg.train_accuracy and kind != LANGUAGE_MODEL:
         raise UserError(
             f"train_accuracy=false: task={cfg.task.name} decides when it is solved from the accuracy of the "

@@ -103,6 +103,18 @@ class ModelConfig:
     dropout: float = setting(
         0.0, "dropout before the head and between stacked layers", check=Range(fraction, "must be >= 0 and < 1"), hparam=HParam()
     )
+    # What the head reads on a task with one answer per sequence (classify,
+    # regress): last, the state after each sequence's last step (for two
+    # directions, each direction's last state); mean, the mean over the
+    # steps; all, every step's output side by side (the MNIST-1D paper's
+    # GRU; sequences of one length). A task of characters reads every step.
+    readout: Optional[str] = setting(
+        None,
+        "what the head reads on a task with one answer per sequence: `last` state, `mean` over the steps, or `all` steps side by side",
+        check=Range(one_of("last", "mean", "all"), "allowed values are last, mean, all, or null"),
+        null="reads every step on a task of characters, the last state on a task with one answer per sequence",
+        hparam=HParam(when_null="per_step"),
+    )
     # model=cell on CUDA only: capture the unrolled training step as CUDA
     # graphs (one per batch shape), replayed as one launch instead of T small
     # kernels each. Needs a task whose sequences share one length.
@@ -115,15 +127,17 @@ class ModelConfig:
 @dataclass
 class EncoderConfig:
     # one_hot: x_t is a one-hot vector over the vocabulary (the notebook's
-    # one_hot_lookup); embedding: x_t is a learned nn.Embedding row.
+    # one_hot_lookup); embedding: x_t is a learned nn.Embedding row; linear:
+    # x_t from a step's real-valued features (the tasks of real values).
     name: str = setting(MISSING, "how x_t is made: the option's name", hparam=HParam(column="encoder"))
     # Width of x_t: null for one_hot, whose width is the data's. encoder=embedding
-    # sets its embedding size.
+    # sets its embedding size; encoder=linear maps the features to dim
+    # numbers, or with null passes them on as they are.
     dim: Optional[int] = setting(
         None,
-        "width of x_t: the embedding size (`encoder=embedding` only)",
+        "width of x_t: the embedding size (`encoder=embedding`), or the features' projection (`encoder=linear`)",
         check=Range(at_least(1), "must be an integer >= 1 (or null to size it from the data)"),
-        null="sizes x_t from the vocabulary",
+        null="sizes x_t from the vocabulary, or from the features (`linear`)",
         hparam=HParam(when_null=UNKNOWN_SIZE),
     )
 
@@ -342,9 +356,14 @@ class CustomTaskConfig(LanguageModelTaskConfig):
     # tagging or language_model. null: what the callable returns decides, and
     # the run's saved config records it. Set it to have that checked.
     kind: Optional[str] = setting(
-        None, "tagging or language_model", check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, or null"),
+        None, "tagging, language_model, classify or regress",
+        check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
         null="takes it from what task.data returns",
     )
+    # A regress task's sequence counts as right (for solved_at and the
+    # accuracy) when each of its numbers is within this of its target:
+    # Hochreiter and Schmidhuber's criterion for the adding problem.
+    tolerance: float = setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
 
 
 TASK_SCHEMAS = {

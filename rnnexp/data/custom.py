@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from rnnexp.data.task import LANGUAGE_MODEL, TAGGING, Sequences, Task
+from rnnexp.data.task import LANGUAGE_MODEL, TAGGING, Arrays, Sequences, Task
 from rnnexp.errors import UserError
+from rnnexp.data.array_files import read_arrays, write_arrays
 from rnnexp.files import write_bytes
 from rnnexp.targets import check_keywords, locate
 
 SEQUENCES_NAME = "sequences.json"  # in the run directory: what the callable returned
+ARRAYS_NAME = "sequences.npz"  # beside it, when that was arrays
+ARRAYS_KEY = "arrays"  # the record's Arrays, written to ARRAYS_NAME rather than into the JSON
 
 
 class Custom(Task):
@@ -51,6 +54,9 @@ class Custom(Task):
             origin = str(self.saved_run / SEQUENCES_NAME)
         else:
             sequences, origin = self._call(), self.origin
+        arrays = as_arrays(sequences)
+        if arrays is not None:
+            return self._checked_kind_of_arrays(arrays, origin)
         sequences = checked(sequences, origin)
         declared = self.keys.get("kind")
         found = LANGUAGE_MODEL if isinstance(sequences, str) else TAGGING
@@ -58,6 +64,16 @@ class Custom(Task):
             what = "one string (a language model)" if found == LANGUAGE_MODEL else "pairs (a tagging task)"
             raise UserError(f"task.kind={declared}: {origin} returned {what}; set task.kind={found}, or null to take it from the data")
         return sequences
+
+    def _checked_kind_of_arrays(self, arrays: Arrays, origin: str) -> Arrays:
+        """Arrays are classify or regress: task.kind may say which (a float y of whole numbers can be classes)."""
+        declared = self.keys.get("kind")
+        if declared in (TAGGING, LANGUAGE_MODEL):
+            raise UserError(
+                f"task.kind={declared}: {origin} returned arrays (x, y), real values with one answer per sequence; "
+                "set task.kind=classify or regress, or null to take it from y's type"
+            )
+        return arrays
 
     def _call(self) -> Any:
         keywords = _keywords(self.keys["data"])
@@ -68,7 +84,16 @@ class Custom(Task):
         return function(**keywords)
 
     def record(self, sequences: Sequences) -> dict[str, Any]:
-        """sequences.json: the callable's name and arguments, for the reader, and what it returned."""
+        """sequences.json: the callable's name and arguments, for the reader, and what it returned.
+
+        Arrays are kept beside it in sequences.npz (read without pickle), and
+        sequences.json names that file.
+        """
+        if isinstance(sequences, Arrays):
+            return {
+                "_target_": self.target, "keywords": _keywords(self.keys["data"]), "kind": "arrays",
+                "sequences": ARRAYS_NAME, ARRAYS_KEY: sequences,
+            }
         return {
             "_target_": self.target,
             "keywords": _keywords(self.keys["data"]),
@@ -78,7 +103,25 @@ class Custom(Task):
 
 
 def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    record = dict(record)
+    arrays = record.pop(ARRAYS_KEY, None)
+    if arrays is not None:
+        write_arrays(run_dir / ARRAYS_NAME, arrays)
     write_bytes(run_dir / SEQUENCES_NAME, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
+def as_arrays(returned: Any) -> Optional[Arrays]:
+    """What a callable returned as Arrays when it is real-valued data: Arrays, (x, y), (x, y, x_test, y_test), or a
+    mapping with those names; None when it is strings (pairs or a text)."""
+    if isinstance(returned, Arrays):
+        return returned
+    if isinstance(returned, Mapping) and "x" in returned and "y" in returned:
+        return Arrays(returned["x"], returned["y"], returned.get("x_test"), returned.get("y_test"))
+    if isinstance(returned, tuple) and len(returned) in (2, 4) and not isinstance(returned[0], str):
+        if len(returned) == 2 and all(isinstance(part, str) for part in returned):
+            return None
+        return Arrays(*returned)
+    return None
 
 
 def _keywords(node: Any) -> dict[str, Any]:
@@ -92,7 +135,10 @@ def _keywords(node: Any) -> dict[str, Any]:
 
 def _read_saved(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["sequences"]
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("kind") == "arrays":
+            return read_arrays(path.parent / ARRAYS_NAME)
+        return record["sequences"]
     except FileNotFoundError:
         raise UserError(
             f"{path}: missing; a task=custom run resumes from the sequences its callable returned, kept in this file"

@@ -1,10 +1,12 @@
 """A task's sequences made ready to train on: vocabulary, validation split, batches.
 
 The class a task's ``_target_`` names (rnnexp.data.builtin_tasks, or
-rnnexp.data.custom for a user's callable) returns plain strings of one of
-two kinds (rnnexp.data.task): (source, target) pairs of equal length, for a
-model that emits one target character per source character; or one text,
-for a language model. A text is cut into windows, each window's target the
+rnnexp.data.custom for a user's callable) returns its data in one of four
+kinds (rnnexp.data.task): (source, target) pairs of equal length, for a
+model that emits one target character per source character; one text, for
+a language model; or real-valued arrays with one class or one or more
+numbers per sequence (rnnexp.data.arrays), held out by the task itself
+(MNIST-1D's test set) or cut by task.val_fraction. A text is cut into windows, each window's target the
 window shifted by one character (next-character prediction); with
 ``task.stateful`` (its default) the windows follow each other in contiguous
 streams instead (rnnexp.data.sequences.Streams), and the model carries its
@@ -27,8 +29,9 @@ from typing import Any, Mapping, Optional
 
 import torch
 
+from rnnexp.data.arrays import ArraySet, answer_kind, checked_arrays
 from rnnexp.data.sequences import SequenceSet, Streams
-from rnnexp.data.task import LANGUAGE_MODEL, TAGGING, Pairs
+from rnnexp.data.task import CLASSIFY, LANGUAGE_MODEL, REGRESS, TAGGING, Arrays, DataSizes, Pairs
 from rnnexp.data.task_registry import build_task
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.errors import UserError
@@ -36,10 +39,10 @@ from rnnexp.errors import UserError
 
 @dataclass
 class TaskData:
-    vocab: Vocabulary
-    train: SequenceSet | Streams
-    val: Optional[SequenceSet | Streams]  # None when the task has no validation split
-    kind: str = TAGGING  # LANGUAGE_MODEL: a text, sampled and never "solved"
+    vocab: Optional[Vocabulary]  # None for real values
+    train: SequenceSet | Streams | ArraySet
+    val: Optional[SequenceSet | Streams | ArraySet]  # None when the task has no validation split
+    kind: str = TAGGING  # LANGUAGE_MODEL: a text, sampled and never "solved"; CLASSIFY, REGRESS: ArraySets
     # Streams read in order, the model's state carried from batch to batch
     # (task.stateful); otherwise independent sequences from zeros.
     stateful: bool = False
@@ -49,9 +52,23 @@ class TaskData:
     record: Optional[dict[str, Any]] = None
 
     @property
-    def eval_set(self) -> SequenceSet | Streams:
+    def eval_set(self) -> SequenceSet | Streams | ArraySet:
         """Where predictions and final metrics come from: validation if there is one."""
         return self.val if self.val is not None else self.train
+
+    @property
+    def sizes(self) -> DataSizes:
+        """What the model is sized from."""
+        if self.vocab is not None:
+            return DataSizes.of_vocabulary(len(self.vocab), self.kind)
+        lengths = {part.length for part in (self.train, self.val) if part is not None}
+        length = lengths.pop() if len(lengths) == 1 else None
+        targets = [part.targets for part in (self.train, self.val) if part is not None]
+        if self.kind == CLASSIFY:
+            outputs = max(int(t.max()) for t in targets) + 1  # classes 0 .. the largest label
+        else:
+            outputs = targets[0].shape[1]
+        return DataSizes(self.kind, self.train.features, outputs, length)
 
 
 def load_task(task: Mapping[str, Any], saved_run: Optional[Path] = None) -> TaskData:
@@ -64,6 +81,8 @@ def load_task(task: Mapping[str, Any], saved_run: Optional[Path] = None) -> Task
     sequences = source.sequences()
     if isinstance(sequences, str):
         data = _text_data(sequences, task, source.origin)
+    elif isinstance(sequences, Arrays):
+        data = _arrays_data(sequences, task, source.kind or task.get("kind"), source.origin)
     else:
         data = _pairs_data(sequences, task)
     data.record = source.record(sequences)
@@ -93,6 +112,40 @@ def _pairs_data(pairs: Pairs, task: Mapping[str, Any]) -> TaskData:
         return SequenceSet([vocab.encode(pairs[i][0]) for i in indices], [vocab.encode(pairs[i][1]) for i in indices])
 
     return TaskData(vocab, subset(train_idx), subset(val_idx) if val_idx else None)
+
+
+# --------------------------------------------------------------------------- real values
+def _arrays_data(arrays: Arrays, task: Mapping[str, Any], kind: Optional[str], origin: str) -> TaskData:
+    """Real-valued sequences with one answer each: the held-out split the task gives, or one cut by task.val_fraction."""
+    kind = kind if kind in (CLASSIFY, REGRESS) else answer_kind(arrays.y)
+    train = checked_arrays(arrays.x, arrays.y, origin, kind)
+    if (arrays.x_test is None) != (arrays.y_test is None):
+        given, missing = ("x_test", "y_test") if arrays.y_test is None else ("y_test", "x_test")
+        raise UserError(f"{origin}: gives {given} without {missing}; a held-out split needs both")
+    if arrays.x_test is not None:
+        test = checked_arrays(arrays.x_test, arrays.y_test, origin, kind, split="_test")
+        data = TaskData(None, ArraySet(train.x, train.y), ArraySet(test.x, test.y), kind=kind)
+    else:
+        whole = ArraySet(train.x, train.y)
+        train_idx, val_idx = _split(len(whole), task["val_fraction"], task.get("seed", 0))
+        data = TaskData(None, whole.subset(train_idx), whole.subset(val_idx) if val_idx else None, kind=kind)
+    _check_fit(data, origin)
+    return data
+
+
+def _check_fit(data: TaskData, origin: str) -> None:
+    """A held-out split must have the training data's features a step and, for regress, its numbers per answer."""
+    if data.val is None:
+        return
+    if data.val.features != data.train.features:
+        raise UserError(
+            f"{origin}: x_test has {data.val.features} features a step, x has {data.train.features}; they must match"
+        )
+    if data.kind == REGRESS and data.val.targets.shape[1] != data.train.targets.shape[1]:
+        raise UserError(
+            f"{origin}: y_test has {data.val.targets.shape[1]} numbers per sequence, y has "
+            f"{data.train.targets.shape[1]}; they must match"
+        )
 
 
 # --------------------------------------------------------------------------- language model

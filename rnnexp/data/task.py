@@ -50,6 +50,32 @@ class Arrays:
     y_test: Any = None
 
 
+@dataclass(frozen=True)
+class DataSizes:
+    """What a model is sized from: the data's sizes, never config keys (a checkpoint keeps them).
+
+    ``inputs``: the vocabulary (characters) or the features of a step (real
+    values, F). ``outputs``: the classes (the vocabulary, for characters) or
+    the numbers a regress task predicts (K). ``length``: the steps of every
+    sequence of a task of real values, which model.readout=all reads; None
+    when they differ (and for characters).
+    """
+
+    kind: str
+    inputs: int
+    outputs: int
+    length: Optional[int] = None
+
+    @property
+    def characters(self) -> bool:
+        return self.kind in CHARACTER_KINDS
+
+    @classmethod
+    def of_vocabulary(cls, size: int, kind: str = TAGGING) -> "DataSizes":
+        """A task of characters: one vocabulary in and out."""
+        return cls(kind, size, size)
+
+
 Sequences = Union[Pairs, str, Arrays]  # a tagging task's pairs, a language model's text, or real-valued arrays
 
 

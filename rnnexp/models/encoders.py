@@ -1,4 +1,4 @@
-"""Turn character ids into the input vectors x_t."""
+"""Turn a step of the input into the vector x_t: a character id (one_hot, embedding) or real features (linear)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnexp.data.task import DataSizes
 from rnnexp.errors import UserError
 
 
@@ -38,7 +39,24 @@ class EmbeddingEncoder(nn.Module):
         return self.embedding(ids)
 
 
-def build_encoder(name: str, vocab_size: int, dim: int | None) -> nn.Module:
+class LinearEncoder(nn.Module):
+    """x_t from a step's F real features: nn.Linear(F, dim), or the features as they are when dim is null."""
+
+    def __init__(self, features: int, dim: int | None):
+        super().__init__()
+        self.projection = nn.Linear(features, dim) if dim is not None else nn.Identity()
+        self.output_size = dim if dim is not None else features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, T, F) float -> (B, T, dim)
+        return self.projection(x)
+
+
+def build_encoder(name: str, sizes: DataSizes, dim: int | None) -> nn.Module:
+    """The encoder ``name`` for data of ``sizes``; which encoder fits which data is checked with the config."""
+    if name == "linear":
+        return LinearEncoder(sizes.inputs, dim)
+    vocab_size = sizes.inputs
     if name == "one_hot":
         if dim is not None and dim != vocab_size:
             raise UserError(

@@ -1,8 +1,10 @@
-"""The model that wraps any recurrence: encoder -> recurrence -> dropout -> optional linear head, and the loss.
+"""The model that wraps any recurrence: encoder -> recurrence -> readout -> dropout -> optional linear head, and the loss.
 
-It maps character ids (B, T) to class scores (B, T, C), and
-``forward(ids, targets=None, lengths=None)`` returns ``(logits, loss)`` so one
-training loop serves every model. The recurrence is a class named by
+It maps character ids (B, T) to class scores (B, T, C), one per step; or,
+for a task of real values, features (B, T, F) to one answer per sequence:
+class scores (B, C) or numbers (B, K), read by model.readout
+(rnnexp.models.readouts). ``forward(ids, targets=None, lengths=None)``
+returns ``(logits, loss)`` so one training loop serves every model. The recurrence is a class named by
 ``model.recurrence._target_`` (rnnexp.models.recurrence has the contract):
 the built-ins of rnnexp.models.builtin_recurrences, or a user's own.
 
@@ -15,16 +17,17 @@ sampling). ``initial_state(batch)`` is the start to hand for a stream's first wi
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rnnexp.config.labels import model_label
-from rnnexp.data.sequences import IGNORE
+from rnnexp.data.task import ANSWER_KINDS, TAGGING, DataSizes
 from rnnexp.errors import UserError
 from rnnexp.models.encoders import build_encoder
+from rnnexp.models.losses import loss_of, per_step_cross_entropy
+from rnnexp.models.readouts import PER_STEP, PerStep, build_readout
 from rnnexp.models.recurrence import (
     State,
     build_recurrence,
@@ -52,7 +55,7 @@ class StreamStart:
 
 
 class RecurrentTagger(nn.Module):
-    """An encoder in front, any recurrence, a head (or none) behind, the loss.
+    """An encoder in front, any recurrence, a readout and a head (or none) behind, the loss.
 
     Parameters are drawn in the order encoder (built by the caller), head,
     recurrence: the head needs the recurrence's output_size, so that is read
@@ -72,7 +75,10 @@ class RecurrentTagger(nn.Module):
         arguments: Optional[Mapping[str, Any]] = None,
         dropout: float = 0.0,
         init_scale: float = 1.0,
+        readout: Optional[nn.Module] = None,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = per_step_cross_entropy,
     ):
+        """``num_classes``: the head's outputs (classes, or a regress task's numbers); ``readout``: None, every step."""
         super().__init__()
         arguments = dict(arguments or {})
         input_size = encoder.output_size
@@ -81,9 +87,11 @@ class RecurrentTagger(nn.Module):
         self.num_classes = num_classes
         self.dropout = nn.Dropout(dropout)
         self.output_size = _output_size(recurrence, input_size, hidden_size, arguments)
+        self.readout = readout if readout is not None else PerStep()
+        self.loss = loss
         # Without a head the recurrence's output h_t is read directly as the class
         # scores, as in the notebook's first two models (hidden_size = classes).
-        self.head = nn.Linear(self.output_size, num_classes) if head else nn.Identity()
+        self.head = nn.Linear(self.readout.width(self.output_size), num_classes) if head else nn.Identity()
         self.recurrence = build_recurrence(recurrence, input_size, hidden_size, arguments)
         assert output_size_of(self.recurrence, hidden_size) == self.output_size, "the same on the meta device"
         self.scale_init(self.recurrence, init_scale)
@@ -115,14 +123,10 @@ class RecurrentTagger(nn.Module):
             h = self.recur(x, lengths)  # (B, T, output_size)
         else:
             h, state = self.recur_from(x, lengths, None if isinstance(state, StreamStart) else state)
-        logits = self.head(self.dropout(h))  # (B, T, C)
-        loss = None
-        if targets is not None:
-            # Mean cross-entropy over every (unpadded) time step of every
-            # sequence. (The notebook's RNNCell example wrote
-            # `loss = + criterion(...)`, which keeps only the last step's loss
-            # and so learns "lllll".)
-            loss = F.cross_entropy(logits.reshape(-1, self.num_classes), targets.reshape(-1), ignore_index=IGNORE)
+        h = self.readout(h, lengths)  # (B, T, output_size) per step; (B, width) for one answer a sequence
+        logits = self.head(self.dropout(h))  # (B, T, C), or (B, C) or (B, K)
+        # The kind's loss (rnnexp.models.losses): cross-entropy over every step, or one answer's.
+        loss = self.loss(logits, targets) if targets is not None else None
         return (logits, loss) if state is None else (logits, loss, state)
 
     @staticmethod
@@ -157,6 +161,8 @@ def hidden_size_of(model_cfg: Mapping[str, Any], num_classes: int) -> int:
 def check_head(model_cfg: Mapping[str, Any], num_classes: int, output_size: Optional[int] = None) -> None:
     """Without a head h_t is read as the class scores: then the recurrence's outputs must be the classes wide.
 
+    ``output_size``: the width the head would read, the readout's (model.readout=all: T x h_t).
+
     The other model checks need only the config (rnnexp.config.checks.validate) or
     the class (rnnexp.models.recurrence.recurrence_arguments); this one needs the
     number of classes, which comes from the data.
@@ -176,24 +182,36 @@ def check_head(model_cfg: Mapping[str, Any], num_classes: int, output_size: Opti
         )
 
 
-def build_model(cfg: Mapping[str, Any], vocab_size: int, *, trainable: bool = True) -> RecurrentTagger:
-    """Build ``cfg``'s encoder and model, sized from the vocabulary.
+def readout_of(model_cfg: Mapping[str, Any], kind: str) -> str:
+    """model.readout, or what its null means for ``kind``: every step for characters, the last state for one answer."""
+    chosen = model_cfg.get("readout")
+    if kind not in ANSWER_KINDS:
+        return PER_STEP
+    return chosen if chosen is not None else "last"
+
+
+def build_model(cfg: Mapping[str, Any], sizes: DataSizes | int, *, trainable: bool = True) -> RecurrentTagger:
+    """Build ``cfg``'s encoder and model, sized from the data (``sizes``; an int: a vocabulary of that size).
 
     ``cfg`` is the run's config (a DictConfig, or the plain dict a checkpoint
-    holds). One vocabulary serves input and output, so classes = vocab_size.
-    The recurrence class is resolved and checked before any weight is drawn.
+    holds). For characters one vocabulary serves input and output, so
+    classes = vocab_size. The recurrence class is resolved and checked
+    before any weight is drawn.
     ``trainable=False`` builds the model even where :func:`check_head` refuses
     to train it: its h_t are then no class scores, but their shapes are what
     ``python -m rnnexp.shapes`` shows.
     """
+    if isinstance(sizes, int):
+        sizes = DataSizes.of_vocabulary(sizes, TAGGING)
     model_cfg, encoder_cfg = cfg["model"], cfg["encoder"]
     recurrence = resolve_recurrence(model_cfg)
     arguments = recurrence_arguments(recurrence, model_cfg)
-    num_classes = vocab_size
+    num_classes = sizes.outputs
     hidden_size = hidden_size_of(model_cfg, num_classes)
+    readout = build_readout(readout_of(model_cfg, sizes.kind), bool(model_cfg.get("bidirectional")), sizes.length)
     if trainable:
         check_head(model_cfg, num_classes)
-    encoder = build_encoder(encoder_cfg["name"], vocab_size, encoder_cfg["dim"])
+    encoder = build_encoder(encoder_cfg["name"], sizes, encoder_cfg["dim"])
     model = RecurrentTagger(
         encoder,
         recurrence,
@@ -203,7 +221,9 @@ def build_model(cfg: Mapping[str, Any], vocab_size: int, *, trainable: bool = Tr
         arguments=arguments,
         dropout=model_cfg["dropout"],
         init_scale=model_cfg["init_scale"],
+        readout=readout,
+        loss=loss_of(sizes.kind),
     )
     if trainable:
-        check_head(model_cfg, num_classes, model.output_size)
+        check_head(model_cfg, num_classes, model.readout.width(model.output_size))
     return model

@@ -11,7 +11,7 @@ rnnexp.tracking.summaries.
 from __future__ import annotations
 
 import time
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import torch
 from torch import nn
@@ -75,6 +75,13 @@ class RunTracker:
         for source, prediction, target in rows:
             marks = "".join("✓" if p == t else "✗" for p, t in zip(prediction, target))
             lines.append(f"| `{source}` | `{prediction}` | `{target}` | {marks} |")
+        self.writer.add_text("prediction", "\n".join(lines), epoch)
+
+    def log_answers(self, epoch: int, rows: list[tuple[int, str, str]], split: str, right: Callable[[str, str], bool]) -> None:
+        """A Markdown table of one answer per sequence: (its index in ``split``, the answer, the target)."""
+        lines = [f"| {split} sequence | prediction | target | right |", "|---|---|---|---|"]
+        for index, answer, target in rows:
+            lines.append(f"| {index} | `{answer}` | `{target}` | {'✓' if right(answer, target) else '✗'} |")
         self.writer.add_text("prediction", "\n".join(lines), epoch)
 
     def log_sample(self, epoch: int, text: str) -> None:

@@ -13,7 +13,8 @@ lists (no pickled modules), so it loads with ``torch.load(weights_only=True)``:
                  (model.recurrence, from the option model.name names), and the
                  weights of a model saved before model.recurrence (cell.*,
                  rnn.*) move under recurrence.
-    vocabulary   the characters, in id order
+    vocabulary   the characters, in id order (empty for real values)
+    sizes        what the model was sized from (rnnexp.data.task.DataSizes: inputs, outputs, length)
     optimizer, scheduler   their state_dicts (scheduler: None without one)
     epoch        the last epoch finished
     rng          torch's random state and the batch-shuffling generator's
@@ -38,6 +39,7 @@ from torch import nn
 from rnnexp.config.command_words import start_command
 from rnnexp.config.keys import migrate
 from rnnexp.config.schemas import COSINE
+from rnnexp.data.task import DataSizes
 from rnnexp.data.vocab import Vocabulary
 from rnnexp.errors import UserError
 from rnnexp.files import write_atomically, write_bytes
@@ -211,9 +213,16 @@ def _start_again(run_dir: Path) -> str:
 def restore_model(state: dict[str, Any], path: str | os.PathLike = "(checkpoint)") -> tuple[RecurrentTagger, Vocabulary]:
     """Rebuild the trained model and its vocabulary from a loaded checkpoint."""
     vocab = Vocabulary(state["vocabulary"])
-    model = build_model(state["config"], len(vocab))
+    model = build_model(state["config"], sizes_of(state))
     load_weights(model, state, path)
     return model, vocab
+
+
+def sizes_of(state: dict[str, Any]) -> DataSizes:
+    """The data sizes a checkpoint's model was built from (one written before they were kept: its vocabulary's)."""
+    if "sizes" in state:
+        return DataSizes(**state["sizes"])
+    return DataSizes.of_vocabulary(len(state["vocabulary"]))
 
 
 @dataclass

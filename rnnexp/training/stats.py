@@ -47,6 +47,31 @@ class EpochStats:
     def seq_accuracy(self) -> float:
         return self.correct_sequences / max(self.sequences, 1)
 
+    def add_answers(self, batch: Batch, outputs: torch.Tensor, loss: float, tolerance: Optional[float] = None) -> None:
+        """Count one batch of a task with one answer a sequence: ``outputs`` (B, C) class scores, or (B, K) numbers.
+
+        Each sequence is one unit of ``chars``, so the loss is the mean over
+        sequences and the accuracy the share right: for classify, the class
+        with the highest score; for regress (``tolerance`` given), every
+        number within ``tolerance`` of its target.
+        """
+        if tolerance is None:
+            predicted = outputs.max(dim=-1).indices  # (B,)
+            right = predicted == batch.target  # (B,)
+        else:
+            predicted = outputs  # (B, K)
+            right = ((outputs - batch.target).abs() < tolerance).all(dim=1)  # (B,)
+        count, correct = len(batch.index), int(right.sum())
+        self.loss_sum += loss * count
+        self.chars += count
+        self.correct_chars += correct
+        self.sequences += count
+        self.correct_sequences += correct
+        if len(self.predictions) == self.SHOWN:
+            return
+        for row in (batch.index < self.SHOWN).nonzero().flatten().tolist():
+            self.predictions[int(batch.index[row])] = answer_text(predicted[row])
+
     def add(self, batch: Batch, logits: torch.Tensor, loss: float, vocab: Vocabulary, accuracy: bool = True) -> None:
         """Count one batch: ``logits`` (B, T, C), ``loss`` its mean over the unpadded characters.
 
@@ -84,3 +109,10 @@ class EpochStats:
         for row in (batch.index < self.SHOWN).nonzero().flatten().tolist():
             shown = predicted[row] if mask is None else predicted[row][mask[row]]
             self.predictions[int(batch.index[row])] = vocab.decode(shown)
+
+
+def answer_text(answer: torch.Tensor) -> str:
+    """One sequence's answer as shown: a class (a 0-d integer), or numbers (K,) to four significant digits."""
+    if answer.dim() == 0:
+        return str(int(answer))
+    return " ".join(f"{value:.4g}" for value in answer.tolist())

@@ -30,7 +30,8 @@ from rnnexp.data.sequences import Batch, SequenceSet, Streams
 from rnnexp.errors import UserError
 from rnnexp.interrupt import Interrupted, StopRequest
 from rnnexp.models.sampling import eval_mode
-from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state
+from rnnexp.data.task import ANSWER_KINDS
+from rnnexp.models.tagger import RecurrentTagger, State, build_model, detach_state, readout_of
 from rnnexp.results import History, RunResult, Status
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
@@ -134,13 +135,14 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # before the weights are drawn
         self.shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
-        self.model = build_model(cfg, len(self.data.vocab))
+        self.model = build_model(cfg, self.data.sizes)
         self.device = place(cfg, self.model, self.data)  # threads and device from the model's size; moves the model
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer)
-        # ln(classes) is the loss of guessing uniformly, where every model starts;
-        # an epoch's mean training loss above diverge_ratio times it has exploded.
-        chance_loss = math.log(len(self.data.vocab))
+        # The loss of knowing nothing (ln(classes): guessing uniformly, where every model
+        # starts; the targets' variance for numbers): an epoch's mean training loss above
+        # diverge_ratio times it has exploded.
+        chance_loss, self.chance_words = self.kind.chance_loss()
         self.loss_limit = math.inf if cfg.diverge_ratio is None else cfg.diverge_ratio * chance_loss
         self.divergence: Optional[str] = None  # why the run diverged, for its last line
 
@@ -253,7 +255,7 @@ class Trainer:
             # As in the notebook, the epoch reports the forward passes that
             # produced its losses (before each step).
             chars_before = stats.chars
-            stats.add(batch, logits.detach(), loss_value, self.data.vocab, accuracy=cfg.train_accuracy)
+            self.kind.count(stats, batch, logits.detach(), loss_value, accuracy=cfg.train_accuracy)
             stats.steps, self.carried = step, state
             self.progress.step(epoch, step, stats.loss, stats.chars - chars_before)
             if stop.requested:
@@ -274,9 +276,8 @@ class Trainer:
         """
         if stats.loss <= self.loss_limit:
             return False
-        classes = len(self.data.vocab)
         self.divergence = (
-            f"the training loss {stats.loss:.3g} passed diverge_ratio={self.cfg.diverge_ratio:g} x ln({classes} classes) "
+            f"the training loss {stats.loss:.3g} passed diverge_ratio={self.cfg.diverge_ratio:g} x {self.chance_words} "
             f"= {self.loss_limit:.4g}"
         )
         log.warning(f"Epoch [{epoch}/{self.cfg.epochs}]: {self.divergence}; stopping (status diverged)")
@@ -308,7 +309,7 @@ class Trainer:
                 batch = batch.to(self.device)
                 logits, loss, state = self._forward(batch, state)
                 loss_value = loss.item()
-                stats.add(batch, logits, loss_value, self.data.vocab)
+                self.kind.count(stats, batch, logits, loss_value)
                 stats.finite &= math.isfinite(loss_value)
         return stats
 
@@ -404,7 +405,7 @@ class Trainer:
             final_loss = self.history.monitored_loss  # the loss its trial was told last, at the epoch it stopped
         return RunResult(
             prediction=final.first_prediction or "",
-            target=self.data.vocab.decode(self.data.eval_set.batch(torch.arange(1)).target[0]),
+            target=self.kind.target_text(),
             final_loss=final_loss,
             accuracy=final.char_accuracy,
             sequences=final.sequences if counted else None,
@@ -432,7 +433,8 @@ class Trainer:
         return {
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "config": self.resolved,
-            "vocabulary": self.data.vocab.characters,
+            "vocabulary": self.data.vocab.characters if self.data.vocab is not None else [],
+            "sizes": asdict(self.data.sizes),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.history.epochs,
@@ -455,10 +457,7 @@ class Trainer:
                 )
 
     def _log_epoch(self, epoch: int, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
-        line = self.kind.epoch_line(f"Epoch [{epoch}/{self.cfg.epochs}] loss = {train.loss:.3f}", shown_stats)
-        if val is not None:
-            line += f", val loss = {val.loss:.3f}, val accuracy = {val.char_accuracy:.3f}"
-        log.info(line)
+        log.info(self.kind.epoch_line(f"Epoch [{epoch}/{self.cfg.epochs}]", train, val, shown_stats))
 
     def _record_epoch(self, epoch: int, lr: float, train: EpochStats, val: Optional[EpochStats], shown_stats: EpochStats) -> None:
         """An epoch's curves, and its prediction table (or, for text, now and then a sample)."""
@@ -478,7 +477,10 @@ def resolved_config(cfg: DictConfig, model: RecurrentTagger, device: torch.devic
     if "kind" in resolved["task"]:  # task=custom: its callable told the kind (rnnexp.data.task_registry.task_kind reads it)
         resolved["task"]["kind"] = kind
     resolved["model"]["hidden_size"] = model.hidden_size
-    resolved["encoder"]["dim"] = model.encoder.output_size
+    if kind in ANSWER_KINDS:
+        resolved["model"]["readout"] = readout_of(resolved["model"], kind)
+    if resolved["encoder"]["name"] != "linear":  # linear's null passes the features on as they are: no layer to size
+        resolved["encoder"]["dim"] = model.encoder.output_size
     resolved["device"] = str(device)
     resolved["resume"] = None  # a checkpoint's config describes the run itself
     return resolved

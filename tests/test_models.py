@@ -213,3 +213,67 @@ def test_a_checkpoints_plain_config_builds_as_the_composed_one(make_cfg):
     torch.manual_seed(0)
     plain = build_model(OmegaConf.to_container(cfg, resolve=True), VOCAB)
     assert all(torch.equal(a, b) for a, b in zip(composed.state_dict().values(), plain.state_dict().values()))
+
+
+def test_the_lstm_forget_bias_starts_each_forget_gate_there():
+    from rnnexp.models.builtin_recurrences import LSTMLayer
+
+    torch.manual_seed(0)
+    layer = LSTMLayer(3, 5, num_layers=2, bidirectional=True, forget_bias=1.0)
+    biases = dict(layer.rnn.named_parameters())
+    sums = [biases[name] + biases[name.replace("bias_ih", "bias_hh")] for name in biases if name.startswith("bias_ih")]
+    assert len(sums) == 4  # two layers, two directions
+    for total in sums:
+        assert torch.equal(total[5:10], torch.ones(5))  # the forget gate: the second of four blocks
+        assert not torch.equal(total[:5], torch.ones(5))  # the others keep PyTorch's draw
+
+
+def readout_model(readout, bidirectional=False, length=6):
+    from rnnexp.data.task import CLASSIFY, DataSizes
+    from rnnexp.models.encoders import LinearEncoder
+    from rnnexp.models.losses import sequence_cross_entropy
+    from rnnexp.models.readouts import build_readout
+
+    torch.manual_seed(0)
+    return RecurrentTagger(
+        LinearEncoder(2, None), resolve_recurrence({"recurrence": {"_target_": "rnnexp.models.builtin_recurrences.GRULayer"}}),
+        4, 3, True, arguments={"bidirectional": bidirectional},
+        readout=build_readout(readout, bidirectional, length), loss=sequence_cross_entropy,
+    )
+
+
+@pytest.mark.parametrize("readout", ["last", "mean", "all"])
+def test_a_readout_gives_one_answer_per_sequence(readout):
+    model = readout_model(readout)
+    x, y = torch.randn(5, 6, 2), torch.tensor([0, 1, 2, 0, 1])
+    logits, loss = model(x, y)
+    assert logits.shape == (5, 3) and loss.shape == ()
+    assert model.head.in_features == (6 * 4 if readout == "all" else 4)
+
+
+def test_last_reads_each_directions_last_state_and_the_real_last_step():
+    model = readout_model("last", bidirectional=True)
+    x = torch.randn(2, 6, 2)
+    h, _ = model.recurrence(x, None)  # (2, 6, 8): forward then backward halves
+    read = model.readout(h, None)
+    assert torch.equal(read[:, :4], h[:, -1, :4]) and torch.equal(read[:, 4:], h[:, 0, 4:])
+    lengths = torch.tensor([6, 3])
+    padded = x.clone()
+    padded[1, 3:] = 0
+    h, _ = model.recurrence(padded, None, lengths=lengths)
+    read = model.readout(h, lengths)
+    assert torch.equal(read[1, :4], h[1, 2, :4])  # the forward direction's state after its third, last real step
+
+
+def test_mean_leaves_the_padding_out():
+    model = readout_model("mean")
+    h = torch.arange(12.0).view(1, 6, 2).repeat(2, 1, 1)
+    read = model.readout(h, torch.tensor([6, 2]))
+    assert torch.equal(read[0], h[0].mean(dim=0)) and torch.equal(read[1], h[1, :2].mean(dim=0))
+
+
+def test_all_refuses_sequences_of_unequal_length():
+    from rnnexp.models.readouts import build_readout
+
+    with pytest.raises(UserError, match=r"^model.readout=all: the sequences differ in length"):
+        build_readout("all", False, None)

@@ -139,6 +139,8 @@ def test_the_data_tasks_include_the_shared_file(make_cfg):
             assert (cfg.lr, cfg.task.val_fraction) == (Config.lr, TaskConfig.val_fraction)
         elif option == "text":  # the shared split, and stateful training's own lr
             assert (cfg.lr, cfg.task.val_fraction) == (OmegaConf.load(CONF / "task" / "text.yaml").lr, shared.task.val_fraction)
+        elif option in ("mnist1d", "adding"):  # validation sets of their own: no split, and their own lr
+            assert (cfg.lr, cfg.task.val_fraction) == (OmegaConf.load(CONF / "task" / f"{option}.yaml").lr, TaskConfig.val_fraction)
         else:
             assert (cfg.lr, cfg.task.val_fraction) == (shared.lr, shared.task.val_fraction), option
 
@@ -288,6 +290,11 @@ BAD_VALUES = [
     (["task=copy", "task.delay=12"], "task.delay=12: must be >= 0 and shorter than the shortest sequence"),
     (["task=copy", "task.min_length=3", "task.delay=3"], "task.delay=3: must be >= 0 and shorter"),
     (["task=copy", "task.delay=-1"], "task.delay=-1: must be >= 0"),
+    (["task=adding", "task.length=1"], "task.length=1: must be an integer >= 2 for task=adding (a marked step in each half)"),
+    (["task=adding", "task.seed=-1"], "task.seed=-1: must be an integer between 0 and 2**32 - 1 for task=adding (numpy's seeds)"),
+    (["task=mnist1d", "task.seed=4294967296"], "task.seed=4294967296: must be an integer between 0 and 2**32 - 1 for task=mnist1d"),
+    (["task=adding", "task.test_size=0"], "task.test_size=0: must be an integer >= 1"),
+    (["task=adding", "task.tolerance=0"], "task.tolerance=0.0: must be a number > 0"),
 ]
 
 

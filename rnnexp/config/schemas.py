@@ -229,21 +229,32 @@ class PairsFileTaskConfig(TaskConfig):
     path: str = setting(MISSING, "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text")
 
 
-def example_count() -> Any:
-    """The ``size`` field of every generated task (copy, ..., associative_recall): one definition for all."""
-    return setting(512, "number of examples generated", check=Range(at_least(1), "must be an integer >= 1"))
+def example_count(default: int = 512) -> Any:
+    """The ``size`` field of every generated task (copy, ..., associative_recall, adding): one definition for all."""
+    return setting(
+        default, "number of examples generated (`adding`: for training)", check=Range(at_least(1), "must be an integer >= 1")
+    )
 
 
-def data_seed() -> Any:
-    """The ``seed`` field of every generated task: the data's own, apart from the training seed."""
-    return setting(0, "the data's own seed (not the training `seed`)")
+def data_seed(default: int = 0) -> Any:
+    """The ``seed`` field of every task that makes its data: the data's own, apart from the training seed."""
+    return setting(default, "the data's own seed (not the training `seed`)")
+
+
+def sequence_length(default: int = 12) -> Any:
+    """The ``length`` field of the generated tasks and of adding: one definition for all."""
+    return setting(
+        default,
+        "longest sequence, in characters (`selective_copy`: before its query steps; `adding`: every sequence's steps)",
+        check=Range(at_least(1), "must be an integer >= 1"),
+    )
 
 
 @dataclass
 class GeneratedTaskConfig(TaskConfig):
     # Longest sequence, in characters; lengths are drawn from [min_length, length].
     # selective_copy's tokens are written out after it, in steps of their own.
-    length: int = setting(12, "longest sequence, in characters (`selective_copy`: before its query steps)", check=Range(at_least(1), "must be an integer >= 1"))
+    length: int = sequence_length()
     # Shortest sequence (checked against length in rnnexp.config.checks).
     min_length: Optional[int] = setting(None, "shortest sequence (`selective_copy`: before its query steps)", null="gives every sequence task.length characters")
     # Number of examples generated.
@@ -366,6 +377,47 @@ class CustomTaskConfig(LanguageModelTaskConfig):
     tolerance: float = setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
 
 
+@dataclass
+class MNIST1DTaskConfig(TaskConfig):
+    # MNIST-1D (rnnexp.data.mnist1d), made offline by the mnist1d package at the
+    # paper's settings: 4000 training and 1000 test examples of 40 steps, the
+    # test set as the validation set. The other settings are the package's own.
+    # The paper's shuffled variant: one fixed permutation of the 40 steps for
+    # every example, so no order is left to learn from.
+    shuffle: bool = setting(False, "the paper's shuffled variant: one fixed permutation of the 40 steps")
+    # The generator's seed: 42 is the paper's, the data set it published
+    # (for numpy's legacy generator: 0 to 2**32 - 1, checked by the task's class).
+    seed: int = data_seed(42)
+
+
+@dataclass
+class AddingTaskConfig(TaskConfig):
+    # The adding problem (rnnexp.data.adding): values in channel 0, two of them
+    # marked in channel 1 (one in each half), and the answer is their sum.
+    # Steps per sequence, all of one length: how long the first marked value
+    # must be kept (at least 2, one in each half, checked by the task's class).
+    length: int = sequence_length(100)
+    # Training sequences: 100,000, as Arjovsky et al. (2016), 3,125 optimizer
+    # steps an epoch at batch_size 32. They are made at the start and kept in
+    # memory, size * length * 8 bytes: 80 MB at length 100 (800 MB at 1000,
+    # where a smaller size may be wiser).
+    size: int = example_count(100_000)
+    # Held-out sequences, the validation set, drawn from a stream of their own:
+    # task.size leaves them as they are. 10,000 as in Arjovsky et al. (2016).
+    test_size: int = setting(
+        10_000, "held-out sequences, the validation set", check=Range(at_least(1), "must be an integer >= 1")
+    )
+    # The data's own seed, for numpy's legacy generator: 0 to 2**32 - 1
+    # (checked by the task's class). Training and held-out sequences come
+    # from two streams of it.
+    seed: int = data_seed()
+    # Hochreiter and Schmidhuber's (1997) criterion: a sequence counts as right
+    # when its answer is off by less than this. The sums lie in [0, 2).
+    tolerance: float = setting(
+        0.04, "a sequence counts as right when its answer's absolute error is below this", check=Range(positive, "must be a number > 0")
+    )
+
+
 TASK_SCHEMAS = {
     "schema_task_pair": PairTaskConfig,
     "schema_task_pairs_file": PairsFileTaskConfig,
@@ -377,6 +429,8 @@ TASK_SCHEMAS = {
     "schema_task_associative_recall": AssociativeRecallTaskConfig,
     "schema_task_text": TextTaskConfig,
     "schema_task_custom": CustomTaskConfig,
+    "schema_task_mnist1d": MNIST1DTaskConfig,
+    "schema_task_adding": AddingTaskConfig,
 }
 
 

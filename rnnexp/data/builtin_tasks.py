@@ -1,9 +1,12 @@
 """rnnexp's own tasks, one class each, named by ``_target_`` in conf/task/<name>.yaml.
 
-A new built-in task is a class here (added to ``BUILTIN_TASKS``, with its
-keys' combinations checked by its ``check_config``), a YAML option in
-conf/task/ (with a schema in rnnexp/config/schemas.py when it has keys of its
-own: their ranges sit on its fields) and a test in tests/test_tasks.py.
+A new built-in task is a class here, or in a module of its own when it
+needs a package or much code (rnnexp.data.mnist1d, rnnexp.data.adding),
+added to ``BUILTIN_TASKS`` with its keys' combinations checked by its
+``check_config``; a YAML option in conf/task/ (with a schema in
+rnnexp/config/schemas.py when it has keys of its own: their ranges sit on
+its fields); and a test in tests/test_tasks.py (tests/test_real_tasks.py for
+the real-valued ones).
 
 The generated tasks draw ``task.size`` strings over an alphabet with lengths
 in [min_length, length], seeded by ``task.seed`` (independent of the
@@ -16,6 +19,8 @@ import random
 import string
 from typing import Any, Mapping
 
+from rnnexp.data.adding import Adding
+from rnnexp.data.mnist1d import MNIST1D
 from rnnexp.data.pair_files import read_pairs, read_text
 from rnnexp.data.task import LANGUAGE_MODEL, Pairs, Task
 from rnnexp.errors import UserError
@@ -251,4 +256,6 @@ class Text(Task):
         return f"task.path={'(shipped corpus)' if path is None else path}"
 
 
-BUILTIN_TASKS = (StringPair, PairsFile, Copy, Parity, Caesar, Reverse, SelectiveCopy, AssociativeRecall, Text)
+BUILTIN_TASKS = (
+    StringPair, PairsFile, Copy, Parity, Caesar, Reverse, SelectiveCopy, AssociativeRecall, Text, MNIST1D, Adding,
+)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional, Union
 
+from rnnexp.errors import UserError
+
 TAGGING = "tagging"
 LANGUAGE_MODEL = "language_model"
 CLASSIFY = "classify"
@@ -114,3 +116,14 @@ class Task:
     def record(self, sequences: Sequences) -> Optional[dict[str, Any]]:
         """What a run keeps of its data to be rebuilt without calling code again; None: the config rebuilds it."""
         return None
+
+
+def check_numpy_seed(keys: Mapping[str, Any]) -> None:
+    """task.seed for a task whose data numpy's generators draw (mnist1d, adding): 0 to 2**32 - 1, the seeds numpy takes.
+
+    Checked by those tasks' classes: the field task.seed is shared with the
+    generated tasks, whose Python generator takes any integer.
+    """
+    seed = keys["seed"]
+    if not 0 <= seed < 2**32:
+        raise UserError(f"task.seed={seed}: must be an integer between 0 and 2**32 - 1 for task={keys['name']} (numpy's seeds)")

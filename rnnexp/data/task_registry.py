@@ -61,7 +61,7 @@ def build_task(task: Mapping[str, Any], saved_run: Optional[Path] = None) -> Tas
 
 
 def task_kind(task: Mapping[str, Any]) -> Optional[str]:
-    """tagging or language_model; None where only the data can tell (task=custom before its callable ran).
+    """The task's kind (rnnexp.data.task.KINDS); None where only the data can tell (task=custom before its callable ran).
 
     A run's resolved config has task.kind filled in, so a checkpoint's task always tells.
     """

@@ -40,7 +40,7 @@ from rnnexp.config.fields import (
     setting,
 )
 from rnnexp.config.labels import model_label
-from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
+from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model, classify, regress
 
 
 # --------------------------------------------------------------------------- model
@@ -226,7 +226,11 @@ class PairsFileTaskConfig(TaskConfig):
     # A UTF-8 file of pairs, each of equal length, read by its extension:
     # .tsv or .txt (source<TAB>target lines), .csv (source,target rows) or
     # .jsonl (rnnexp.data.pair_files); relative paths start from the working directory.
-    path: str = setting(MISSING, "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text")
+    path: str = setting(
+        MISSING,
+        "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text, "
+        "`arrays` real-valued sequences (.npz, .csv, .tsv)",
+    )
 
 
 def example_count() -> Any:
@@ -342,6 +346,16 @@ class TextTaskConfig(LanguageModelTaskConfig):
     prime: Optional[str] = setting("The ", "text the sample continues", null="starts from the text's first character")
 
 
+def answer_tolerance() -> Any:
+    """The ``tolerance`` field of the tasks that may regress (custom, arrays): one definition for both.
+
+    A regress task's sequence counts as right (for solved_at and the
+    accuracy) when each of its numbers is within this of its target:
+    Hochreiter and Schmidhuber's criterion for the adding problem.
+    """
+    return setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
+
+
 @dataclass
 class CustomTaskConfig(LanguageModelTaskConfig):
     # Your own data: the callable that returns the task's sequences, and its
@@ -360,10 +374,26 @@ class CustomTaskConfig(LanguageModelTaskConfig):
         check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
         null="takes it from what task.data returns",
     )
-    # A regress task's sequence counts as right (for solved_at and the
-    # accuracy) when each of its numbers is within this of its target:
-    # Hochreiter and Schmidhuber's criterion for the adding problem.
-    tolerance: float = setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
+    # regress: how near each number must come (answer_tolerance).
+    tolerance: float = answer_tolerance()
+
+
+@dataclass
+class ArraysFileTaskConfig(TaskConfig):
+    # Real-valued sequences from a file (rnnexp.data.array_files): an .npz of
+    # x (sequences, steps, features) and y, or a .csv (.tsv) of the UCR
+    # archive's layout, one sequence per row after its answer. Relative
+    # paths start from the working directory.
+    path: str = setting(MISSING, "the file to read")
+    # A second file of the same layout, held out for validation in place of
+    # task.val_fraction's cut (the UCR archive's _TEST file).
+    test_path: Optional[str] = setting(None, "a file of the same layout held out for validation", null="cuts task.val_fraction from task.path")
+    # classify or regress (ArraysFile.check_config refuses the kinds of
+    # characters: task.kind's range is custom's, the first schema with it).
+    # null: y's type decides, integers classify, and the run's saved config
+    # records it; classify takes whole numbers written as floats too.
+    kind: Optional[str] = setting(None, "classify or regress", null="takes it from y: integers classify, other numbers regress")
+    tolerance: float = answer_tolerance()
 
 
 TASK_SCHEMAS = {
@@ -377,6 +407,7 @@ TASK_SCHEMAS = {
     "schema_task_associative_recall": AssociativeRecallTaskConfig,
     "schema_task_text": TextTaskConfig,
     "schema_task_custom": CustomTaskConfig,
+    "schema_task_arrays_file": ArraysFileTaskConfig,
 }
 
 

@@ -130,9 +130,10 @@ def _check_finite(values: torch.Tensor, what: str, row: str) -> None:
     if not bad.any():
         return
     first = int(bad.nonzero()[0])
+    where = f"{row} {first} (from 0)"
     if torch.isfinite(values[first].double()).all():  # finite, but beyond float32's range
-        raise UserError(f"{what} holds a value beyond float32's range (about 3.4e38) at {row} {first}; scale the data")
-    raise UserError(f"{what} holds NaN or inf at {row} {first}; give finite values")
+        raise UserError(f"{what} holds a value beyond float32's range (about 3.4e38) at {where}; scale the data")
+    raise UserError(f"{what} holds NaN or inf at {where}; give finite values")
 
 
 def _check_numbers(values: torch.Tensor, origin: str, name: str) -> None:

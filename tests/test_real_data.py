@@ -568,3 +568,30 @@ def test_kept_arrays_read_back_as_they_were(lengths, features):
         write_arrays(Path(folder) / ARRAYS_NAME, Arrays(checked.x, checked.y))
         again = checked_arrays(*astuple(read_arrays(Path(folder) / ARRAYS_NAME))[:2], "test", REGRESS)
     assert all(torch.equal(a, b) for a, b in zip(again.x, checked.x)) and torch.equal(again.y, checked.y)
+
+
+# --------------------------------------------------------------------------- docs/extending.md's example
+PAGE = Path(__file__).parent.parent / "docs" / "extending.md"
+
+
+def documented(name: str) -> str:
+    """The code block after ``<!-- example: name -->`` on docs/extending.md."""
+    found = re.search(rf"<!-- example: {re.escape(name)} -->\n```\w*\n(.*?)```", PAGE.read_text(), re.DOTALL)
+    assert found, name
+    return found.group(1)
+
+
+def test_the_documented_example_runs_as_the_page_says(tmp_path, monkeypatch):
+    (tmp_path / "my_series.py").write_text(documented("my_series.py"))
+    monkeypatch.chdir(tmp_path)
+    sys.modules.pop("my_series", None)
+    try:
+        commands = re.findall(r"^python -m rnnexp (task=custom task\.data\._target_=my_series\..*)$", PAGE.read_text(), re.MULTILINE)
+        assert len(commands) == 2
+        for number, command in enumerate(commands):
+            done = run_in_process([*command.split(), "task.data.n=60", "epochs=1", "model.hidden_size=8", "device=cpu",
+                                   f"hydra.run.dir=run{number}"], tmp_path)
+            assert done.status == 0, done.stderr
+            assert done.stdout.splitlines()[-1].startswith(("Final validation accuracy: ", "Final validation MSE: "))
+    finally:
+        sys.modules.pop("my_series", None)

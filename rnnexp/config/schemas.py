@@ -346,6 +346,21 @@ class TextTaskConfig(LanguageModelTaskConfig):
     prime: Optional[str] = setting("The ", "text the sample continues", null="starts from the text's first character")
 
 
+def declared_kind() -> Any:
+    """The ``kind`` field of the tasks whose data tells its kind (custom, arrays): one definition for both.
+
+    validate() checks task.kind by the first schema's range; the kinds a
+    task cannot give, its class's check_config refuses (task=arrays: the
+    kinds of characters).
+    """
+    return setting(
+        None,
+        "the kind of task: tagging, language_model (`custom` only), classify or regress",
+        check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
+        null="takes it from the data: what task.data returns, or y's type (integers classify)",
+    )
+
+
 def answer_tolerance() -> Any:
     """The ``tolerance`` field of the tasks that may regress (custom, arrays): one definition for both.
 
@@ -367,13 +382,10 @@ class CustomTaskConfig(LanguageModelTaskConfig):
         default_factory=lambda: {"_target_": MISSING},
         metadata={KEYWORDS: True, DOC: "your data: a callable returning the task's sequences, and its keyword arguments"},
     )
-    # tagging or language_model. null: what the callable returns decides, and
-    # the run's saved config records it. Set it to have that checked.
-    kind: Optional[str] = setting(
-        None, "tagging, language_model, classify or regress",
-        check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
-        null="takes it from what task.data returns",
-    )
+    # tagging, language_model, classify or regress. null: what the callable
+    # returns decides, and the run's saved config records it. Set it to have
+    # that checked (classify: whole numbers in a float y are classes).
+    kind: Optional[str] = declared_kind()
     # regress: how near each number must come (answer_tolerance).
     tolerance: float = answer_tolerance()
 
@@ -388,11 +400,11 @@ class ArraysFileTaskConfig(TaskConfig):
     # A second file of the same layout, held out for validation in place of
     # task.val_fraction's cut (the UCR archive's _TEST file).
     test_path: Optional[str] = setting(None, "a file of the same layout held out for validation", null="cuts task.val_fraction from task.path")
-    # classify or regress (ArraysFile.check_config refuses the kinds of
-    # characters: task.kind's range is custom's, the first schema with it).
-    # null: y's type decides, integers classify, and the run's saved config
-    # records it; classify takes whole numbers written as floats too.
-    kind: Optional[str] = setting(None, "classify or regress", null="takes it from y: integers classify, other numbers regress")
+    # classify or regress (the kinds of characters are refused by
+    # ArraysFile.check_config). null: y's type decides, integers classify,
+    # and the run's saved config records it; classify takes whole numbers
+    # written as floats too.
+    kind: Optional[str] = declared_kind()
     tolerance: float = answer_tolerance()
 
 

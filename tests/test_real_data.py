@@ -595,3 +595,11 @@ def test_the_documented_example_runs_as_the_page_says(tmp_path, monkeypatch):
             assert done.stdout.splitlines()[-1].startswith(("Final validation accuracy: ", "Final validation MSE: "))
     finally:
         sys.modules.pop("my_series", None)
+
+
+def test_resume_without_the_kept_arrays_says_so(my_arrays):
+    train(compose(*REAL, "task.data._target_=my_arrays.classes", "epochs=1"), my_arrays / "run")
+    (my_arrays / "run" / ARRAYS_NAME).unlink()
+    cfg, resume = load_resume(str(my_arrays / "run"), epochs=2)
+    line = refusal(lambda: train(cfg, my_arrays / "resumed", resume=resume))
+    assert line == f"{my_arrays / 'run' / ARRAYS_NAME}: missing; a task=custom run resumes from the sequences its callable returned, kept in this file"

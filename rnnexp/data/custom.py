@@ -22,6 +22,7 @@ data the first run did.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -153,7 +154,8 @@ def _read_saved(path: Path) -> Any:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         if record.get("kind") == "arrays":
-            return read_arrays(path.parent / ARRAYS_NAME)
+            path = path.parent / ARRAYS_NAME  # FileNotFoundError names it below
+            return read_arrays(io.BytesIO(path.read_bytes()), str(path))
         return record["sequences"]
     except FileNotFoundError:
         raise UserError(

@@ -127,6 +127,13 @@ def half_classes():
     return x, y
 
 
+def infinite_class():
+    x, y = _blobs(8)
+    y = y.double()
+    y[3] = float("-inf")
+    return x, y
+
+
 def negative():
     x, y = _blobs(8)
     y[4] = -1
@@ -305,6 +312,8 @@ BAD_CALLABLES = [
     ("half_classes -- task.kind=classify", f"{ORIGIN}.half_classes: y row 1 (from 0) is 2.5: a class must be an integer "
      "(for numbers to predict, task.kind=regress)"),
     ("negative", f"{ORIGIN}.negative: y row 4 (from 0) is -1: classes are integers from 0"),
+    ("infinite_class -- task.kind=classify", f"{ORIGIN}.infinite_class: y row 3 (from 0) is -inf: a class must be an "
+     "integer (for numbers to predict, task.kind=regress)"),
     ("too_few_answers", f"{ORIGIN}.too_few_answers: x holds 8 sequences but y holds 7 answers; give one answer per sequence"),
     ("test_without_answers", f"{ORIGIN}.test_without_answers: gives x_test without y_test; a held-out split needs both"),
     ("test_features_differ", f"{ORIGIN}.test_features_differ: x_test has 1 features a step, x has 2; they must match"),

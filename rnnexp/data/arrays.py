@@ -165,7 +165,7 @@ def _targets(y: Any, origin: str, name: str, kind: str) -> torch.Tensor:
         if targets.dim() != 1:
             raise UserError(f"{origin}: {name} has shape {tuple(targets.shape)}; classes are one integer per sequence, (sequences,)")
         if targets.dtype.is_floating_point:
-            whole = targets == targets.round()  # False for NaN and inf too
+            whole = torch.isfinite(targets) & (targets == targets.round())  # (N,); inf equals its round
             if not whole.all():
                 row = int((~whole).nonzero()[0])
                 raise UserError(

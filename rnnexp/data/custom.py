@@ -120,7 +120,7 @@ ARRAY_NAMES = ("x", "y", "x_test", "y_test")
 
 def as_arrays(returned: Any, origin: str) -> Optional[Arrays]:
     """What a callable returned as Arrays when it is real-valued data: Arrays, (x, y), (x, y, x_test, y_test), or a
-    mapping with those names; None when it is strings (pairs or a text)."""
+    mapping with those names; None when it is strings (pairs or a text). A mapping with other names is refused."""
     if isinstance(returned, Arrays):
         return returned
     if isinstance(returned, Mapping) and "x" in returned and "y" in returned:

@@ -8,11 +8,11 @@ emits one target character per source character; one text, for a language
 model; or real-valued arrays with one class or one or more numbers per
 sequence (rnnexp.data.arrays), with a split held out by the task itself
 (MNIST-1D's test set, task.test_path) or cut by task.val_fraction. A text
-is cut into windows, each window's target the
-window shifted by one character (next-character prediction); with
-``task.stateful`` (its default) the windows follow each other in contiguous
-streams instead (rnnexp.data.sequences.Streams), and the model carries its
-state from one to the next.
+is cut into windows, each window's target the window shifted by one
+character (next-character prediction); with ``task.stateful`` (its
+default) the windows follow each other in contiguous streams instead
+(rnnexp.data.sequences.Streams), and the model carries its state from one
+to the next.
 
 Every task gets one vocabulary for input and output: the sorted characters of
 all its strings, so hello -> ohlol has e, h, l, o as in the notebook.

@@ -34,8 +34,13 @@ def workdir(tmp_path_factory):
         "def unequal():\n    return [('ab', 'ba'), ('abc', 'ab')]\n\n"
         "def nothing():\n    return []\n\n"
         "def a_dict():\n    return {'ab': 'ba'}\n\n"
+        "def blobs():\n    return [[[float(i % 2)] * 2] * 3 for i in range(8)], [i % 2 for i in range(8)]\n\n"
+        "def with_nan():\n    return [[[0.0, 1.0], [float('nan'), 1.0]]] * 4, [0, 1, 0, 1]\n\n"
         "NOT_CALLABLE = 3\n"
     )
+    # Real-valued sequences in the UCR archive's layout (task=arrays): the class, then one value a step.
+    (root / "bad_cells.csv").write_text("0,0.1,0.2\n1,0.3,abc\n")
+    (root / "unequal.csv").write_text("0,0.1,0.2\n1,0.3,0.4,0.5\n0,0.2,0.1\n1,0.4,0.4,0.6\n")
     (root / "a_file").write_text("not a directory")
     done = run_in_process(["epochs=2", "device=cpu", "hydra.run.dir=run"], root)
     assert done.status == 0, done.stderr
@@ -65,7 +70,7 @@ TABLE = [
     ("misspelled key", MAIN, ["lrr=0.1"], "lrr: no such config key; did you mean lr?"),
     ("misspelled nested key", MAIN, ["model.hiden_size=8"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
     ("misspelled key added with +", MAIN, ["+lrr=0.1"], "lrr: no such config key; did you mean lr?"),
-    ("a key of another option of the group", MAIN, ["task.path=/data.txt"], "task.path: not a key of this task; task.path belongs to task=pairs and task=text (for example task=text task.path=...)"),
+    ("a key of another option of the group", MAIN, ["task.path=/data.txt"], "task.path: not a key of this task; task.path belongs to task=arrays, task=pairs and task=text (for example task=text task.path=...)"),
     ("spaces around =", MAIN, ["model", "=", "rnn"], "'model = rnn': an override is one word, with no spaces around its =; type model=rnn"),
     ("a space after =", MAIN, ["model=", "rnn"], "'model= rnn': an override is one word, with no spaces around its =; type model=rnn"),
     ("misspelled nested key added with ++", MAIN, ["++model.hiden_size=3"], "model.hiden_size: no such config key; did you mean model.hidden_size?"),
@@ -112,7 +117,11 @@ TABLE = [
     ("argument the data callable does not take", MAIN, ["task=custom", "task.data._target_=table_data.words", "task.data.m=3"], "task.data.m: table_data.words takes no argument m; it takes n"),
     ("data pairs of unequal length", MAIN, ["task=custom", "task.data._target_=table_data.unequal"], "task.data._target_=table_data.unequal: pair 1 (from 0), 'abc' -> 'ab', has a source of 3 characters and a target of 2"),
     ("data that is empty", MAIN, ["task=custom", "task.data._target_=table_data.nothing"], "task.data._target_=table_data.nothing: returned no pairs (an empty list)"),
-    ("data of the wrong type", MAIN, ["task=custom", "task.data._target_=table_data.a_dict"], "task.data._target_=table_data.a_dict: returned a dict; expected a list of (source, target) string pairs (a tagging task) or one string (a language model)"),
+    ("data of the wrong type", MAIN, ["task=custom", "task.data._target_=table_data.a_dict"], "task.data._target_=table_data.a_dict: returned a dict; expected a list of (source, target) string pairs (a tagging task), one string (a language model), or arrays (x, y) of real values"),
+    ("real-valued data holding NaN", MAIN, ["task=custom", "task.data._target_=table_data.with_nan", "encoder=linear"], "task.data._target_=table_data.with_nan: x sequence 0 (from 0) holds NaN or inf at step 1 (from 0); give finite values"),
+    ("real-valued data read by an encoder of characters", MAIN, ["task=custom", "task.data._target_=table_data.blobs"], "encoder=embedding: task=custom gives real-valued features, not characters, and encoder=embedding reads characters; add encoder=linear"),
+    ("a cell of a file of arrays that is not a number", MAIN, ["task=arrays", "task.path=bad_cells.csv"], "task.path=bad_cells.csv line 2, column 3: 'abc' is not a number; every cell holds a number, the answer and then one value per step"),
+    ("every step side by side on sequences of unequal lengths", MAIN, ["task=arrays", "task.path=unequal.csv", "model.readout=all"], "model.readout=all: the sequences differ in length, and all flattens a fixed number of steps into the head; use model.readout=last or model.readout=mean"),
     ("device that is not a device", MAIN, ["device=gpu"], "device=gpu: allowed values are auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps"),
     ("optimizer that is not a torch optimizer", MAIN, ["optimizer._target_=os.system"], "optimizer._target_=os.system: not a subclass of torch.optim.Optimizer"),
     ("argument the optimizer does not take", MAIN, ["+optimizer.amsgrd=true"], "optimizer.amsgrd: torch.optim.Adam takes no argument amsgrd"),

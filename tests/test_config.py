@@ -37,7 +37,10 @@ CONF = Path(str(resources.files("rnnexp.conf")))
 GROUPS = ("model", "encoder", "optimizer", "scheduler", "task", "experiment", "hparams_search")
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 # Keys an option leaves at ??? on purpose: the command line must give them.
-REQUIRED = {("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",), ("task", "custom"): ("task.data._target_",)}
+REQUIRED = {
+    ("task", "inline"): ("task.source", "task.target"), ("task", "pairs"): ("task.path",), ("task", "arrays"): ("task.path",),
+    ("task", "custom"): ("task.data._target_",),
+}
 # Keys an option leaves null on purpose, which a run needs: model=custom's class (built only when the model is).
 NAMED = {
     ("model", "custom"): ("model.recurrence._target_=my_rnns.ElmanReLU",),

@@ -78,6 +78,7 @@ def test_a_printed_sweep_directory_continues_unquoted(run_main, tmp_path):
         ("resume=outputs/runs/d/07-49-50.987_epochs=6,model=rnn", "resume='outputs/runs/d/07-49-50.987_epochs=6,model=rnn'"),
         ("task.path=data/a,b.txt", "task.path='data/a,b.txt'"),  # exists: one file, not a sweep of two
         ("task.path=a.txt,b.txt", "task.path=a.txt,b.txt"),  # neither exists: a sweep over two files
+        ("task.test_path=data/a,b.txt", "task.test_path='data/a,b.txt'"),
         ("resume='quoted=already'", "resume='quoted=already'"),
         ("lr=0.1", "lr=0.1"),
         ("hydra.run.dir=runs/x=1", "hydra.run.dir='runs/x=1'"),

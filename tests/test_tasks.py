@@ -216,8 +216,8 @@ def test_bad_pairs_files_name_the_line(make_cfg, tmp_path, name, content, messag
 def test_each_task_option_names_one_of_rnnexps_task_classes(make_unchecked_cfg):
     options = sorted(p.name.removesuffix(".yaml") for p in (resources.files("rnnexp.conf") / "task").iterdir() if p.name.endswith(".yaml"))
     assert options == [
-        "adding", "associative_recall", "caesar", "copy", "custom", "hello", "inline", "mnist1d", "pairs", "parity", "reverse",
-        "selective_copy", "text",
+        "adding", "arrays", "associative_recall", "caesar", "copy", "custom", "hello", "inline", "mnist1d", "pairs", "parity",
+        "reverse", "selective_copy", "text",
     ]
     named = {option: make_unchecked_cfg(f"task={option}").task._target_ for option in options}
     assert set(named.values()) == set(TASK_CLASSES)  # every class has its option, every option its class

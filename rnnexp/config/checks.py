@@ -128,8 +128,10 @@ def _check_encoder_fits(cfg: DictConfig, kind: str) -> None:
             "use encoder=one_hot or encoder=embedding"
         )
     if kind in ANSWER_KINDS and name != "linear":
+        # task=custom learns that its data is real-valued only from it, after the model option has brought its encoder.
         raise UserError(
-            f"encoder={name}: task={task} gives real-valued features, not characters; use encoder=linear"
+            f"encoder={name}: task={task} gives real-valued features, not characters, and encoder={name} reads "
+            "characters; add encoder=linear"
         )
 
 

@@ -23,7 +23,7 @@ from rnnexp.errors import UserError
 
 # The keys whose value is a file or directory, taken as one string however it
 # reads in Hydra's grammar (path_words); continue= is rnnexp's own.
-PATH_KEYS = frozenset({"resume", "continue", "task.path", "hydra.run.dir", "hydra.sweep.dir"})
+PATH_KEYS = frozenset({"resume", "continue", "task.path", "task.test_path", "hydra.run.dir", "hydra.sweep.dir"})
 
 # Hydra's flags that take the next word as their value (--cfg job, -cd my_conf).
 _FLAGS_WITH_VALUE = frozenset({

@@ -40,7 +40,7 @@ from rnnexp.config.fields import (
     setting,
 )
 from rnnexp.config.labels import model_label
-from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model
+from rnnexp.data.task import KINDS as TASK_KINDS  # torch-free: tagging, language_model, classify, regress
 
 
 # --------------------------------------------------------------------------- model
@@ -226,7 +226,11 @@ class PairsFileTaskConfig(TaskConfig):
     # A UTF-8 file of pairs, each of equal length, read by its extension:
     # .tsv or .txt (source<TAB>target lines), .csv (source,target rows) or
     # .jsonl (rnnexp.data.pair_files); relative paths start from the working directory.
-    path: str = setting(MISSING, "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text")
+    path: str = setting(
+        MISSING,
+        "the file to read: `pairs` a file of equal-length pairs (.tsv, .csv, .jsonl), `text` a UTF-8 text, "
+        "`arrays` real-valued sequences (.npz, .csv, .tsv)",
+    )
 
 
 def example_count(default: int = 512) -> Any:
@@ -353,6 +357,31 @@ class TextTaskConfig(LanguageModelTaskConfig):
     prime: Optional[str] = setting("The ", "text the sample continues", null="starts from the text's first character")
 
 
+def declared_kind() -> Any:
+    """The ``kind`` field of the tasks whose data tells its kind (custom, arrays): one definition for both.
+
+    validate() checks task.kind by the first schema's range; the kinds a
+    task cannot give, its class's check_config refuses (task=arrays: the
+    kinds of characters).
+    """
+    return setting(
+        None,
+        "the kind of task: tagging, language_model (`custom` only), classify or regress",
+        check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
+        null="takes it from the data: what task.data returns, or y's type (integers classify)",
+    )
+
+
+def answer_tolerance() -> Any:
+    """The ``tolerance`` field of the tasks that may regress (custom, arrays, adding): one definition for all.
+
+    A regress task's sequence counts as right (for solved_at and the
+    accuracy) when each of its numbers is within this of its target:
+    Hochreiter and Schmidhuber's criterion for the adding problem.
+    """
+    return setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
+
+
 @dataclass
 class CustomTaskConfig(LanguageModelTaskConfig):
     # Your own data: the callable that returns the task's sequences, and its
@@ -364,17 +393,30 @@ class CustomTaskConfig(LanguageModelTaskConfig):
         default_factory=lambda: {"_target_": MISSING},
         metadata={KEYWORDS: True, DOC: "your data: a callable returning the task's sequences, and its keyword arguments"},
     )
-    # tagging or language_model. null: what the callable returns decides, and
-    # the run's saved config records it. Set it to have that checked.
-    kind: Optional[str] = setting(
-        None, "tagging, language_model, classify or regress",
-        check=Range(one_of(*TASK_KINDS), "allowed values are tagging, language_model, classify, regress, or null"),
-        null="takes it from what task.data returns",
-    )
-    # A regress task's sequence counts as right (for solved_at and the
-    # accuracy) when each of its numbers is within this of its target:
-    # Hochreiter and Schmidhuber's criterion for the adding problem.
-    tolerance: float = setting(0.04, "regress: a sequence is right when each number is within this of its target", check=Range(positive, "must be a number > 0"))
+    # tagging, language_model, classify or regress. null: what the callable
+    # returns decides, and the run's saved config records it. Set it to have
+    # that checked (classify: whole numbers in a float y are classes).
+    kind: Optional[str] = declared_kind()
+    # regress: how near each number must come (answer_tolerance).
+    tolerance: float = answer_tolerance()
+
+
+@dataclass
+class ArraysFileTaskConfig(TaskConfig):
+    # Real-valued sequences from a file (rnnexp.data.array_files): an .npz of
+    # x (sequences, steps, features) and y, or a .csv (.tsv) of the UCR
+    # archive's layout, one sequence per row after its answer. Relative
+    # paths start from the working directory.
+    path: str = setting(MISSING, "the file to read")
+    # A second file of the same layout, held out for validation in place of
+    # task.val_fraction's cut (the UCR archive's _TEST file).
+    test_path: Optional[str] = setting(None, "a file of the same layout held out for validation", null="cuts task.val_fraction from task.path")
+    # classify or regress (the kinds of characters are refused by
+    # ArraysFile.check_config). null: y's type decides, integers classify,
+    # and the run's saved config records it; classify takes whole numbers
+    # written as floats too.
+    kind: Optional[str] = declared_kind()
+    tolerance: float = answer_tolerance()
 
 
 @dataclass
@@ -413,9 +455,7 @@ class AddingTaskConfig(TaskConfig):
     seed: int = data_seed()
     # Hochreiter and Schmidhuber's (1997) criterion: a sequence counts as right
     # when its answer is off by less than this. The sums lie in [0, 2).
-    tolerance: float = setting(
-        0.04, "a sequence counts as right when its answer's absolute error is below this", check=Range(positive, "must be a number > 0")
-    )
+    tolerance: float = answer_tolerance()
 
 
 TASK_SCHEMAS = {
@@ -431,6 +471,7 @@ TASK_SCHEMAS = {
     "schema_task_custom": CustomTaskConfig,
     "schema_task_mnist1d": MNIST1DTaskConfig,
     "schema_task_adding": AddingTaskConfig,
+    "schema_task_arrays_file": ArraysFileTaskConfig,
 }
 
 

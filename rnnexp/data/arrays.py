@@ -33,10 +33,9 @@ class CheckedArrays:
     y: torch.Tensor  # (N,) int64 for classify, (N, K) float32 for regress
 
 
-def answer_kind(y: Any) -> str:
-    """classify when ``y`` holds integers (or booleans), regress when it holds floats."""
-    dtype = _as_tensor(y, "y").dtype
-    return REGRESS if dtype.is_floating_point or dtype.is_complex else CLASSIFY
+def answer_kind(y: Any, origin: str) -> str:
+    """classify when ``y`` holds integers (or booleans), regress when it holds floats; UserError naming ``origin`` else."""
+    return REGRESS if _answers(y, origin, "y").dtype.is_floating_point else CLASSIFY
 
 
 def checked_arrays(x: Any, y: Any, origin: str, kind: str, split: str = "") -> CheckedArrays:
@@ -67,6 +66,8 @@ def _as_tensor(value: Any, name: str) -> torch.Tensor:
 
 def _inputs(x: Any, origin: str, name: str) -> torch.Tensor | list[torch.Tensor]:
     """``x`` as one (N, T, F) float32 tensor, or a list of (T_i, F) ones when it is a list of unequal sequences."""
+    if getattr(x, "dtype", None) == object and getattr(x, "ndim", 0) == 1:
+        x = list(x)  # numpy's array of sequences of unequal lengths (dtype=object): the list it holds
     if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, float)):
         sequences = [_sequence(part, origin, name, number) for number, part in enumerate(x)]
         for number, sequence in enumerate(sequences):
@@ -93,12 +94,12 @@ def _inputs(x: Any, origin: str, name: str) -> torch.Tensor | list[torch.Tensor]
             "or (sequences, steps) for one feature, with at least one of each"
         )
     _check_numbers(whole, origin, name)
-    whole = whole.to(torch.float32)
-    bad = ~torch.isfinite(whole).flatten(1).all(dim=1)  # (N,)
+    values = whole.to(torch.float32)
+    bad = ~torch.isfinite(values).flatten(1).all(dim=1)  # (N,)
     if bad.any():
         number = int(bad.nonzero()[0])
         return _sequence(whole[number], origin, name, number)  # raises, naming the step
-    return whole
+    return values
 
 
 def _sequence(part: Any, origin: str, name: str, number: int) -> torch.Tensor:
@@ -118,11 +119,21 @@ def _sequence(part: Any, origin: str, name: str, number: int) -> torch.Tensor:
             "(steps, features) with at least one step"
         )
     _check_numbers(sequence, origin, f"{name} sequence {number} (from 0)")
-    sequence = sequence.to(torch.float32)
-    if not torch.isfinite(sequence).all():
-        step = int((~torch.isfinite(sequence)).any(dim=1).nonzero()[0])
-        raise UserError(f"{origin}: {name} sequence {number} (from 0) holds NaN or inf at step {step}; give finite values")
-    return sequence
+    _check_finite(sequence, f"{origin}: {name} sequence {number} (from 0)", "step")
+    return sequence.to(torch.float32)
+
+
+def _check_finite(values: torch.Tensor, what: str, row: str) -> None:
+    """UserError naming the first ``row`` (step, row) of ``values`` (rows, ...) that a float32 cannot hold finitely."""
+    as_float32 = values.to(torch.float32)
+    bad = ~torch.isfinite(as_float32.reshape(len(values), -1)).all(dim=1)
+    if not bad.any():
+        return
+    first = int(bad.nonzero()[0])
+    where = f"{row} {first} (from 0)"
+    if torch.isfinite(values[first].double()).all():  # finite, but beyond float32's range
+        raise UserError(f"{what} holds a value beyond float32's range (about 3.4e38) at {where}; scale the data")
+    raise UserError(f"{what} holds NaN or inf at {where}; give finite values")
 
 
 def _check_numbers(values: torch.Tensor, origin: str, name: str) -> None:
@@ -133,19 +144,28 @@ def _check_numbers(values: torch.Tensor, origin: str, name: str) -> None:
 _INTEGERS = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
-def _targets(y: Any, origin: str, name: str, kind: str) -> torch.Tensor:
-    """``y`` as (N,) int64 classes or (N, K) float32 values, checked against ``kind``."""
+def _answers(y: Any, origin: str, name: str) -> torch.Tensor:
+    """``y`` as a tensor of real numbers (integers, booleans or floats), or UserError naming ``origin``."""
     try:
         targets = _as_tensor(y, name)
     except ValueError as error:
         raise UserError(f"{origin}: {error}; expected one answer per sequence") from None
+    _check_numbers(targets, origin, name)
+    return targets
+
+
+def _targets(y: Any, origin: str, name: str, kind: str) -> torch.Tensor:
+    """``y`` as (N,) int64 classes or (N, K) float32 values, checked against ``kind``."""
+    targets = _answers(y, origin, name)
+    if targets.dim() == 0 or len(targets) == 0:
+        raise UserError(f"{origin}: {name} has shape {tuple(targets.shape)}; expected one answer per sequence")
     if kind == CLASSIFY:
         if targets.dim() == 2 and targets.shape[1] == 1:
             targets = targets[:, 0]
         if targets.dim() != 1:
             raise UserError(f"{origin}: {name} has shape {tuple(targets.shape)}; classes are one integer per sequence, (sequences,)")
         if targets.dtype.is_floating_point:
-            whole = targets == targets.round()
+            whole = torch.isfinite(targets) & (targets == targets.round())  # (N,); inf equals its round
             if not whole.all():
                 row = int((~whole).nonzero()[0])
                 raise UserError(
@@ -158,13 +178,10 @@ def _targets(y: Any, origin: str, name: str, kind: str) -> torch.Tensor:
         return targets.to(torch.int64)
     if targets.dim() == 1:
         targets = targets.unsqueeze(1)  # (N,) -> (N, 1): one number each
-    if targets.dim() != 2:
+    if targets.dim() != 2 or targets.shape[1] == 0:
         raise UserError(f"{origin}: {name} has shape {tuple(targets.shape)}; expected (sequences,) or (sequences, values)")
-    targets = targets.to(torch.float32)
-    if not torch.isfinite(targets).all():
-        row = int((~torch.isfinite(targets)).any(dim=1).nonzero()[0])
-        raise UserError(f"{origin}: {name} row {row} (from 0) is NaN or inf; give finite values")
-    return targets
+    _check_finite(targets, f"{origin}: {name}", "row")
+    return targets.to(torch.float32)
 
 
 class ArraySet:

@@ -4,20 +4,25 @@
 
 ``task.data`` holds the ``_target_`` and the callable's keyword arguments,
 checked against its signature before it is called. It returns a list of
-(source, target) string pairs, each of equal length (a tagging task), or
-one string (a language model); rnnexp.data.loading does the rest as for the
-built-in tasks.
+(source, target) string pairs, each of equal length (a tagging task), one
+string (a language model), or real-valued sequences with one answer each
+(classify or regress): ``(x, y)``, ``(x, y, x_test, y_test)``, a dict with
+those names or :class:`rnnexp.data.task.Arrays`, of arrays or tensors
+(rnnexp.data.arrays says which shapes). rnnexp.data.loading does the rest
+as for the built-in tasks.
 
 A run directory must not run code by being read, and a saved config's
 ``task.data._target_`` could name anything (``os.system``). So a run keeps
 the sequences its callable returned, as plain JSON in ``sequences.json``
-beside its checkpoints, and a resumed run reads them from there and never
+beside its checkpoints (arrays, as checked, in ``sequences.npz`` beside it,
+read without pickle), and a resumed run reads them from there and never
 imports or calls what its config names. It then trains on exactly the
 data the first run did.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -54,7 +59,7 @@ class Custom(Task):
             origin = str(self.saved_run / SEQUENCES_NAME)
         else:
             sequences, origin = self._call(), self.origin
-        arrays = as_arrays(sequences)
+        arrays = as_arrays(sequences, origin)
         if arrays is not None:
             return self._checked_kind_of_arrays(arrays, origin)
         sequences = checked(sequences, origin)
@@ -86,8 +91,8 @@ class Custom(Task):
     def record(self, sequences: Sequences) -> dict[str, Any]:
         """sequences.json: the callable's name and arguments, for the reader, and what it returned.
 
-        Arrays are kept beside it in sequences.npz (read without pickle), and
-        sequences.json names that file.
+        Arrays (as checked: what the run trains on) are kept beside it in
+        sequences.npz, read without pickle, and sequences.json names that file.
         """
         if isinstance(sequences, Arrays):
             return {
@@ -110,18 +115,30 @@ def write_record(run_dir: Path, record: dict[str, Any]) -> None:
     write_bytes(run_dir / SEQUENCES_NAME, json.dumps(record, ensure_ascii=False).encode("utf-8"))
 
 
-def as_arrays(returned: Any) -> Optional[Arrays]:
+ARRAY_NAMES = ("x", "y", "x_test", "y_test")
+
+
+def as_arrays(returned: Any, origin: str) -> Optional[Arrays]:
     """What a callable returned as Arrays when it is real-valued data: Arrays, (x, y), (x, y, x_test, y_test), or a
-    mapping with those names; None when it is strings (pairs or a text)."""
+    mapping with those names; None when it is strings (pairs or a text). A mapping with other names is refused."""
     if isinstance(returned, Arrays):
         return returned
     if isinstance(returned, Mapping) and "x" in returned and "y" in returned:
+        unknown = [str(name) for name in returned if name not in ARRAY_NAMES]
+        if unknown:
+            raise UserError(
+                f"{origin}: returned a dict with {', '.join(unknown)}; real-valued data is x and y, "
+                "and optionally x_test and y_test"
+            )
         return Arrays(returned["x"], returned["y"], returned.get("x_test"), returned.get("y_test"))
-    if isinstance(returned, tuple) and len(returned) in (2, 4) and not isinstance(returned[0], str):
-        if len(returned) == 2 and all(isinstance(part, str) for part in returned):
-            return None
+    if isinstance(returned, tuple) and len(returned) in (2, 4) and not all(_strings(part) for part in returned):
         return Arrays(*returned)
     return None
+
+
+def _strings(part: Any) -> bool:
+    """Whether ``part`` is a string or a pair of them: a tuple of these is a text's or a tagging task's."""
+    return isinstance(part, str) or (isinstance(part, (list, tuple)) and all(isinstance(item, str) for item in part))
 
 
 def _keywords(node: Any) -> dict[str, Any]:
@@ -137,7 +154,8 @@ def _read_saved(path: Path) -> Any:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         if record.get("kind") == "arrays":
-            return read_arrays(path.parent / ARRAYS_NAME)
+            path = path.parent / ARRAYS_NAME  # FileNotFoundError names it below
+            return read_arrays(io.BytesIO(path.read_bytes()), str(path))
         return record["sequences"]
     except FileNotFoundError:
         raise UserError(
@@ -156,7 +174,12 @@ def checked(sequences: Any, origin: str) -> Sequences:
     if not isinstance(sequences, (list, tuple)):
         raise UserError(
             f"{origin}: returned a {type(sequences).__name__}; expected a list of (source, target) string pairs "
-            "(a tagging task) or one string (a language model)"
+            "(a tagging task), one string (a language model), or arrays (x, y) of real values"
+        )
+    if sequences and hasattr(sequences[0], "shape"):
+        raise UserError(
+            f"{origin}: returned a {type(sequences).__name__} of arrays; return real-valued data as a tuple (x, y) "
+            "or (x, y, x_test, y_test), or a dict with those names"
         )
     if not sequences:
         raise UserError(f"{origin}: returned no pairs (an empty {type(sequences).__name__})")

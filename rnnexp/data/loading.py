@@ -1,16 +1,18 @@
 """A task's sequences made ready to train on: vocabulary, validation split, batches.
 
-The class a task's ``_target_`` names (rnnexp.data.builtin_tasks, or
-rnnexp.data.custom for a user's callable) returns its data in one of four
-kinds (rnnexp.data.task): (source, target) pairs of equal length, for a
-model that emits one target character per source character; one text, for
-a language model; or real-valued arrays with one class or one or more
-numbers per sequence (rnnexp.data.arrays), held out by the task itself
-(MNIST-1D's test set) or cut by task.val_fraction. A text is cut into windows, each window's target the
-window shifted by one character (next-character prediction); with
-``task.stateful`` (its default) the windows follow each other in contiguous
-streams instead (rnnexp.data.sequences.Streams), and the model carries its
-state from one to the next.
+The class a task's ``_target_`` names (rnnexp.data.builtin_tasks,
+rnnexp.data.custom for a user's callable, rnnexp.data.array_files for a
+user's file of arrays) returns its data in one of four kinds
+(rnnexp.data.task): (source, target) pairs of equal length, for a model that
+emits one target character per source character; one text, for a language
+model; or real-valued arrays with one class or one or more numbers per
+sequence (rnnexp.data.arrays), with a split held out by the task itself
+(MNIST-1D's test set, task.test_path) or cut by task.val_fraction. A text
+is cut into windows, each window's target the window shifted by one
+character (next-character prediction); with ``task.stateful`` (its
+default) the windows follow each other in contiguous streams instead
+(rnnexp.data.sequences.Streams), and the model carries its state from one
+to the next.
 
 Every task gets one vocabulary for input and output: the sorted characters of
 all its strings, so hello -> ohlol has e, h, l, o as in the notebook.
@@ -82,7 +84,9 @@ def load_task(task: Mapping[str, Any], saved_run: Optional[Path] = None) -> Task
     if isinstance(sequences, str):
         data = _text_data(sequences, task, source.origin)
     elif isinstance(sequences, Arrays):
-        data = _arrays_data(sequences, task, source.kind or task.get("kind"), source.origin)
+        # Checked before anything is kept: a run keeps what it trains on, as tensors.
+        kind, sequences = checked_split(sequences, source.kind or task.get("kind"), source.origin, source.held_out_origin)
+        data = _arrays_data(sequences, task, kind)
     else:
         data = _pairs_data(sequences, task)
     data.record = source.record(sequences)
@@ -115,37 +119,49 @@ def _pairs_data(pairs: Pairs, task: Mapping[str, Any]) -> TaskData:
 
 
 # --------------------------------------------------------------------------- real values
-def _arrays_data(arrays: Arrays, task: Mapping[str, Any], kind: Optional[str], origin: str) -> TaskData:
-    """Real-valued sequences with one answer each: the held-out split the task gives, or one cut by task.val_fraction."""
-    kind = kind if kind in (CLASSIFY, REGRESS) else answer_kind(arrays.y)
+def checked_split(arrays: Arrays, kind: Optional[str], origin: str, held_out_origin: Optional[str] = None) -> tuple[str, Arrays]:
+    """The kind of ``arrays`` (``kind``, or None: y's type decides) and the arrays checked, as tensors.
+
+    UserError with one line naming ``origin``, or ``held_out_origin`` for a
+    held-out split that comes from a source of its own (task.test_path: its
+    arrays are x and y there).
+    """
+    kind = kind if kind in (CLASSIFY, REGRESS) else answer_kind(arrays.y, origin)
     train = checked_arrays(arrays.x, arrays.y, origin, kind)
     if (arrays.x_test is None) != (arrays.y_test is None):
         given, missing = ("x_test", "y_test") if arrays.y_test is None else ("y_test", "x_test")
         raise UserError(f"{origin}: gives {given} without {missing}; a held-out split needs both")
+    if arrays.x_test is None:
+        return kind, Arrays(train.x, train.y)
+    test_origin = held_out_origin or origin
+    test = checked_arrays(arrays.x_test, arrays.y_test, test_origin, kind, split="" if held_out_origin else "_test")
+    # The held-out split must fit the model the training data sizes: its features a step and, for regress, its numbers.
+    x_name, y_name = ("x", "y") if held_out_origin else ("x_test", "y_test")
+    against = f"{origin}'s " if held_out_origin else ""
+    features, test_features = _features(train.x), _features(test.x)
+    if test_features != features:
+        raise UserError(
+            f"{test_origin}: {x_name} has {test_features} features a step, {against}x has {features}; they must match"
+        )
+    if kind == REGRESS and test.y.shape[1] != train.y.shape[1]:
+        raise UserError(
+            f"{test_origin}: {y_name} has {test.y.shape[1]} numbers per sequence, {against}y has {train.y.shape[1]}; "
+            "they must match"
+        )
+    return kind, Arrays(train.x, train.y, test.x, test.y)
+
+
+def _features(x: torch.Tensor | list[torch.Tensor]) -> int:
+    return int(x.shape[2] if isinstance(x, torch.Tensor) else x[0].shape[1])
+
+
+def _arrays_data(arrays: Arrays, task: Mapping[str, Any], kind: str) -> TaskData:
+    """Checked arrays (:func:`checked_split`) as sets: the held-out split they give, or one cut by task.val_fraction."""
+    whole = ArraySet(arrays.x, arrays.y)
     if arrays.x_test is not None:
-        test = checked_arrays(arrays.x_test, arrays.y_test, origin, kind, split="_test")
-        data = TaskData(None, ArraySet(train.x, train.y), ArraySet(test.x, test.y), kind=kind)
-    else:
-        whole = ArraySet(train.x, train.y)
-        train_idx, val_idx = _split(len(whole), task["val_fraction"], task.get("seed", 0))
-        data = TaskData(None, whole.subset(train_idx), whole.subset(val_idx) if val_idx else None, kind=kind)
-    _check_fit(data, origin)
-    return data
-
-
-def _check_fit(data: TaskData, origin: str) -> None:
-    """A held-out split must have the training data's features a step and, for regress, its numbers per answer."""
-    if data.val is None:
-        return
-    if data.val.features != data.train.features:
-        raise UserError(
-            f"{origin}: x_test has {data.val.features} features a step, x has {data.train.features}; they must match"
-        )
-    if data.kind == REGRESS and data.val.targets.shape[1] != data.train.targets.shape[1]:
-        raise UserError(
-            f"{origin}: y_test has {data.val.targets.shape[1]} numbers per sequence, y has "
-            f"{data.train.targets.shape[1]}; they must match"
-        )
+        return TaskData(None, whole, ArraySet(arrays.x_test, arrays.y_test), kind=kind)
+    train_idx, val_idx = _split(len(whole), task["val_fraction"], task.get("seed", 0))
+    return TaskData(None, whole.subset(train_idx), whole.subset(val_idx) if val_idx else None, kind=kind)
 
 
 # --------------------------------------------------------------------------- language model

@@ -29,26 +29,32 @@ Pairs = list[tuple[str, str]]
 DEFAULT_CORPUS = "coriolanus.txt"
 
 
-def read_text(path_value: Optional[str], what: str) -> tuple[str, str]:
-    """(the name errors give it, the text) of the UTF-8 file task.path names; None: the shipped corpus."""
+def read_text(path_value: Optional[str], what: str, key: str = "task.path") -> tuple[str, str]:
+    """(the name errors give it, the text) of the UTF-8 file ``key`` (task.path) names; None: the shipped corpus."""
     if path_value is None:
         return "(shipped corpus)", resources.files("rnnexp.data.corpora").joinpath(DEFAULT_CORPUS).read_text("utf-8")
+    try:
+        text = read_bytes(path_value, what, key).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{key}={path_value}: not UTF-8 text (byte {error.start} cannot be decoded)") from None
+    if not text.strip():
+        raise UserError(f"{key}={path_value}: the file is empty; give {what}")
+    return path_value, text
+
+
+def read_bytes(path_value: str, what: str, key: str = "task.path") -> bytes:
+    """The bytes of the file ``key`` names; UserError naming it when it cannot be read (``what``: what it should be)."""
     path = Path(path_value).expanduser()
     try:
-        text = path.read_bytes().decode("utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise UserError(f"task.path={path_value}: no such file (relative paths start from {Path.cwd()})") from None
+        raise UserError(f"{key}={path_value}: no such file (relative paths start from {Path.cwd()})") from None
     except IsADirectoryError:
-        raise UserError(f"task.path={path_value}: is a directory; give {what}") from None
+        raise UserError(f"{key}={path_value}: is a directory; give {what}") from None
     except PermissionError:
-        raise UserError(f"task.path={path_value}: not readable (permission denied)") from None
+        raise UserError(f"{key}={path_value}: not readable (permission denied)") from None
     except OSError as error:
-        raise UserError(f"task.path={path_value}: cannot be read ({error.strerror})") from None
-    except UnicodeDecodeError as error:
-        raise UserError(f"task.path={path_value}: not UTF-8 text (byte {error.start} cannot be decoded)") from None
-    if not text.strip():
-        raise UserError(f"task.path={path_value}: the file is empty; give {what}")
-    return path_value, text
+        raise UserError(f"{key}={path_value}: cannot be read ({error.strerror})") from None
 
 
 def read_pairs(path_value: str) -> Pairs:

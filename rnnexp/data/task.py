@@ -113,6 +113,14 @@ class Task:
         """What an error about the data names: the key it came from."""
         return f"task={self.keys['name']}"
 
+    @property
+    def held_out_origin(self) -> Optional[str]:
+        """What an error about the held-out split names when it comes from a source of its own (task.test_path).
+
+        None: it comes with the data, as x_test and y_test beside x and y.
+        """
+        return None
+
     def record(self, sequences: Sequences) -> Optional[dict[str, Any]]:
         """What a run keeps of its data to be rebuilt without calling code again; None: the config rebuilds it."""
         return None

@@ -5,7 +5,7 @@ by name before anything is imported or called: a run's saved config is read
 on ``resume=`` and by ``rnnexp.predict``, and a directory received from
 someone else could name anything. The user's own data comes in through
 task=custom's ``task.data`` (rnnexp.data.custom), whose callable is called
-on a fresh run only.
+on a fresh run only, or from files of arrays (task=arrays, rnnexp.data.array_files).
 
 Torch-free: rnnexp.config.checks asks :func:`task_kind` before torch loads.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from rnnexp.data.array_files import ArraysFile
 from rnnexp.data.builtin_tasks import BUILTIN_TASKS
 from rnnexp.data.custom import Custom
 from rnnexp.data.task import LANGUAGE_MODEL, Task
@@ -25,8 +26,8 @@ def _dotted(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-# Every class a task's _target_ may name, by that name.
-TASK_CLASSES: dict[str, type[Task]] = {_dotted(cls): cls for cls in (*BUILTIN_TASKS, Custom)}
+# Every class a task's _target_ may name, by that name: the built-in tasks, and the user's own data.
+TASK_CLASSES: dict[str, type[Task]] = {_dotted(cls): cls for cls in (*BUILTIN_TASKS, Custom, ArraysFile)}
 
 # A checkpoint saved before tasks were named by _target_ has only task.name.
 _BEFORE_TARGETS = {
@@ -63,7 +64,8 @@ def build_task(task: Mapping[str, Any], saved_run: Optional[Path] = None) -> Tas
 def task_kind(task: Mapping[str, Any]) -> Optional[str]:
     """The task's kind (rnnexp.data.task.KINDS); None where only the data can tell (task=custom before its callable ran).
 
-    A run's resolved config has task.kind filled in, so a checkpoint's task always tells.
+    That is task=custom before its callable ran, and task=arrays before its
+    file is read, when task.kind is null. A run's resolved config has task.kind filled in, so a checkpoint's task always tells.
     """
     cls = TASK_CLASSES.get(target_of(task))
     if cls is None:

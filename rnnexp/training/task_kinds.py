@@ -45,7 +45,7 @@ class TaskKind:
         self.cfg, self.data = cfg, data
 
     def start(self) -> None:
-        """What the kind says, or checks, once the data is read and before the model is built."""
+        """What the kind says, or checks, once the data is read and the model built (a refused model prints none of it)."""
 
     def note_solved(self, history: History, epoch: int, stats: EpochStats) -> None:
         """Record whether the sequences of ``stats`` are all right after ``epoch``."""

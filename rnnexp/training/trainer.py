@@ -131,11 +131,11 @@ class Trainer:
         check_data_kind(cfg, self.data.kind)  # a user's callable told its kind only now
         self._check_stateful()
         self.kind: TaskKind = task_kind(cfg, self.data)
-        self.kind.start()
 
         torch.manual_seed(cfg.seed)  # before the weights are drawn
         self.shuffle = torch.Generator().manual_seed(cfg.seed)  # batch order, apart from dropout's draws
         self.model = build_model(cfg, self.data.sizes)
+        self.kind.start()  # its lines once the model is built: a model the data refuses (readout=all) prints nothing
         self.device = place(cfg, self.model, self.data)  # threads and device from the model's size; moves the model
         self.optimizer = build_optimizer(cfg, self.model)
         self.scheduler = build_scheduler(cfg, self.optimizer)

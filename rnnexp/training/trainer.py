@@ -47,11 +47,11 @@ from rnnexp.training.task_kinds import TaskKind, task_kind
 
 log = logging.getLogger(__name__)
 
-# Called after each finished epoch with the epoch's number and its monitored loss (validation
-# if the task has a split, else that epoch's training loss); True stops the run there, with
-# status pruned. A search's job passes one that reports to its trial (rnnexp.search.trial_report):
-# the trainer knows nothing of what listens.
-EpochHook = Callable[[int, float], bool]
+# Called after each finished epoch with the epoch's number, its monitored loss and accuracy
+# (validation if the task has a split, else that epoch's training pass); True stops the run
+# there, with status pruned. A search's job passes one that reports to its trial
+# (rnnexp.search.trial_report): the trainer knows nothing of what listens.
+EpochHook = Callable[[int, float, float], bool]
 
 
 def train(
@@ -71,8 +71,8 @@ def train(
     first step, and any second signal, raise Interrupted once metrics.json
     says interrupted.
 
-    ``after_epoch`` hears each epoch's monitored loss, and may stop the run
-    there (status pruned; its final loss is the loss it heard last).
+    ``after_epoch`` hears each epoch's monitored loss and accuracy, and may
+    stop the run there (status pruned; its final loss is the loss it heard last).
     """
     with StopRequest() if stop is None else contextlib.nullcontext(stop) as stop:
         started = time.perf_counter()
@@ -102,7 +102,8 @@ def train_epochs(trainer: Trainer, stop: StopRequest, after_epoch: Optional[Epoc
         stop_early = trainer.end_epoch(epoch, stats)
         # The hook hears every epoch, the last one too (a search's curves end where the run
         # ends); a stop it asks for once no epoch is left changes nothing.
-        pruned = after_epoch is not None and after_epoch(epoch, trainer.history.monitored_loss)
+        monitored = trainer.last_val or stats  # the epoch's evaluated set, as its loss is monitored
+        pruned = after_epoch is not None and after_epoch(epoch, trainer.history.monitored_loss, monitored.char_accuracy)
         if stop_early:
             break  # early stop: the validation loss stopped improving
         if pruned and epoch < trainer.cfg.epochs:
@@ -404,6 +405,7 @@ class Trainer:
         if status is Status.PRUNED:
             final_loss = self.history.monitored_loss  # the loss its trial was told last, at the epoch it stopped
         return RunResult(
+            kind=self.data.kind,
             prediction=final.first_prediction or "",
             target=self.kind.target_text(),
             final_loss=final_loss,

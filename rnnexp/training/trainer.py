@@ -36,6 +36,7 @@ from rnnexp.results import History, RunResult, Status
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
 from rnnexp.tracking.hparams import hparams_of, overrides_of
+from rnnexp.tracking.summaries import final_metrics
 from rnnexp.tracking.writer import RunTracker
 from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
 from rnnexp.training.device import visible_gpus
@@ -180,7 +181,9 @@ class Trainer:
         log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
 
     def open_records(self, resumed: bool) -> None:
-        self.tracker = RunTracker(str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None)
+        self.tracker = RunTracker(
+            str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None, kind=self.data.kind
+        )
         self.tracker.start_session(hparams_of(self.resolved, overrides_of(self.run_dir)))
         if self.data.record is not None:  # task=custom: what its callable returned, read back on resume=
             write_record(self.run_dir, self.data.record)
@@ -375,13 +378,12 @@ class Trainer:
             final_loss = self.history.monitored_loss  # what the search judged it by
         self.tracker.end_session(
             status,
-            {
-                "result/loss": final_loss,
-                "result/accuracy_char": final.char_accuracy,
-                "result/accuracy_seq": final.seq_accuracy,
-                # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
-                "result/solved_epoch": float(self.history.solved_epoch or self.cfg.epochs + 1),
-            },
+            # The kind's own names (result/loss, result/accuracy, result/mse, ...). Unsolved runs
+            # show epochs + 1 as their solved epoch, so sorting ascending ranks them last.
+            final_metrics(
+                self.data.kind, final_loss, final.char_accuracy, final.seq_accuracy,
+                float(self.history.solved_epoch or self.cfg.epochs + 1),
+            ),
             step=self.history.epochs + 1 if status is Status.DIVERGED else self.history.epochs,  # the epoch it ended in
         )
         return final

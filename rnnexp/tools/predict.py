@@ -155,7 +155,8 @@ def predict_answer(args: dict[str, str], state: dict[str, Any], model: Any, run_
     if mode == "index":
         x, target, where = _held_out(args["index"], task, run_dir)
     else:
-        x, target, where = _given_values(args["values"], sizes, state["config"]["model"].get("readout")), None, "the values given"
+        readout = state["config"]["model"].get("readout")
+        x, target, where = _given_values(args["values"], sizes, readout), None, "the values given"
     with torch.no_grad():
         output, _ = model(x.unsqueeze(0))  # (1, T, F) -> (1, C) class scores or (1, K) numbers
     lines = [f"input: {where}, {_described(x)}", *_answer_lines(output[0], target, sizes.kind, task)]

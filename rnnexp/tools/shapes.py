@@ -286,7 +286,8 @@ def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = 
         seen["ids"], seen["x"] = args[0], out  # (B, T) -> (B, T, input)
 
     def on_head(module, args, out):
-        seen["head_input"], seen["logits"] = args[0], out  # (B, T, output) -> (B, T, C); one answer a sequence: (B, width) -> (B, C)
+        # (B, T, output) -> (B, T, C); one answer a sequence: (B, width) -> (B, C) or (B, K)
+        seen["head_input"], seen["logits"] = args[0], out
 
     def on_readout(module, args, out):
         seen["readout_input"] = args[0]  # (B, T, output): the recurrence's outputs before the readout

@@ -69,7 +69,9 @@ CHARACTERS = KindTags(
     train=("train_accuracy/char", "train_accuracy/seq"),
     val=("val_accuracy/char", "val_accuracy/seq"),
     final=("result/loss", "result/accuracy_char", "result/accuracy_seq", "result/solved_epoch"),
-    columns=("loss/train", "loss/val", "val_accuracy/char", "val_accuracy/seq", "train_accuracy/char", "train_accuracy/seq", "lr"),
+    columns=(
+        "loss/train", "loss/val", "val_accuracy/char", "val_accuracy/seq", "train_accuracy/char", "train_accuracy/seq", "lr",
+    ),
 )
 # One class per sequence: the share of sequences classified right; the loss is the cross-entropy.
 CLASSIFY_TAGS = KindTags(
@@ -102,7 +104,9 @@ def metric_columns(kind: Optional[str]) -> tuple[str, ...]:
     return tuple(columns)
 
 
-def final_metrics(kind: Optional[str], loss: float, char_accuracy: float, seq_accuracy: float, solved_epoch: float) -> dict[str, float]:
+def final_metrics(
+    kind: Optional[str], loss: float, char_accuracy: float, seq_accuracy: float, solved_epoch: float
+) -> dict[str, float]:
     """The end's scalars of a run of ``kind``, by tag: the evaluation's loss and accuracies, and the solved epoch."""
     tags = tags_of(kind)
     if tags is CHARACTERS:

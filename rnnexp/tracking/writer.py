@@ -44,7 +44,8 @@ class RunTracker:
         self.writer.add_text("config", block, 0)
 
     def log_graph(self, model: nn.Module, example_ids: torch.Tensor) -> None:
-        """Draw ``model`` in the Graphs tab, traced on ``example_ids`` ((1, T) ids, or (1, T, F) features) and written into this run's event file.
+        """Draw ``model`` in the Graphs tab, traced on ``example_ids`` ((1, T) ids, or (1, T, F) features)
+        and written into this run's event file.
 
         The graph holds the model's structure and shapes, not its weights, so
         it is traced once per structure in a process and written again for

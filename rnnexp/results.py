@@ -98,12 +98,17 @@ class History:
 class RunResult:
     """A run's ``metrics.json``."""
 
+    # The task's kind (rnnexp.data.task.KINDS: tagging, language_model, classify, regress): what the
+    # sweep summary ranks by and an Optuna search optimises; None when the run never read its data.
+    kind: Optional[str] = None
     prediction: Optional[str] = None  # the trained model's output for the first evaluation sequence
     target: Optional[str] = None
     # On the evaluation set (validation if any); None unless ok. A pruned run's is the loss its
     # search's trial was told at the epoch it stopped (validation if any, else that epoch's training loss).
     final_loss: Optional[float] = None
-    accuracy: Optional[float] = None  # characters right / characters, on the evaluation set
+    # Characters right / characters on the evaluation set; for one answer per sequence (classify,
+    # regress) the share of sequences right: the class, or every number within task.tolerance.
+    accuracy: Optional[float] = None
     sequences: Optional[int] = None  # evaluation sequences (None for task=text, which is never solved)
     sequences_right: Optional[int] = None  # of those, how many had every character right at the end
     solved_epoch: Optional[int] = None

@@ -34,9 +34,13 @@ def workdir(tmp_path_factory):
         "def unequal():\n    return [('ab', 'ba'), ('abc', 'ab')]\n\n"
         "def nothing():\n    return []\n\n"
         "def a_dict():\n    return {'ab': 'ba'}\n\n"
-        "def blobs():\n    return [[[float(i % 2)] * 2] * 3 for i in range(8)], [i % 2 for i in range(8)]\n\n"
         "def with_nan():\n    return [[[0.0, 1.0], [float('nan'), 1.0]]] * 4, [0, 1, 0, 1]\n\n"
-        "NOT_CALLABLE = 3\n"
+        "NOT_CALLABLE = 3\n\n"
+        "def blobs(n=48):\n"
+        "    import torch\n"
+        "    g = torch.Generator().manual_seed(0)\n"
+        "    y = torch.randint(0, 3, (n,), generator=g)\n"
+        "    return torch.randn(n, 6, 2, generator=g) + y.view(-1, 1, 1).float(), y\n"
     )
     # Real-valued sequences in the UCR archive's layout (task=arrays): the class, then one value a step.
     (root / "bad_cells.csv").write_text("0,0.1,0.2\n1,0.3,abc\n")
@@ -58,6 +62,10 @@ def workdir(tmp_path_factory):
     (root / "book.txt").write_text("The quick brown fox jumps over the lazy dog. hello. " * 12)
     text = ["task=text", "task.path=book.txt", "task.window=8", "model=gru", "model.hidden_size=8", "task.sample_every=0"]
     done = run_in_process([*text, "epochs=1", "device=cpu", "hydra.run.dir=text_run"], root)
+    assert done.status == 0, done.stderr
+    # A classify run of real values: 48 sequences of 6 steps x 2 features, 5 of them held out.
+    blobs = ["task=custom", "task.data._target_=table_data.blobs", "model=gru", "encoder=linear", "model.hidden_size=8"]
+    done = run_in_process([*blobs, "epochs=1", "device=cpu", "hydra.run.dir=classify_run"], root)
     assert done.status == 0, done.stderr
     return root
 
@@ -137,6 +145,11 @@ TABLE = [
     ("truncated checkpoint", PREDICT, ["run=truncated", "input=hello"], "checkpoint truncated/best.pt: truncated or corrupted"),
     ("predict without a run", PREDICT, ["input=hello"], "run: missing"),
     ("input to a language model", PREDICT, ["run=text_run", "input=hello"], "input='hello': this run is a language model (task=text): it samples text from a prime instead of mapping an input; give sample=N, for example sample=200 prime=hello"),
+    ("characters to a run of real values", PREDICT, ["run=classify_run", "input=hello"], "input=hello: this run reads real values (task=custom, classify), not characters; give index=N for a held-out sequence, or values=[...] for one of your own"),
+    ("a held-out sequence the run does not have", PREDICT, ["run=classify_run", "index=5"], "index=5: the run's validation set holds 5 sequences; give an index from 0 to 4"),
+    ("values with another number of features", PREDICT, ["run=classify_run", "values=[0.5,0.5]"], "values=[0.5,0.5]: 1 feature a step, but the run's model reads 2; give one list of 2 numbers per step"),
+    ("values that are no list of numbers", PREDICT, ["run=classify_run", "values=[0.5,,1]"], "values=[0.5,,1]: not a list of numbers; give one number per step, values=[0.1,0.5,0.9], or one list of each step's features, values=[[0.1,2],[0.5,1]]"),
+    ("a held-out sequence of a run of characters", PREDICT, ["run=run", "index=3"], "index=3: this run maps characters (task=hello); give input=<characters>"),
     ("summarize a directory that is not a sweep", SUMMARIZE, ["run"], "run: a single run, not a sweep (its result is its metrics.json)"),
     ("summarize with no sweep here", SUMMARIZE, ["last"], "last: no sweep under outputs/multirun here"),
 ]

@@ -35,7 +35,7 @@ optuna = pytest.importorskip("optuna")  # the sweep extra: the modules below nee
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from rnnexp.search.results_file import OBJECTIVE, RESULTS_NAME, optimization_results  # noqa: E402
+from rnnexp.search.results_file import RESULTS_NAME, optimization_results  # noqa: E402
 from rnnexp.search.space import SearchSpace  # noqa: E402
 
 # --------------------------------------------------------------------------- the search space
@@ -118,7 +118,7 @@ def test_a_search_over_int_interval_draws_integers_and_leaves_hydras_results_fil
     assert set(written["best_params"]) == {"lr", "model.hidden_size", "optimizer"}
     # The study names its objective (optuna-dashboard's axis), and Optuna's warning that naming it is experimental
     # stays off the terminal.
-    assert study.metric_names == [OBJECTIVE] == ["final_loss"]
+    assert study.metric_names == ["final_loss"]  # hello minimises its final loss
     assert not [w for w in caught if issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
     assert "ExperimentalWarning" not in done.stderr + done.stdout
 
@@ -147,7 +147,7 @@ def hparams_status(run_dir: Path) -> str:
 def test_the_trainers_hook_hears_every_epoch_and_stops_the_run_as_pruned(tmp_path):
     heard = []
 
-    def after_epoch(epoch: int, loss: float) -> bool:
+    def after_epoch(epoch: int, loss: float, accuracy: float) -> bool:
         heard.append((epoch, loss))
         return epoch == 2
 
@@ -161,9 +161,9 @@ def test_the_trainers_hook_hears_every_epoch_and_stops_the_run_as_pruned(tmp_pat
     assert hparams_status(tmp_path) == "STATUS_UNKNOWN"  # TensorBoard: not a Success, nor a Failure
 
     told = []  # no validation split: the epoch's training loss; a stop asked for after the last epoch changes nothing
-    hello = train(compose_config("epochs=3"), tmp_path / "hello", after_epoch=lambda e, loss: told.append(loss) or True)
+    hello = train(compose_config("epochs=3"), tmp_path / "hello", after_epoch=lambda e, loss, accuracy: told.append(loss) or True)
     assert hello.status is Status.PRUNED and hello.epochs == 1 and told == hello.losses
-    last = train(compose_config("epochs=1"), tmp_path / "last", after_epoch=lambda e, loss: True)
+    last = train(compose_config("epochs=1"), tmp_path / "last", after_epoch=lambda e, loss, accuracy: True)
     assert last.status is Status.OK and last.epochs == 1
 
 

@@ -298,7 +298,7 @@ def test_the_csv_keeps_every_override_and_the_unrounded_numbers(tmp_path):
     with open(tmp_path / SUMMARY_CSV, newline="") as f:
         rows = {r["job"]: r for r in csv.DictReader(f)}
     assert list(rows["0"]) == ["rank", "job", "dir", "overrides", "status", "epochs", "solved", "final_loss", "accuracy",
-                               "sequences_right", "sequences", "solved_epoch", "seconds", "prediction", "error"]
+                               "sequences_right", "sequences", "solved_epoch", "seconds", "prediction", "error", "kind"]
     assert rows["0"]["epochs"] == "15" and rows["6"]["epochs"] == ""  # trained; none known for a job without a record
     assert rows["0"]["overrides"] == "task=copy lr=0.1 seed=0"  # the common override too
     assert rows["4"]["final_loss"] == "1.23456789" and rows["5"]["final_loss"] == "nan"
@@ -610,9 +610,10 @@ def test_a_search_ranks_by_its_objective_and_says_so(tmp_path):
     ])
     assert "0 failed. Ranked by final loss, the search's objective (minimize: lowest first).\n" in minimised.markdown()
 
+    # A search that maximises, maximises the accuracy: ties by final loss; no finite loss stays last either way.
     maximised = Summary.read(tmp_path, Ranking.of_sweeper(OPTUNA | {"direction": "maximize"}))
-    assert [j.num for j in maximised.ranked] == [0, 3, 2, 1, 4]  # no finite loss stays last either way
-    assert "(maximize: highest first)" in maximised.text()
+    assert [j.num for j in maximised.ranked] == [1, 2, 0, 3, 4]
+    assert maximised.text().splitlines()[1] == "Ranked by accuracy, the search's objective (maximize: highest first)"
     basic = Summary.read(tmp_path, Ranking.of_sweeper(BASIC))
     assert [j.num for j in basic.ranked] == [0, 1, 2, 3, 4]  # solved first, by solved epoch
     assert basic.text().splitlines()[1] == "Ranked: solved first by solved epoch, then by final loss"
@@ -646,14 +647,16 @@ class Direction(Enum):  # as the Optuna plugin's schema holds its default
 @pytest.mark.parametrize("sweeper, direction", [
     (OPTUNA, "minimize"),
     (OPTUNA | {"direction": Direction.maximize}, "maximize"),
-    ({"_target_": OPTUNA["_target_"]}, "minimize"),  # Optuna's default
+    ({"_target_": OPTUNA["_target_"]}, "minimize"),  # no direction: the task's kind, the final loss for hello
+    (OPTUNA | {"direction": None}, "minimize"),
     (OPTUNA | {"direction": ["minimize", "maximize"]}, None),  # several objectives: a job returns one number
     (BASIC, None),
     (None, None),  # a config without hydra.sweeper
 ])
 def test_the_ranking_follows_the_sweepers_config(sweeper, direction):
     config = OmegaConf.create({"sweeper": sweeper})  # as the callback receives it
-    assert Ranking.of_sweeper(config.sweeper) == Ranking(direction)
+    metric = "accuracy" if direction == "maximize" else "final_loss"  # maximize: the accuracy
+    assert Ranking.of_sweeper(config.sweeper) == Ranking(direction, metric)
 
 
 def test_the_ranking_is_recorded_as_the_multirun_starts_and_a_rebuilt_summary_follows_it(tmp_path, capsys):
@@ -861,8 +864,8 @@ def test_the_launcher_and_search_configs_compose(tmp_path, monkeypatch):
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "cpu"
     assert launcher.cpus_per_task == 1 and launcher.submitit_folder.startswith("outputs/multirun/")
     sweeper = search.hydra.sweeper
-    assert sweeper._target_.endswith("OptunaSearch") and sweeper.direction.name == "minimize"  # an enum: a typo fails
-    assert Ranking.of_sweeper(sweeper) == Ranking("minimize")  # the summary ranks its trials by the objective
+    assert sweeper._target_.endswith("OptunaSearch") and sweeper.direction is None  # the task's kind chooses
+    assert Ranking.of_sweeper(sweeper, search.task) == Ranking("minimize")  # the summary ranks its trials by the objective
     assert sweeper.sampler._target_ == "optuna.samplers.TPESampler" and sweeper.sampler.n_startup_trials == 10
     assert sweeper.max_failure_rate * sweeper.n_jobs >= 1  # one failed trial in a batch does not end the study
     assert sweeper.storage is None  # a journal file in the sweep directory

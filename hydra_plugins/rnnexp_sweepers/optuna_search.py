@@ -13,6 +13,7 @@ it runs.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, List, Optional
 
 from hydra.core.plugins import Plugins
@@ -20,7 +21,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from rnnexp.search.config import register_search_configs
+from rnnexp.search.config import kind_unknown_note, register_search_configs, search_objective
 
 register_search_configs()
 
@@ -43,7 +44,7 @@ class OptunaSearch(Sweeper):
     ) -> None:
         self.settings = dict(
             sampler=sampler,
-            direction=str(getattr(direction, "name", direction)),  # the schema holds an enum
+            direction=direction,  # resolved in setup, where the task's config tells its kind
             storage=storage,
             study_name=study_name,
             n_trials=n_trials,
@@ -58,6 +59,12 @@ class OptunaSearch(Sweeper):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
+        note = kind_unknown_note(self.settings["direction"], config.get("task"))
+        if note is not None:
+            logging.getLogger("rnnexp").info(note)
+        objective = search_objective(self.settings["direction"], config.get("task"))
+        if objective is not None:  # a list of directions goes to Optuna as it is, which refuses it
+            self.settings["direction"] = objective.direction
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function
         )

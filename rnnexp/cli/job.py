@@ -44,7 +44,8 @@ log = logging.getLogger("rnnexp")
 
 
 def run_job(cfg: DictConfig) -> float:
-    """One training job; returns the final loss (what a sweeper minimises).
+    """One training job; returns the final loss (what Hydra's sweepers minimise; rnnexp's search reads
+    its objective, the final loss or the accuracy, from the job's metrics.json).
 
     A diverged or failed job in a sweep returns inf: the worst value a
     sweeper can compare (Optuna rejects NaN, and a raised error would end

@@ -26,14 +26,16 @@ from typing import Any, Dict, List, Mapping, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from rnnexp.data.task_registry import task_kind
 from rnnexp.errors import UserError
+from rnnexp.training.objectives import DIRECTIONS, Objective, objective_of, objective_of_direction
 
 # The Hydra plugin class, which Hydra finds only under the hydra_plugins namespace.
 SWEEPER_TARGET = "hydra_plugins.rnnexp_sweepers.optuna_search.OptunaSearch"
 
 
 class Direction(Enum):
-    """What the search does with the final loss each job returns."""
+    """Which way the search goes, and so what it optimises: minimize the final loss, or maximize the accuracy."""
 
     minimize = 1
     maximize = 2
@@ -91,7 +93,9 @@ class OptunaSearchConfig:
     _recursive_: bool = False
 
     sampler: SamplerConfig = MISSING
-    direction: Direction = Direction.minimize  # of the final loss each job returns
+    # minimize: each job's final loss; maximize: its accuracy (rnnexp.training.objectives);
+    # null: the task's kind chooses (maximize for classify, minimize for the others).
+    direction: Optional[Direction] = None
     # Where the study lives; null: a journal file in the sweep directory, optuna.journal
     # (rnnexp/search/study_storage.py). A database URL (sqlite:///optuna.db) or a journal file's path also do.
     storage: Optional[str] = None
@@ -144,3 +148,30 @@ def check_sampler(sampler: Mapping[str, Any]) -> None:
         package = SAMPLER_PACKAGES.get(name)
         if node._target_ == sampler.get("_target_") and package and importlib.util.find_spec(package) is None:
             raise UserError(f"hydra/sweeper/sampler={name}: {node._target_} needs the {package} package; pip install {package}")
+
+
+def search_objective(direction: Any, task: Optional[Mapping[str, Any]]) -> Optional[Objective]:
+    """What a search with ``hydra.sweeper.direction`` optimises for ``task`` (its config node); None for a list of directions.
+
+    minimize: the final loss; maximize: the accuracy. Null follows the task's
+    kind as its class tells it before any data is read: a classify task
+    maximises its accuracy, every other kind minimises its final loss, and so
+    does task=custom unless task.kind names its kind (its data is read only
+    by the jobs). The sweeper, its jobs and the summary all ask this.
+    """
+    direction = getattr(direction, "name", direction)  # the schema holds an enum
+    if direction is None:
+        return objective_of(task_kind(task) if task is not None else None)
+    if str(direction) in DIRECTIONS:
+        return objective_of_direction(str(direction))
+    return None
+
+
+def kind_unknown_note(direction: Any, task: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The line a search logs when its direction is null and its config does not tell the task's kind (task=custom)."""
+    if getattr(direction, "name", direction) is not None or task is None or task_kind(task) is not None:
+        return None
+    return (
+        "hydra.sweeper.direction=null: task=custom tells its kind only once its data is read, so the search minimizes "
+        "the final loss; with task.kind=classify it maximizes the accuracy (or set hydra.sweeper.direction=maximize)"
+    )

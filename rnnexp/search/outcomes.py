@@ -2,9 +2,10 @@
 
 The record says how the job ended, whichever launcher ran it and in whatever
 process: a pruned job's trial is told it was pruned (the sampler learns from
-its losses up to there), a finished one its final loss, one that diverged or
-failed the worst value of the search's direction, so that the study goes on
-past it. An interrupted job's trial is left running: ``continue=`` resumes
+its values up to there), a finished one the search's objective (its final
+loss when the study minimises, its accuracy when it maximises:
+rnnexp.training.objectives), one that diverged or failed the worst value of
+the search's direction, so that the study goes on past it. An interrupted job's trial is left running: ``continue=`` resumes
 the job, which reports to it again, and tells it then.
 """
 
@@ -18,6 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 from rnnexp.results import METRICS_NAME, RunResult, Status
+from rnnexp.training.objectives import objective_of_direction
 
 
 def job_record(job_return: Any) -> Optional[RunResult]:
@@ -44,10 +46,10 @@ def tell(study: optuna.Study, number: int, record: Optional[RunResult], returned
     if status is Status.INTERRUPTED:
         return None
     if status is Status.PRUNED:
-        study.tell(number, state=TrialState.PRUNED)  # Optuna takes its last reported loss as its value
+        study.tell(number, state=TrialState.PRUNED)  # Optuna takes its last reported value as its value
         return TrialState.PRUNED
-    value = record.final_loss if record is not None else returned
     direction = study.direction.name.lower()
+    value = getattr(record, objective_of_direction(direction).metric) if record is not None else returned
     finite = value is not None and math.isfinite(value) and status in (Status.OK, None)
     study.tell(number, value if finite else worst(direction))
     return TrialState.COMPLETE

@@ -19,19 +19,21 @@ import optuna
 from omegaconf import OmegaConf
 
 from rnnexp.files import write_atomically
+from rnnexp.training.objectives import objective_of_direction
 
 RESULTS_NAME = "optimization_results.yaml"
-# What each job returns and the study is told: metrics.json's final_loss (rnnexp.cli.job.run_job).
-OBJECTIVE = "final_loss"
-
-
 def name_objective(study: optuna.Study) -> None:
-    """Name the study's objective, which optuna-dashboard and Optuna's plots show instead of "Objective 0"."""
+    """Name the study's objective, which optuna-dashboard and Optuna's plots show instead of "Objective 0".
+
+    The field of metrics.json the study is told (rnnexp.search.outcomes):
+    ``final_loss`` when it minimises, ``accuracy`` when it maximises.
+    """
     # Study.set_metric_names (Optuna 3.2 on) is marked experimental and warns on every call;
     # the warning says nothing a search's user can act on.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names([OBJECTIVE])  # the search has one direction (hydra.sweeper.direction)
+        # The search has one direction (hydra.sweeper.direction).
+        study.set_metric_names([objective_of_direction(study.direction.name.lower()).metric])
 
 
 def optimization_results(study: optuna.Study) -> dict[str, Any]:

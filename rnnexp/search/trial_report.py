@@ -5,8 +5,9 @@ trial, marks it with the sweep directory and the number of the job that will
 run it, and only then launches the job. The job, in whatever process or node
 runs it, opens the same storage (rnnexp.search.study_storage) from its own
 Hydra config, finds its trial by those marks, and after each epoch reports
-its monitored loss (validation, or training where the task has no split) as
-the trial's intermediate value at that epoch. The pruner, built from the same
+the study's objective as the trial's intermediate value at that epoch: its
+monitored loss when the study minimises, its accuracy when it maximises
+(validation, or training where the task has no split). The pruner, built from the same
 settings (rnnexp.search.pruners), compares it with the other trials' at the
 same epoch. The trainer sees only a callable (rnnexp.training.trainer.EpochHook).
 
@@ -26,6 +27,7 @@ from omegaconf import DictConfig
 from rnnexp.search.config import is_search
 from rnnexp.search.pruners import make_pruner
 from rnnexp.search.study_storage import open_storage, resolved_study_name
+from rnnexp.training.objectives import ACCURACY, objective_of_direction
 
 log = logging.getLogger("rnnexp")
 
@@ -51,7 +53,7 @@ def belongs_to(trial: Any, storage_setting: Optional[str], sweep_dir: str | Path
     return storage_setting is None or trial.user_attrs.get(SWEEP_ATTR) == sweep_mark(sweep_dir)
 
 
-def epoch_reporter(hydra_cfg: DictConfig) -> Optional[Callable[[int, float], bool]]:
+def epoch_reporter(hydra_cfg: DictConfig) -> Optional[Callable[[int, float, float], bool]]:
     """For a job of rnnexp's Optuna search, the per-epoch hook that reports to its trial; None for any other job.
 
     A job that cannot reach the study says so in a warning and trains to its
@@ -84,27 +86,35 @@ def _report_to_trial(sweeper: DictConfig, sweep_dir: str, job: int) -> Optional[
 
 
 class TrialReport:
-    """Tell a trial each epoch's loss; True when its pruner says the trial should stop there.
+    """Tell a trial each epoch's loss, or accuracy; True when its pruner says the trial should stop there.
 
-    A report the storage refuses (a shared file system that went away) is
-    logged once, and the job trains on to its end: pruning saves time, and
-    the run itself is sound.
+    What is told is what the study is told at the end (rnnexp.search.outcomes):
+    the loss when it minimises, the accuracy when it maximises, so the pruner
+    compares each epoch's value with the other trials' in the study's own
+    direction. A report the storage refuses (a shared file system that went
+    away) is logged once, and the job trains on to its end: pruning saves
+    time, and the run itself is sound.
     """
 
     def __init__(self, trial: Any):
         self.trial = trial  # an optuna.trial.Trial that is running
+        self.objective = objective_of_direction(trial.study.direction.name.lower())
         self.broken = False
 
-    def __call__(self, epoch: int, loss: float) -> bool:
+    def __call__(self, epoch: int, loss: float, accuracy: float) -> bool:
         if self.broken:
             return False
+        value = accuracy if self.objective.metric == ACCURACY else loss
         try:
-            self.trial.report(loss, step=epoch)  # Optuna's steps are the epochs, counted from 1
+            self.trial.report(value, step=epoch)  # Optuna's steps are the epochs, counted from 1
             stop = self.trial.should_prune()
         except Exception as error:
             self.broken = True
             log.warning(f"Epoch {epoch} not reported to trial {self.trial.number} ({error}); the job trains on without pruning")
             return False
         if stop:
-            log.info(f"Pruned by the search after epoch {epoch}: trial {self.trial.number}'s loss {loss:.4g} is behind the others'")
+            log.info(
+                f"Pruned by the search after epoch {epoch}: trial {self.trial.number}'s {self.objective.words} "
+                f"{value:.4g} is behind the others'"
+            )
         return stop

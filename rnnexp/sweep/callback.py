@@ -39,12 +39,12 @@ class SweepSummary(Callback):
         # summarized later still ranks by the search's objective, and lists
         # the jobs it planned that never started. Hydra's basic sweeper saves
         # the same multirun.yaml again as it starts; the Optuna sweeper saves none.
-        Ranking.of_sweeper(config.hydra.get("sweeper")).write(config.hydra.sweep.dir)
+        Ranking.of_sweeper(config.hydra.get("sweeper"), config.get("task")).write(config.hydra.sweep.dir)
         saved = Path(config.hydra.sweep.dir) / MULTIRUN_NAME
         write_atomically(saved, lambda tmp: OmegaConf.save(config, tmp))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        summary = Summary.read(config.hydra.sweep.dir, Ranking.of_sweeper(config.hydra.get("sweeper")))
+        summary = Summary.read(config.hydra.sweep.dir, Ranking.of_sweeper(config.hydra.get("sweeper"), config.get("task")))
         summary.write()  # before any exit, so a failed sweep still has its tables
         print(summary.text(), flush=True)
         print(f"Summary: {summary.sweep_dir / SUMMARY_MD}, {summary.sweep_dir / SUMMARY_CSV}", flush=True)

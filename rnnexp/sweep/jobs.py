@@ -8,14 +8,19 @@ plan is read from the sweep's ``multirun.yaml``, whose overrides expand into
 the jobs as Hydra's basic sweeper expands them; for a search (Optuna) it is
 the number of trials.
 
-Ranking: solved jobs first (every evaluation sequence right at the end), by
-solved epoch, then by final loss; diverged and failed jobs after them, and
-the jobs that have not ended last. Losses are compared as they print
-(four decimals), so two that print the same rank by job number. A search that optimises an objective
-(Optuna) ranks the ended jobs by that instead, the final loss, so that its
-best trial is the summary's first row. Either way a trial the search pruned
-comes after the jobs that trained to their end with a finite loss, by the
-loss it was pruned at: that loss is of an earlier epoch, not a final one.
+Ranking follows the task's kind (rnnexp.training.objectives), which each
+job's metrics.json records. Tagging and text: solved jobs first (every
+evaluation sequence right at the end), by solved epoch, then by final loss.
+Classify: by accuracy, the share of sequences classified right, highest
+first, then by final loss. Regress: by final loss, the MSE, lowest first.
+Diverged and failed jobs come after them, and the jobs that have not ended
+last. Numbers are compared as they print (four decimals), so two that print
+the same rank by the next key, and in the end by job number. A search that
+optimises an objective (Optuna) ranks the ended jobs by that instead (the
+final loss, or the accuracy), so that its best trial is the summary's first
+row. Either way a trial the search pruned comes after the jobs that trained
+to their end with a finite loss, by the value it was pruned at: that is of
+an earlier epoch, not a final one.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from omegaconf import OmegaConf
 
+from rnnexp.data.task import REGRESS
+from rnnexp.data.task_registry import task_kind
 from rnnexp.files import write_atomically
 from rnnexp.results import (
     ENDED,
@@ -41,6 +48,7 @@ from rnnexp.results import (
     reaches,
     saved_overrides,
 )
+from rnnexp.training.objectives import ACCURACY, DIRECTIONS, FINAL_LOSS, Objective, objective_of
 
 # Ties in the ranking (equal losses, none at all) go to the job that got further.
 _STATUS_ORDER = {Status.OK: 0, Status.PRUNED: 1, Status.DIVERGED: 2, Status.FAILED: 3, Status.INTERRUPTED: 4,
@@ -52,8 +60,7 @@ CONFIG_FILE = OVERRIDES_FILE.parent / "config.yaml"  # the job's composed config
 # Written into the sweep directory when the multirun starts: how its summary
 # ranks the jobs (sweeps from before multirun.yaml was saved for every sweeper have only this).
 RANKING_NAME = "ranking.yaml"
-_DIRECTIONS = ("minimize", "maximize")
-# Sweepers that optimise the final loss: rnnexp's Optuna search (rnnexp.search),
+# Sweepers that optimise an objective: rnnexp's Optuna search (rnnexp.search),
 # and Hydra's Optuna sweeper, which sweeps recorded before rnnexp had its own may name.
 _SEARCHES = ("OptunaSweeper", "OptunaSearch")
 
@@ -66,6 +73,7 @@ class Job:
     dir: Optional[Path]  # None for a job that never started (missing)
     overrides: list[str]
     status: Status
+    kind: Optional[str] = None  # the task's kind, as metrics.json records it; None before it did, or without one
     final_loss: Optional[float] = None
     accuracy: Optional[float] = None
     solved_epoch: Optional[int] = None
@@ -101,6 +109,7 @@ class Job:
             job_dir,
             overrides,
             result.status,
+            kind=result.kind,
             final_loss=result.final_loss,
             accuracy=result.accuracy,
             solved_epoch=result.solved_epoch,
@@ -176,6 +185,12 @@ class Job:
         if self.final_loss is None or not math.isfinite(self.final_loss):
             return math.inf
         return self.final_loss
+
+    def value(self, metric: str) -> float:
+        """The job's ``final_loss`` (as :attr:`loss`) or ``accuracy`` for ranking; nan where there is none."""
+        if metric == FINAL_LOSS:
+            return self.loss
+        return self.accuracy if self.accuracy is not None and math.isfinite(self.accuracy) else math.nan
 
     @property
     def tier(self) -> int:
@@ -273,25 +288,30 @@ def sweep_grid(arguments: list[str]) -> list[list[str]]:
 
 @dataclass(frozen=True)
 class Ranking:
-    """How the summary orders a sweep's jobs: by the search's objective when it has one.
+    """How the summary orders a sweep's jobs: by the search's objective when it has one, else by the task's kind.
 
-    An optimising sweeper (Optuna) minimises or maximises what each job
-    returns, its final loss (rnnexp.cli.job.run_job); ranking by anything else
-    would put the search's best trial anywhere in the table. Other sweeps
-    rank solved jobs first, by solved epoch, then by final loss.
+    An optimising sweeper (Optuna) minimises the final loss or maximises the
+    accuracy of each job (rnnexp.search.config.search_objective); ranking by
+    anything else would put the search's best trial anywhere in the table.
+    Other sweeps rank as their kind says (rnnexp.training.objectives):
+    classify by accuracy, regress by final loss, tagging and text solved
+    jobs first, by solved epoch, then by final loss.
     """
 
-    direction: Optional[str] = None  # "minimize" or "maximize" the final loss; None: no objective
+    direction: Optional[str] = None  # "minimize" or "maximize" the search's metric; None: no search
+    metric: str = FINAL_LOSS  # what the search optimised: final_loss or accuracy (a field of metrics.json)
+    kind: Optional[str] = None  # the task's kind, from the jobs' records (Summary.read fills it in)
 
     @classmethod
-    def of_sweeper(cls, sweeper: Optional[Mapping[str, Any]]) -> Ranking:
-        """The ranking for the multirun's ``hydra.sweeper`` config."""
+    def of_sweeper(cls, sweeper: Optional[Mapping[str, Any]], task: Optional[Mapping[str, Any]] = None) -> Ranking:
+        """The ranking for the multirun's ``hydra.sweeper`` config; ``task``, its task node, for a direction left null."""
         if not sweeper or not str(sweeper.get("_target_", "")).endswith(_SEARCHES):
             return cls()
-        direction = sweeper.get("direction", "minimize")  # Optuna's default
-        direction = getattr(direction, "name", direction)  # the plugin's schema holds an enum
-        # A list is a multi-objective study; a job returns one number, so it cannot run here.
-        return cls(str(direction)) if str(direction) in _DIRECTIONS else cls()
+        from rnnexp.search.config import search_objective  # no optuna: the search's keys only
+
+        objective = search_objective(sweeper.get("direction"), task)
+        # None for a list: a multi-objective study, which a job's one result cannot run.
+        return cls(objective.direction, objective.metric) if objective is not None else cls()
 
     @classmethod
     def read(cls, sweep_dir: str | Path) -> Ranking:
@@ -299,43 +319,75 @@ class Ranking:
         path = Path(sweep_dir) / RANKING_NAME
         if not path.is_file():
             return cls()
-        direction = OmegaConf.load(path).get("direction")
-        return cls(direction) if direction in _DIRECTIONS else cls()
+        recorded = OmegaConf.load(path)
+        direction, metric = recorded.get("direction"), recorded.get("objective")
+        if direction not in DIRECTIONS:
+            return cls()
+        # Recorded before a search could maximise the accuracy: "final loss".
+        metric = str(metric).replace(" ", "_") if metric else FINAL_LOSS
+        return cls(direction, metric if metric in (FINAL_LOSS, ACCURACY) else FINAL_LOSS)
 
     def write(self, sweep_dir: str | Path) -> None:
         """Record the ranking, so that a summary rebuilt later (rnnexp.summarize) ranks the jobs the same way."""
         header = "# How summary.md and summary.csv rank this sweep's jobs; python -m rnnexp.summarize reads it back.\n"
-        body = OmegaConf.to_yaml({"objective": "final loss" if self.direction else None, "direction": self.direction})
+        search = self.search
+        body = OmegaConf.to_yaml({"objective": search.words if search else None, "direction": self.direction})
         path = Path(sweep_dir) / RANKING_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, lambda tmp: Path(tmp).write_text(header + body, encoding="utf-8"))
 
+    @property
+    def search(self) -> Optional[Objective]:
+        """What the search optimised; None for a sweep that is no search."""
+        return Objective(self.metric, self.direction) if self.direction is not None else None
+
+    @property
+    def objective(self) -> Optional[Objective]:
+        """What the jobs are ranked by: the search's objective, or a classify or regress task's; None: solved first."""
+        if self.search is not None:
+            return self.search
+        by_kind = objective_of(self.kind)
+        return by_kind if by_kind.metric == ACCURACY or self.kind == REGRESS else None
+
     def describe(self) -> str:
         """What the ranking follows, for the summary's intro."""
-        if self.direction is None:
+        by = self.objective
+        if by is None:
             return "Ranked: solved first by solved epoch, then by final loss"
-        best = "lowest" if self.direction == "minimize" else "highest"
-        return f"Ranked by final loss, the search's objective ({self.direction}: {best} first)"
+        best = "highest" if by.maximize else "lowest"
+        if self.search is not None:
+            return f"Ranked by {by.words}, the search's objective ({by.direction}: {best} first)"
+        if by.metric == ACCURACY:
+            return f"Ranked by seq accuracy, {best} first, then by final loss"
+        return f"Ranked by final MSE, {best} first"
 
     def key(self, job: Job) -> tuple:
         """Sort key of one job: the ended jobs first; ties by status (the job that got further), then job number."""
         ties = (_STATUS_ORDER.get(job.status, 9), job.num)
         loss = as_printed(job.loss)
-        if self.direction is None:
+        by = self.objective
+        if by is None:
             return (not job.ended, not job.solved, job.solved_epoch if job.solved else 0, job.tier, loss, *ties)
-        return (not job.ended, job.tier, *self._by_objective(loss), *ties)
+        return (not job.ended, job.tier, *_better_first(by, job.value(by.metric)), loss, *ties)
 
     def group_key(self, group: Group) -> tuple:
-        """Sort key of a seed group: by mean final loss under an objective, else by share solved."""
+        """Sort key of a seed group: by its mean of the objective, else by share solved."""
         mean_loss = as_printed(group.mean_loss) if group.mean_loss is not None else math.inf
-        if self.direction is None:
+        by = self.objective
+        if by is None:
             mean_epoch = group.mean_solved_epoch if group.mean_solved_epoch is not None else math.inf
             return (-group.solved_share, mean_epoch, mean_loss)
-        return self._by_objective(mean_loss)
+        mean = group.mean(by.metric)
+        return (*_better_first(by, mean if mean is not None else math.nan), mean_loss)
 
-    def _by_objective(self, loss: float) -> tuple[bool, float]:
-        # No finite loss (diverged, failed) goes last in either direction, as the sweeper's inf does when minimising.
-        return (not math.isfinite(loss), -loss if self.direction == "maximize" else loss)
+
+def _better_first(by: Objective, value: float) -> tuple[bool, float]:
+    """Sort keys that put the better ``value`` of ``by`` first, as printed; none (nan, inf) last in either direction,
+    as the sweeper's inf goes last when minimising."""
+    if not math.isfinite(value):
+        return (True, 0.0)
+    shown = as_printed(value)
+    return (False, -shown if by.maximize else shown)
 
 
 def as_printed(loss: float) -> float:
@@ -398,9 +450,49 @@ class Group:
         return statistics.stdev(losses) if len(losses) >= 2 else None
 
     @property
+    def accuracies(self) -> list[float]:
+        """The accuracies of the jobs that have a final loss: those that trained to their end."""
+        return [j.accuracy for j in self.jobs if j.tier == 0 and j.accuracy is not None]
+
+    @property
+    def mean_accuracy(self) -> Optional[float]:
+        accuracies = self.accuracies
+        return statistics.fmean(accuracies) if accuracies else None
+
+    @property
+    def std_accuracy(self) -> Optional[float]:
+        accuracies = self.accuracies
+        return statistics.stdev(accuracies) if len(accuracies) >= 2 else None
+
+    def mean(self, metric: str) -> Optional[float]:
+        """The mean ``final_loss`` or ``accuracy`` over the seeds that trained to their end."""
+        return self.mean_accuracy if metric == ACCURACY else self.mean_loss
+
+    @property
     def mean_solved_epoch(self) -> Optional[float]:
         epochs = [j.solved_epoch for j in self.jobs if j.solved]
         return statistics.fmean(epochs) if epochs else None
+
+
+def sweep_kind(jobs: Sequence[Job], sweep_dir: Optional[str | Path] = None) -> Optional[str]:
+    """The kind of task the sweep's jobs trained, as their records say; None when they name several, or none.
+
+    A sweep whose records name no kind (every job failed or has not ended,
+    or they were written before metrics.json recorded it) takes the kind its
+    saved config tells (``multirun.yaml``'s task: None for task=custom, whose
+    data decides).
+    """
+    kinds = {job.kind for job in jobs if job.kind is not None}
+    if kinds:
+        return kinds.pop() if len(kinds) == 1 else None
+    path = Path(sweep_dir) / MULTIRUN_NAME if sweep_dir is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        task = OmegaConf.to_container(OmegaConf.load(path), resolve=False).get("task")
+        return task_kind(task) if isinstance(task, dict) else None
+    except Exception:  # a file this version cannot read: ranked as tagging
+        return None
 
 
 def group_by_setting(jobs: list[Job], ranking: Ranking = Ranking()) -> list[Group]:

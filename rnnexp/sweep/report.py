@@ -2,6 +2,10 @@
 
 Two tables: every job in rank order, with the overrides that tell the jobs
 apart; and, when a setting was run over several seeds, one row per setting.
+The columns say what their numbers are for the sweep's kind of task: a
+classify sweep's accuracy is the share of sequences classified right (and
+its seed groups show the mean accuracy), a regress sweep's final loss is the
+MSE and its accuracy the share of sequences within task.tolerance.
 A trial that a search pruned shows the epoch it stopped at beside its status,
 and the loss it was judged by there.
 Jobs that failed are listed last with their one-line reason, and then the
@@ -17,14 +21,15 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from rnnexp.data.task import CLASSIFY, REGRESS
 from rnnexp.files import write_atomically
 from rnnexp.results import Status
 from rnnexp.sweep.continuation import finish_command
-from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, varying_overrides
+from rnnexp.sweep.jobs import Group, Job, Ranking, group_by_setting, rank, read_jobs, sweep_kind, varying_overrides
 from rnnexp.sweep.ladder import Ladder, ladder_of, recorded_key
 
 SUMMARY_CSV = "summary.csv"
@@ -34,10 +39,33 @@ JOB_COLUMNS = ["rank", "job", "overrides", "status", "final loss", "accuracy", "
 # Shown after "accuracy" (of characters) when a task has many evaluation sequences:
 # "402/410" says how near a job came where "solved" says only all or not.
 SEQUENCES_COLUMN = "sequences right"
-GROUP_COLUMNS = ["setting", "seeds", "solved", "mean loss", "std loss", "mean solved epoch"]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What the tables call a kind's numbers, and the digits of its accuracy."""
+
+    loss: str = "final loss"
+    accuracy: str = "accuracy"  # characters right, for a task of characters
+    accuracy_digits: int = 2
+    mean_loss: str = "mean loss"
+    std_loss: str = "std loss"
+    mean_accuracy: str = ""  # a seed group's mean accuracy, where the kind ranks by it ("": no such column)
+    std_accuracy: str = ""
+
+
+CHARACTERS = Columns()
+# One answer per sequence: the accuracy is the share of sequences right, to the four decimals it ranks by.
+KIND_COLUMNS = {
+    CLASSIFY: Columns(accuracy="seq accuracy", accuracy_digits=4, mean_accuracy="mean accuracy", std_accuracy="std accuracy"),
+    REGRESS: Columns(loss="final MSE", accuracy="within tolerance", accuracy_digits=4, mean_loss="mean MSE", std_loss="std MSE"),
+}
 # Columns of numbers, right-aligned in the terminal.
-_NUMERIC = {"rank", "job", "final loss", "accuracy", SEQUENCES_COLUMN, "solved epoch", "seconds", "seeds", "solved",
-            "mean loss", "std loss", "mean solved epoch"}
+_NUMERIC = {"rank", "job", SEQUENCES_COLUMN, "solved epoch", "seconds", "seeds", "solved", "mean solved epoch"} | {
+    name for columns in (CHARACTERS, *KIND_COLUMNS.values())
+    for name in (columns.loss, columns.accuracy, columns.mean_loss, columns.std_loss, columns.mean_accuracy, columns.std_accuracy)
+    if name
+}
 SIGNIFICANT = 4  # digits of an override's float value in the tables: lr=0.01414
 NOT_DRAWN = "(not drawn yet)"  # the overrides cell of a search's trial that never started
 
@@ -65,6 +93,7 @@ class Summary:
         ranking = ranking if ranking is not None else Ranking.read(sweep_dir)
         ladder = ladder or recorded_key(sweep_dir)
         jobs = read_jobs(sweep_dir)
+        ranking = replace(ranking, kind=sweep_kind(jobs, sweep_dir))
         common, _ = varying_overrides(jobs)
         return cls(Path(sweep_dir), rank(jobs, ranking), group_by_setting(jobs, ranking), common, ranking,
                    ladder_of(jobs, ladder) if ladder else None)
@@ -120,21 +149,56 @@ class Summary:
         """Whether the jobs' records count many evaluation sequences: then the table shows how many were right."""
         return any(j.counted and j.sequences > 1 for j in self.ranked)
 
+    @property
+    def columns(self) -> Columns:
+        """What the tables call the numbers of the sweep's kind of task."""
+        return KIND_COLUMNS.get(self.ranking.kind, CHARACTERS)
+
     def job_table(self) -> tuple[list[str], list[list[str]]]:
         """The ranked table's header and cells."""
+        columns = self.columns
+        header = [columns.loss if c == "final loss" else columns.accuracy if c == "accuracy" else c for c in JOB_COLUMNS]
         if not self.counts_sequences:
-            return JOB_COLUMNS, job_rows(self.ranked)
+            return header, job_rows(self.ranked, columns=columns)
         after = JOB_COLUMNS.index("accuracy") + 1
-        return JOB_COLUMNS[:after] + [SEQUENCES_COLUMN] + JOB_COLUMNS[after:], job_rows(self.ranked, sequences=True)
+        return header[:after] + [SEQUENCES_COLUMN] + header[after:], job_rows(self.ranked, sequences=True, columns=columns)
+
+    def group_table(self) -> tuple[list[str], list[list[str]]]:
+        """The seed groups' header and cells."""
+        columns = self.columns
+        header = ["setting", "seeds", "solved", columns.mean_loss, columns.std_loss, "mean solved epoch"]
+        if columns.mean_accuracy:
+            header[3:3] = [columns.mean_accuracy, columns.std_accuracy]
+        return header, group_rows(self.groups, self.common, columns)
+
+    def group_intro(self) -> str:
+        """What the seed groups' columns hold, for summary.md."""
+        columns = self.columns
+        loss = "the final loss" if columns.loss == CHARACTERS.loss else "the final MSE"
+        intro = f"Mean and standard deviation (n - 1) of {loss}"
+        if columns.mean_accuracy:
+            intro = f"Mean and standard deviation (n - 1) of the accuracy (the share of sequences right), and of {loss}"
+        return intro + ", share of seeds solved, mean solved epoch of the solved seeds."
+
+    def kind_line(self) -> Optional[str]:
+        """What a one-answer kind's numbers are, in a sentence; None for a task of characters."""
+        if self.ranking.kind == CLASSIFY:
+            return "Seq accuracy: the share of evaluation sequences classified right; final loss: the cross-entropy"
+        if self.ranking.kind == REGRESS:
+            return ("Final MSE: the mean squared error; within tolerance: the share of evaluation sequences "
+                    "with every number within task.tolerance")
+        return None
 
     def text(self) -> str:
         """What the terminal shows at the end of a multirun."""
         parts = [f"Sweep {self.sweep_dir} ({self.counts()})", self.ranking.describe()]
+        if self.kind_line():
+            parts.append(self.kind_line())
         if self.common:
             parts.append(f"Every job: {' '.join(shorten(o) for o in self.common)}")
         parts += ["", text_table(*self.job_table())]
         if self.groups:
-            parts += ["", "By setting, over seeds:", text_table(GROUP_COLUMNS, group_rows(self.groups, self.common))]
+            parts += ["", "By setting, over seeds:", text_table(*self.group_table())]
         if self.ladder:
             header, rows = self.ladder_table()
             parts += ["", f"{self.ladder_intro()}:", text_table(header, rows, numeric=set(header[1:]))]
@@ -144,6 +208,8 @@ class Summary:
     def markdown(self) -> str:
         """The content of ``summary.md``."""
         intro = f"{self.counts()}. {self.ranking.describe()}."
+        if self.kind_line():
+            intro += f" {self.kind_line()}."
         if self.counts_sequences:
             intro += f" Solved: {self.solved_rule()} at the end (\"{SEQUENCES_COLUMN}\" counts them)."
         parts = [f"# Sweep `{self.sweep_dir.name}`", "", intro]
@@ -155,9 +221,9 @@ class Summary:
                 "",
                 "## By setting, over seeds",
                 "",
-                "Mean and standard deviation (n - 1) of the final loss, share of seeds solved, mean solved epoch of the solved seeds.",
+                self.group_intro(),
                 "",
-                markdown_table(GROUP_COLUMNS, group_rows(self.groups, self.common)),
+                markdown_table(*self.group_table()),
             ]
         if self.ladder:
             parts += ["", f"## Ladder of difficulty: `{self.ladder.key}`", "", f"{self.ladder_intro()}.", "",
@@ -205,6 +271,7 @@ class Summary:
                 "seconds": job.seconds,
                 "prediction": job.prediction,
                 "error": job.error,
+                "kind": job.kind,  # the task's kind: what final_loss and accuracy measure
             }
             for place, job in enumerate(self.ranked, start=1)
         ]
@@ -226,7 +293,7 @@ class Summary:
         write_atomically(self.sweep_dir / SUMMARY_MD, write_md)
 
 
-def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
+def job_rows(ranked: list[Job], sequences: bool = False, columns: Columns = CHARACTERS) -> list[list[str]]:
     """The ranked table's cells: the overrides shown are those that tell the jobs apart.
 
     ``sequences`` adds the count of evaluation sequences right, after the accuracy.
@@ -242,7 +309,7 @@ def job_rows(ranked: list[Job], sequences: bool = False) -> list[list[str]]:
             shown if job.overrides_known else NOT_DRAWN,
             status_cell(job),
             losses[place - 1],
-            _number(job.accuracy, 2),
+            _number(job.accuracy, columns.accuracy_digits),
         ]
         if sequences:
             row.append(f"{job.sequences_right}/{job.sequences}" if job.counted else "-")
@@ -255,20 +322,24 @@ def status_cell(job: Job) -> str:
     return f"pruned at {job.epochs}" if job.pruned else str(job.status)
 
 
-def group_rows(groups: list[Group], common: list[str]) -> list[list[str]]:
+def group_rows(groups: list[Group], common: list[str], columns: Columns = CHARACTERS) -> list[list[str]]:
+    """The seed groups' cells; with ``columns.mean_accuracy``, the mean and std of the accuracy before the loss's."""
     means = loss_column([g.mean_loss for g in groups])
     stds = loss_column([g.std_loss for g in groups])
-    return [
-        [
-            " ".join(shorten(o) for o in g.setting if o not in common) or "(defaults)",
+    rows = []
+    for g, mean, std in zip(groups, means, stds):
+        setting = " ".join(shorten(o) for o in g.setting if o not in common) or "(defaults)"
+        accuracy = [_number(g.mean_accuracy, columns.accuracy_digits), _number(g.std_accuracy, columns.accuracy_digits)]
+        rows.append([
+            setting,
             str(len(g.jobs)),
             f"{sum(j.solved for j in g.jobs)}/{len(g.jobs)}",
+            *(accuracy if columns.mean_accuracy else []),
             mean,
             std,
             _number(g.mean_solved_epoch, 1),
-        ]
-        for g, mean, std in zip(groups, means, stds)
-    ]
+        ])
+    return rows
 
 
 def shorten(override: str, digits: int = SIGNIFICANT) -> str:
@@ -332,7 +403,9 @@ def job_line(job: Job, sweep_overrides: Sequence[str] = (), detail: str = "", ke
 
     ``Job 3 (model=rnn lr=0.1): ok, final loss 0.4856, solved at epoch 10, 0.04 s``:
     the overrides shown are the job's own, without those it shares with every
-    job as the sweep's command line gives them (``sweep_overrides``).
+    job as the sweep's command line gives them (``sweep_overrides``). A
+    classify job names its accuracy first (``ok, accuracy 0.9750 (39/40),
+    final loss 0.0935``), a regress job its MSE and the share within tolerance.
     ``detail`` follows the outcome (where a failed job's traceback is);
     ``kept``: the job had ended in an earlier attempt of the sweep, and was not run again.
     """
@@ -345,9 +418,25 @@ def job_line(job: Job, sweep_overrides: Sequence[str] = (), detail: str = "", ke
     elif job.status is Status.DIVERGED:
         outcome = f"diverged{was} in epoch {(job.epochs or 0) + 1}"
     elif job.pruned:
-        outcome = f"pruned{was} after epoch {job.epochs}, loss {loss_column([job.final_loss])[0]}"
+        outcome = f"pruned{was} after epoch {job.epochs}, {_scores(job)}"
     else:
-        outcome = f"{job.status}{was}, final loss {loss_column([job.final_loss])[0]}"
+        outcome = f"{job.status}{was}, {_scores(job, final=True)}"
         outcome += f", solved at epoch {job.solved_epoch}" if job.solved else ""
     seconds = f", {job.seconds:.2f} s" if job.seconds is not None else ""
     return f"Job {job.num} ({shown}): {outcome}{detail}{seconds}"
+
+
+def _scores(job: Job, final: bool = False) -> str:
+    """A job's numbers in its line, as its kind names them.
+
+    ``final loss 0.4856``; classify ``accuracy 0.9750 (39/40), final loss 0.0935``;
+    regress ``final MSE 0.0012, within tolerance 0.9500 (38/40)``.
+    """
+    loss = loss_column([job.final_loss])[0]
+    of = f" ({job.sequences_right}/{job.sequences})" if job.counted else ""
+    if job.kind == CLASSIFY:
+        return f"accuracy {_number(job.accuracy, 4)}{of}, {'final ' if final else ''}loss {loss}"
+    if job.kind == REGRESS:
+        within = f", within tolerance {_number(job.accuracy, 4)}{of}"
+        return f"{'final ' if final else ''}MSE {loss}{within}"
+    return f"{'final ' if final else ''}loss {loss}"

@@ -17,6 +17,12 @@ hidden_size other than the number of classes, or two directions) is shown as
 far as it goes, up to h_t, with one line on what training it needs: the
 notebook's cells have no head, since they compute no loss.
 
+A task of real values (classify, regress) shows its features (batch,
+seq_len, features) going in, the readout that turns the recurrence's outputs
+into one vector per sequence (model.readout: last, mean or all), and one
+answer per sequence coming out: class scores (batch, classes) into
+F.cross_entropy, or numbers (batch, outputs) into F.mse_loss.
+
 :func:`trace_shapes` returns the named shapes (a :class:`ShapeTrace`) and
 :func:`render` the text printed. docs/shapes.md quotes the output for the
 notebook's models; ``python scripts/docs_outputs.py`` writes it anew.
@@ -48,6 +54,9 @@ from rnnexp.data.sequences import Batch
 from rnnexp.errors import USAGE_ERROR, UserError, one_line
 from rnnexp.models.description import Description, Named, describe
 from rnnexp.models.sampling import eval_mode
+from rnnexp.models.encoders import LinearEncoder
+from rnnexp.models.losses import sequence_cross_entropy
+from rnnexp.models.readouts import AllSteps, LastStep, MeanOfSteps
 from rnnexp.models.tagger import RecurrentTagger, build_model, check_head
 
 
@@ -79,13 +88,16 @@ class ShapeTrace:
     sizes: dict[str, int]  # every dimension's words -> its size
     recurrence: str  # what runs the recurrence and in which layout, in words
     head: str  # what maps h_t to the class scores, in words
-    inputs: list[Shape]  # ids -> x
+    inputs: list[Shape]  # ids (or real features) -> x
     steps: list[Step]  # a recurrence that names its steps (model=cell)
     recurrent: list[Shape]  # the recurrence's own tensors (nn.RNN / LSTM / GRU: inputs, h_0, out, h_n, c_0, c_n)
     outputs: list[Shape]  # head input -> logits; empty where h_t cannot be class scores
     loss: list[Shape]  # F.cross_entropy's input and target; empty as outputs
     parameters: list[Shape] = field(default_factory=list)
     refusal: str = ""  # why python -m rnnexp refuses to train this config (no head), else ""
+    real_values: bool = False  # features in, one answer per sequence out (classify, regress)
+    readout: str = ""  # how model.readout makes one vector per sequence, in words ("": every step, for characters)
+    loss_words: str = "F.cross_entropy over every step"  # what the loss is, for the heading of its section
 
     @property
     def parameter_count(self) -> int:
@@ -109,9 +121,9 @@ def trace_shapes(cfg: DictConfig) -> ShapeTrace:
     want of a head is traced up to h_t, and the trace says why (``refusal``).
     """
     data = load_task(cfg.task)
-    refusal = head_refusal(cfg, len(data.vocab))
+    refusal = head_refusal(cfg, data.sizes.outputs)
     torch.manual_seed(cfg.seed)  # the weights as a run would draw them (the shapes do not depend on it)
-    model = build_model(cfg, len(data.vocab), trainable=False)
+    model = build_model(cfg, data.sizes, trainable=False)
     batch = next(data.train.batches(cfg.batch_size))  # in order: the first batch_size sequences
     title = f"model={model_label(cfg.model)}  encoder={cfg.encoder.name}  task={cfg.task.name}"
     return trace_model(model, batch, title, refusal)
@@ -148,6 +160,8 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: 
         described = describe(model.recurrence, seen["x"], batch.lengths)
     sizes = _sizes(model, batch, described)
     hidden = described.output
+    if batch.source.is_floating_point():  # real values: one answer per sequence
+        return _trace_answers(model, batch, title, refusal, seen, described, sizes)
     if isinstance(model.head, nn.Linear):
         head_words = f"nn.Linear({hidden} -> classes), the same at every step"
         logits_note = "class scores per step"
@@ -182,16 +196,85 @@ def trace_model(model: RecurrentTagger, batch: Batch, title: str = "", refusal: 
     )
 
 
+# How each readout (rnnexp.models.readouts) turns h (batch, seq_len, H) into one vector per sequence.
+_READOUT_WORDS = {
+    LastStep: ("the state after each sequence's last real step", "last step"),
+    MeanOfSteps: ("the mean of each sequence's outputs over its real steps", "mean over the steps"),
+    AllSteps: ("every step's output side by side, flattened", "every step, flattened"),
+}
+
+
+def _trace_answers(
+    model: RecurrentTagger, batch: Batch, title: str, refusal: str, seen: dict[str, Any], described: Description,
+    sizes: dict[str, int],
+) -> ShapeTrace:
+    """The trace of a task of real values: features in, a readout, one answer per sequence out (see the module's docstring)."""
+    scores = not refusal
+    hidden = described.output
+    classify = model.loss is sequence_cross_entropy
+    answers = "classes" if classify else "outputs"
+    readout_words, readout_short = _READOUT_WORDS[type(model.readout)]
+    flat = isinstance(model.readout, AllSteps)
+    width = f"seq_len x {hidden}" if flat else hidden
+    sizes[width] = model.readout.width(model.output_size)
+    what = "class scores" if classify else "numbers"
+    if isinstance(model.head, nn.Linear):
+        head_words = f"nn.Linear({width} -> {answers}), one answer per sequence"
+        logits_note = f"{what}, one row per sequence"
+    else:
+        head_words = f"none: the readout itself is read as the {what} (so its width = {answers})"
+        logits_note = "= the readout: no head"
+    features_note = "real values: the first training batch" + ("; zeros after each end" if batch.lengths is not None else "")
+    if not scores:
+        loss = []
+    elif classify:
+        loss = [
+            _named("loss input", seen["loss_input"], ("batch", "classes"), sizes, "class scores, one row per sequence"),
+            _named("loss target", seen["loss_target"], ("batch",), sizes, "one class per sequence"),
+        ]
+    else:
+        loss = [
+            _named("loss input", seen["loss_input"], ("batch", "outputs"), sizes, "the predicted numbers"),
+            _named("loss target", seen["loss_target"], ("batch", "outputs"), sizes, "the target numbers"),
+        ]
+    return ShapeTrace(
+        title=title,
+        sizes=sizes,
+        recurrence=described.words,
+        head=head_words,
+        readout=readout_words,
+        inputs=[
+            _named("features", seen["ids"], ("batch", "seq_len", "features"), sizes, features_note),
+            _named("x", seen["x"], ("batch", "seq_len", "input_size"), sizes, _encoder_words(model.encoder)),
+        ],
+        steps=[Step(t, *(_shape(named, sizes) for named in step)) for t, step in enumerate(described.steps, start=1)],
+        recurrent=[_shape(named, sizes) for named in described.tensors],
+        outputs=[
+            _named("h", seen["readout_input"], ("batch", "seq_len", hidden), sizes, described.output_note),
+            _named("readout", seen["head_input"], ("batch", width), sizes, readout_short),
+            _named("logits", seen["logits"], ("batch", answers), sizes, logits_note),
+        ] if scores else [],
+        loss=loss,
+        parameters=[
+            _named(name, parameter, _parameter_dims(name, width, described, answers), sizes)
+            for name, parameter in sorted(model.named_parameters(), key=_forward_order)
+        ],
+        refusal=refusal,
+        real_values=True,
+        loss_words="F.cross_entropy, one class per sequence" if classify else "F.mse_loss over every number",
+    )
+
+
 class _LossInputs(TorchFunctionMode):
-    """Records the tensors handed to F.cross_entropy (a function: no module to hook)."""
+    """Records the tensors handed to F.cross_entropy or F.mse_loss (functions: no module to hook)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tensors: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func is F.cross_entropy:
-            self.tensors = (args[0], args[1])  # (B*T, C) scores, (B*T,) targets
+        if func in (F.cross_entropy, F.mse_loss):
+            self.tensors = (args[0], args[1])  # (B*T, C) or (B, C) scores and their targets; (B, K) numbers and theirs
         return func(*args, **(kwargs or {}))
 
 
@@ -203,9 +286,14 @@ def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = 
         seen["ids"], seen["x"] = args[0], out  # (B, T) -> (B, T, input)
 
     def on_head(module, args, out):
-        seen["head_input"], seen["logits"] = args[0], out  # (B, T, output) -> (B, T, C)
+        # (B, T, output) -> (B, T, C); one answer a sequence: (B, width) -> (B, C) or (B, K)
+        seen["head_input"], seen["logits"] = args[0], out
 
-    hooks = [model.encoder.register_forward_hook(on_encoder), model.head.register_forward_hook(on_head)]
+    def on_readout(module, args, out):
+        seen["readout_input"] = args[0]  # (B, T, output): the recurrence's outputs before the readout
+
+    hooks = [model.encoder.register_forward_hook(on_encoder), model.head.register_forward_hook(on_head),
+             model.readout.register_forward_hook(on_readout)]
     loss = _LossInputs()
     try:
         with torch.no_grad(), loss:
@@ -220,16 +308,16 @@ def _forward_with_hooks(model: RecurrentTagger, batch: Batch, with_loss: bool = 
 
 def _sizes(model: RecurrentTagger, batch: Batch, described: Description) -> dict[str, int]:
     """Each dimension's words and its size, as the model was built, the batch was drawn and the recurrence says."""
-    batch_size, seq_len = batch.source.shape
-    sizes = {
-        "batch": batch_size,
-        "seq_len": seq_len,
-        "vocab": model.num_classes,  # one vocabulary for input and output
-        "input_size": model.encoder.output_size,
-        "hidden_size": model.hidden_size,
-    }
+    batch_size, seq_len = batch.source.shape[:2]
+    sizes = {"batch": batch_size, "seq_len": seq_len}
+    if batch.source.is_floating_point():  # real values: features in, classes or numbers out
+        sizes["features"] = batch.source.shape[2]
+    else:
+        sizes["vocab"] = model.num_classes  # one vocabulary for input and output
+    sizes |= {"input_size": model.encoder.output_size, "hidden_size": model.hidden_size}
     sizes |= described.sizes
-    sizes["classes"] = model.num_classes
+    regress = batch.source.is_floating_point() and model.loss is not sequence_cross_entropy
+    sizes["outputs" if regress else "classes"] = model.num_classes
     sizes["batch x seq_len"] = batch_size * seq_len
     return sizes
 
@@ -237,6 +325,10 @@ def _sizes(model: RecurrentTagger, batch: Batch, described: Description) -> dict
 def _encoder_words(encoder: nn.Module) -> str:
     if hasattr(encoder, "embedding"):
         return "rows of nn.Embedding(vocab, input_size)"
+    if isinstance(encoder, LinearEncoder):
+        if isinstance(encoder.projection, nn.Linear):
+            return "nn.Linear(features, input_size) at every step"
+        return "the features as they are: input_size = features"
     return "one-hot rows: input_size = vocab"
 
 
@@ -245,13 +337,18 @@ def _forward_order(named: tuple[str, nn.Parameter]) -> int:
     return {"encoder": 0, "head": 2}.get(named[0].split(".")[0], 1)
 
 
-def _parameter_dims(name: str, hidden: str, described: Description) -> tuple[str, ...]:
-    """Each dimension of parameter ``name`` in words: the encoder's and head's here, the recurrence's as it says."""
+def _parameter_dims(name: str, hidden: str, described: Description, answers: str = "classes") -> tuple[str, ...]:
+    """Each dimension of parameter ``name`` in words: the encoder's and head's here, the recurrence's as it says.
+
+    ``hidden``: the words of the head's input width; ``answers``: of its outputs (classes, or a regress task's outputs).
+    """
     owner, _, kind = name.rpartition(".")
     if owner == "encoder.embedding":
         return ("vocab", "input_size")
+    if owner == "encoder.projection":
+        return ("input_size", "features") if kind == "weight" else ("input_size",)
     if owner == "head":
-        return ("classes", hidden) if kind == "weight" else ("classes",)
+        return (answers, hidden) if kind == "weight" else (answers,)
     return described.parameter_dims[name.removeprefix("recurrence.")]
 
 
@@ -276,16 +373,18 @@ def render(trace: ShapeTrace) -> str:
         if " x " not in key and key != "unpadded steps" and not key.isdigit()  # a number is its own word
     )
     lines = [trace.title, f"sizes: {base}", ""]
-    lines += ["input: the encoder turns ids into x", *_table([_row(s) for s in trace.inputs]), ""]
+    into_x = "the encoder turns the features into x" if trace.real_values else "the encoder turns ids into x"
+    lines += [f"input: {into_x}", *_table([_row(s) for s in trace.inputs]), ""]
     lines.append(f"recurrence: {trace.recurrence}")
     if trace.steps:
         lines += _step_lines(trace.steps)
     lines += _table([_row(s) for s in trace.recurrent])
     lines.append("")
     if trace.outputs:
+        lines += [f"readout: {trace.readout}"] if trace.readout else []
         lines += [f"head: {trace.head}", *_table([_row(s) for s in trace.outputs]), ""]
     if trace.loss:
-        lines += ["loss: F.cross_entropy over every step", *_table([_row(s) for s in trace.loss]), ""]
+        lines += [f"loss: {trace.loss_words}", *_table([_row(s) for s in trace.loss]), ""]
     lines += [f"parameters: {trace.parameter_count}", *_table([_row(s) for s in trace.parameters])]
     if trace.refusal:
         lines += ["", f"training this config needs model.head=true; python -m rnnexp refuses it as it is: {trace.refusal}"]

@@ -10,7 +10,7 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 
 from rnnexp.files import write_atomically
 from rnnexp.results import EVENT_FILES
-from rnnexp.tracking.summaries import FINAL_METRICS, HPARAMS_TAGS, OLD_FINAL
+from rnnexp.tracking.summaries import ALL_FINAL_METRICS, HPARAMS_TAGS, OLD_FINAL
 
 
 def copy_events(source_dir: Path, run_dir: Path) -> None:
@@ -44,4 +44,4 @@ def _write_without_sessions(events: Path, destination: str) -> None:
 
 def _run_end_tag(tag: str) -> bool:
     """Whether ``tag`` is one a run writes for itself alone: its hparams summaries and final metrics."""
-    return tag.startswith((HPARAMS_TAGS, OLD_FINAL)) or tag in FINAL_METRICS
+    return tag.startswith((HPARAMS_TAGS, OLD_FINAL)) or tag in ALL_FINAL_METRICS

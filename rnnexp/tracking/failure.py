@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+from rnnexp.data.task_registry import task_kind
 from rnnexp.results import EVENT_FILES, Status
 from rnnexp.tracking.hparams import hparams_of, overrides_of
 from rnnexp.tracking.summaries import session_end, session_start, text_summary, write_experiment_summary
@@ -28,8 +29,9 @@ def record_failure(run_dir: str | Path, cfg: DictConfig, reason: str) -> None:
     """
     if any(Path(run_dir).glob(EVENT_FILES)):
         return
-    hparams = hparams_of(OmegaConf.to_container(cfg, resolve=True), overrides_of(run_dir))
-    write_experiment_summary(run_dir, hparams)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    hparams = hparams_of(resolved, overrides_of(run_dir))
+    write_experiment_summary(run_dir, hparams, task_kind(resolved["task"]))  # None for task=custom: its data was not read
     now = time.time()
     summaries = (
         session_start(hparams, now),

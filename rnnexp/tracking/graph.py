@@ -17,21 +17,31 @@ log = logging.getLogger(__name__)
 
 
 def graph_example(data: TaskData, device: torch.device) -> torch.Tensor:
-    """The first training sequence as a batch of one, on ``device``: (1, T) int64, the graph's example input."""
+    """The first training sequence as a batch of one, on ``device``, the graph's example input: (1, T) int64
+    character ids, or (1, T, F) float features for a task of real values (unpadded: a batch of one)."""
     return data.train.batch(torch.arange(1)).source.to(device)
 
 
-def _logits_only(model: nn.Module) -> nn.Module:
+class _Logits(nn.Module):
     """The model with the logits as its one output: the tracer takes only tensors (forward returns (logits, None))."""
-    class Logits(nn.Module):
-        def __init__(self, model: nn.Module):
-            super().__init__()
-            self.model = model
 
-        def forward(self, ids: torch.Tensor) -> torch.Tensor:
-            return self.model(ids)[0]  # (1, T) -> (1, T, C)
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
 
-    return Logits(model)
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(ids)[0]  # (1, T) -> (1, T, C)
+
+
+class _AnswerLogits(_Logits):
+    """The same for real values; the graph's input node is named after forward's argument: input/features."""
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.model(features)[0]  # (1, T, F) -> (1, C) class scores, or (1, K) numbers
+
+
+def _logits_only(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    return _AnswerLogits(model) if example.is_floating_point() else _Logits(model)
 
 
 # Traced graphs by (model structure, input shape, device): see traced_graph.
@@ -68,7 +78,7 @@ def trace_graph(model: nn.Module, example_ids: torch.Tensor) -> Optional[tuple]:
             # (a DeprecationWarning up to torch 2.13, a FutureWarning, shown to users, from 2.14)
             warnings.filterwarnings("ignore", message=r"`torch\.jit\.trace")
             warnings.filterwarnings("ignore", message="The input to trace is already a ScriptModule")
-            traced = torch.jit.trace(_logits_only(model), (example_ids,), check_trace=False)
+            traced = torch.jit.trace(_logits_only(model, example_ids), (example_ids,), check_trace=False)
             return tensorboard_graph(traced, (example_ids,))  # tracing a traced module returns it as it is
     except Exception as error:  # any failure of the tracer: the graph is a view, never worth a run
         reason = next(iter(str(error).splitlines()), "") or type(error).__name__

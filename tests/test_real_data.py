@@ -347,7 +347,7 @@ def test_a_callables_arrays_with_the_models_encoder_say_to_add_encoder_linear(my
     assert done.status == 2 and done.stdout == ""
     assert done.stderr == (
         "rnnexp: error: encoder=embedding: task=custom gives real-valued features, not characters, and "
-        "encoder=embedding reads characters; add encoder=linear\n"
+        "encoder=embedding reads characters; use encoder=linear\n"
     )
     assert not list(my_arrays.glob("outputs/runs/*/*"))
 

@@ -131,7 +131,7 @@ def _check_encoder_fits(cfg: DictConfig, kind: str) -> None:
         # task=custom learns that its data is real-valued only from it, after the model option has brought its encoder.
         raise UserError(
             f"encoder={name}: task={task} gives real-valued features, not characters, and encoder={name} reads "
-            "characters; add encoder=linear"
+            "characters; use encoder=linear"
         )
 
 

@@ -13,14 +13,13 @@ handing the lengths on.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 from torch.nn.utils.rnn import pad_sequence
 
-from rnnexp.data.sequences import Batch
+from rnnexp.data.sequences import Batch, Batched
 from rnnexp.data.task import CLASSIFY, REGRESS
 from rnnexp.errors import UserError
 
@@ -184,7 +183,7 @@ def _targets(y: Any, origin: str, name: str, kind: str) -> torch.Tensor:
     return targets.to(torch.float32)
 
 
-class ArraySet:
+class ArraySet(Batched):
     """Real-valued sequences and their answers, batched with zero padding where lengths differ."""
 
     equal_lengths: bool
@@ -228,12 +227,3 @@ class ArraySet:
         chosen = index.tolist()
         source = pad_sequence([self.inputs[i] for i in chosen], batch_first=True)  # (B, T_max, F), zeros after each end
         return Batch(source, self.targets[index], self.lengths[index], index)
-
-    def count_batches(self, batch_size: int) -> int:
-        return math.ceil(len(self) / batch_size)
-
-    def batches(self, batch_size: int, generator: Optional[torch.Generator] = None) -> Iterator[Batch]:
-        """Batches in a random order drawn from ``generator``, or in order without one."""
-        order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
-        for start in range(0, len(self), batch_size):
-            yield self.batch(order[start : start + batch_size])

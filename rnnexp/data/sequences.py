@@ -35,7 +35,26 @@ class Batch:
         return Batch(self.source.to(device), self.target.to(device), self.lengths, self.index)
 
 
-class SequenceSet:
+class Batched:
+    """Batches of a set that gives one by its positions (``batch``) and knows its size (``__len__``)."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def batch(self, index: torch.Tensor) -> Batch:
+        raise NotImplementedError
+
+    def count_batches(self, batch_size: int) -> int:
+        return math.ceil(len(self) / batch_size)
+
+    def batches(self, batch_size: int, generator: Optional[torch.Generator] = None) -> Iterator[Batch]:
+        """Batches in a random order drawn from ``generator``, or in order without one."""
+        order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
+        for start in range(0, len(self), batch_size):
+            yield self.batch(order[start : start + batch_size])
+
+
+class SequenceSet(Batched):
     """(source, target) id sequences of equal length pairwise, batched with padding."""
 
     def __init__(self, sources: list[torch.Tensor], targets: list[torch.Tensor]):
@@ -81,15 +100,6 @@ class SequenceSet:
         source = pad_sequence([self.sources[i] for i in chosen], batch_first=True, padding_value=0)
         target = pad_sequence([self.targets[i] for i in chosen], batch_first=True, padding_value=IGNORE)
         return Batch(source, target, self.lengths[index], index)
-
-    def count_batches(self, batch_size: int) -> int:
-        return math.ceil(len(self) / batch_size)
-
-    def batches(self, batch_size: int, generator: Optional[torch.Generator] = None) -> Iterator[Batch]:
-        """Batches in a random order drawn from ``generator``, or in order without one."""
-        order = torch.randperm(len(self), generator=generator) if generator is not None else torch.arange(len(self))
-        for start in range(0, len(self), batch_size):
-            yield self.batch(order[start : start + batch_size])
 
 
 class Streams:

@@ -85,9 +85,11 @@ def test_a_value_is_refused_exactly_where_its_fields_range_says(key, number, hal
     # An option that has the key and needs nothing typed (task=custom needs its task.data) but the name
     # of a file validate() does not read (task=arrays), and, where another has it too, one whose other
     # keys do not bound it (associative_recall's task.pairs bounds task.symbols from below,
-    # selective_copy's task.tokens task.length).
+    # selective_copy's task.tokens task.length) and whose class bounds it no further (adding's
+    # task.length is at least 2: a marked step in each half).
     options = [o for o in options_defining(key) if o not in ("custom", "inline", "pairs")]
-    chosen = next((o for o in options if o not in ("associative_recall", "selective_copy")), options[0] if options else None)
+    bounded = ("associative_recall", "selective_copy", "adding")
+    chosen = next((o for o in options if o not in bounded), options[0] if options else None)
     option = [f"{group}={chosen}", *(["task.path=data.npz"] if chosen == "arrays" else [])] if group == "task" else []
     cfg = compose_unchecked(*option)
     OmegaConf.update(cfg, key, value, merge=False)

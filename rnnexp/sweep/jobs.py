@@ -440,14 +440,11 @@ class Group:
 
     @property
     def mean_loss(self) -> Optional[float]:
-        losses = self.finite_losses
-        return statistics.fmean(losses) if losses else None
+        return _mean(self.finite_losses)
 
     @property
     def std_loss(self) -> Optional[float]:
-        # The sample standard deviation (n - 1): the seeds are a sample of all seeds.
-        losses = self.finite_losses
-        return statistics.stdev(losses) if len(losses) >= 2 else None
+        return _std(self.finite_losses)
 
     @property
     def accuracies(self) -> list[float]:
@@ -456,13 +453,11 @@ class Group:
 
     @property
     def mean_accuracy(self) -> Optional[float]:
-        accuracies = self.accuracies
-        return statistics.fmean(accuracies) if accuracies else None
+        return _mean(self.accuracies)
 
     @property
     def std_accuracy(self) -> Optional[float]:
-        accuracies = self.accuracies
-        return statistics.stdev(accuracies) if len(accuracies) >= 2 else None
+        return _std(self.accuracies)
 
     def mean(self, metric: str) -> Optional[float]:
         """The mean ``final_loss`` or ``accuracy`` over the seeds that trained to their end."""
@@ -493,6 +488,15 @@ def sweep_kind(jobs: Sequence[Job], sweep_dir: Optional[str | Path] = None) -> O
         return task_kind(task) if isinstance(task, dict) else None
     except Exception:  # a file this version cannot read: ranked as tagging
         return None
+
+
+def _mean(values: list[float]) -> Optional[float]:
+    return statistics.fmean(values) if values else None
+
+
+def _std(values: list[float]) -> Optional[float]:
+    """The sample standard deviation (n - 1): the seeds are a sample of all seeds."""
+    return statistics.stdev(values) if len(values) >= 2 else None
 
 
 def group_by_setting(jobs: list[Job], ranking: Ranking = Ranking()) -> list[Group]:

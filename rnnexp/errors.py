@@ -22,6 +22,8 @@ USAGE_ERROR = 2  # bad input: a config value, a file, an option
 # the package and for one working in a clone.
 SWEEP_EXTRA = "pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
 _PLUGIN_GROUPS = ("hydra/launcher", "hydra/sweeper")  # Hydra's groups whose options beyond basic are plugins
+# rnnexp's options that extend a plugin's config, stored only where the plugin is installed.
+_OPTIONS_OF_PLUGINS = {"hydra/launcher/slurm": "submitit"}
 
 
 class UserError(Exception):
@@ -173,6 +175,8 @@ def one_line(error: BaseException, hints: KeyHints = NO_HINTS) -> str:
 
 def _unknown_option(missing_file: str, options: list[str]) -> str:
     """``model/foo`` (Hydra's "Could not find 'model/foo'") -> the group, the option and the choices."""
+    if missing_file in _OPTIONS_OF_PLUGINS:
+        return _needs_plugin(missing_file, _OPTIONS_OF_PLUGINS[missing_file])
     group, _, option = missing_file.rpartition("/")
     # The launchers and sweepers beyond Hydra's basic ones are plugins from the optional extra.
     plugin = group in _PLUGIN_GROUPS and "optuna" not in options and "joblib" not in options
@@ -184,16 +188,19 @@ def _unknown_option(missing_file: str, options: list[str]) -> str:
 
 
 def _missing_plugin(error: BaseException) -> str:
-    """An option of ours that extends a plugin's config (``slurm`` extends ``submitit_slurm``), run without the plugin.
+    """An option of ours whose defaults list names a plugin's option (``experiment=mnist1d`` names ``hydra/launcher: joblib``), run without the plugin.
 
-    Hydra says "In 'hydra/launcher/slurm': Could not load
-    'hydra/launcher/submitit_slurm'", which names neither the plugin nor the
+    Hydra says "In 'experiment/mnist1d': Could not load
+    'hydra/launcher/joblib'", which names neither the plugin nor the
     extra that brings it.
     """
-    missing = error.missing_cfg_file  # hydra/launcher/submitit_slurm
-    parent = re.match(r"In '([^']+)'", str(error))  # hydra/launcher/slurm: the option given
-    group, _, option = (parent.group(1) if parent else missing).rpartition("/")
-    plugin = missing.rpartition("/")[2].split("_")[0]  # submitit
+    missing = error.missing_cfg_file  # hydra/launcher/joblib
+    parent = re.match(r"In '([^']+)'", str(error))  # experiment/mnist1d: the option given
+    return _needs_plugin(parent.group(1) if parent else missing, missing.rpartition("/")[2].split("_")[0])
+
+
+def _needs_plugin(option_file: str, plugin: str) -> str:
+    group, _, option = option_file.rpartition("/")
     return f"{group}={option}: needs Hydra's {plugin} plugin, which comes with the sweep extra: {SWEEP_EXTRA}"
 
 

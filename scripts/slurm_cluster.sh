@@ -4,6 +4,7 @@
 #
 #   scripts/slurm_cluster.sh start  [DIR]   install slurm-wlm and munge if missing, start
 #                                           munged, slurmctld and slurmd, wait for the node
+#   scripts/slurm_cluster.sh restart [DIR]  stop, then start afresh with a new slurm.conf
 #   scripts/slurm_cluster.sh status [DIR]   the node's state and the daemons' pids
 #   scripts/slurm_cluster.sh stop   [DIR]   cancel the cluster's jobs, stop the daemons by pid
 #   eval "$(scripts/slurm_cluster.sh env [DIR])"   export SLURM_CONF for sbatch, squeue, the tests
@@ -15,7 +16,7 @@
 # (SlurmUser=root); start and stop ask sudo for it when run as another user.
 set -euo pipefail
 
-usage="usage: $0 start|stop|status|env [DIR]"
+usage="usage: $0 start|restart|stop|status|env [DIR]"
 command=${1:-}
 dir=${2:-${RNNEXP_SLURM_DIR:-/tmp/rnnexp-slurm}}
 case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
@@ -27,6 +28,10 @@ ctld_port=16817
 slurmd_port=16818
 # The cluster's one partition (tests/test_slurm.py reads the default partition from sinfo).
 partition=rnnexp
+# The most tasks a job array may hold. SLURM's default is 1001; many clusters set less, and so
+# does this one, so that the tests see sweeps split into arrays and arrays refused.
+# RNNEXP_SLURM_MAX_ARRAY_SIZE=101 scripts/slurm_cluster.sh restart sets another.
+max_array_size=${RNNEXP_SLURM_MAX_ARRAY_SIZE:-21}
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -97,6 +102,8 @@ OverTimeLimit=0
 KillWait=10
 # Finished jobs leave squeue after 10 s (they stay in scontrol show job till then).
 MinJobAge=10
+# Read only as slurmctld starts (scontrol reconfigure leaves it): see restart.
+MaxArraySize=$max_array_size
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
@@ -206,8 +213,13 @@ status() {
 
 case "$command" in
     start|stop)
-        if [ "$(id -u)" -ne 0 ]; then exec sudo bash "$0" "$command" "$dir"; fi
+        if [ "$(id -u)" -ne 0 ]; then exec sudo RNNEXP_SLURM_MAX_ARRAY_SIZE="$max_array_size" bash "$0" "$command" "$dir"; fi
         "$command"
+        ;;
+    restart)
+        if [ "$(id -u)" -ne 0 ]; then exec sudo RNNEXP_SLURM_MAX_ARRAY_SIZE="$max_array_size" bash "$0" restart "$dir"; fi
+        stop
+        start
         ;;
     status) status ;;
     env) printf 'export SLURM_CONF=%q\n' "$conf" ;;

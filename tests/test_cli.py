@@ -178,7 +178,7 @@ def without_plugin_configs(monkeypatch):
 
     Plugins.instance()  # the installed plugins register their configs when first discovered
     repo = ConfigStore.instance().repo["hydra"]
-    for group, name in [("launcher", "joblib.yaml"), ("launcher", "gpus.yaml"), ("launcher", "submitit_local.yaml"), ("launcher", "submitit_slurm.yaml"), ("sweeper", "optuna.yaml")]:
+    for group, name in [("launcher", "joblib.yaml"), ("launcher", "gpus.yaml"), ("launcher", "submitit_local.yaml"), ("launcher", "submitit_slurm.yaml"), ("launcher", "slurm.yaml"), ("sweeper", "optuna.yaml")]:
         monkeypatch.delitem(repo[group], name, raising=False)
 
 
@@ -188,9 +188,9 @@ EXTRA = "pip install 'rnnexp[sweep]' (or pip install -e '.[sweep]' in a clone)"
 @pytest.mark.parametrize(
     "args, message",
     [
-        # conf/hydra/launcher/slurm.yaml extends the plugin's submitit_slurm.
+        # rnnexp's slurm launcher extends the plugin's submitit_slurm.
         (["-m", "hydra/launcher=slurm"], f"hydra/launcher=slurm: needs Hydra's submitit plugin, which comes with the sweep extra: {EXTRA}"),
-        (["-m", "hydra/launcher=joblib"], f"hydra/launcher=joblib: no such option; choose one of basic, slurm; the joblib, submitit and optuna plugins come with {EXTRA}"),
+        (["-m", "hydra/launcher=joblib"], f"hydra/launcher=joblib: no such option; choose one of basic; the joblib, submitit and optuna plugins come with {EXTRA}"),
     ],
 )
 def test_a_launcher_without_the_sweep_extra_names_the_extra(run_main, without_plugin_configs, args, message):

@@ -1,8 +1,8 @@
-"""The ``gpus`` launcher's keys (``hydra/launcher=gpus``), registered in Hydra's ConfigStore as Hydra's own launchers register theirs.
+"""rnnexp's launchers' keys (``hydra/launcher=gpus``, ``hydra/launcher=slurm``), registered in Hydra's ConfigStore as Hydra's own launchers register theirs.
 
 Hydra imports this module whenever it looks for plugins; rnnexp's command
 line imports it by name too, since an editable install hides it from that
-walk. It imports neither torch nor joblib: composing a config must stay cheap.
+walk. It imports neither torch, joblib nor submitit: composing a config must stay cheap.
 """
 
 # No "from __future__ import annotations": Hydra's plugin scan runs this module before it is in
@@ -26,7 +26,21 @@ class GpusLauncherConf:
     jobs_per_gpu: int = 1
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package that is absent
+        return False
+
+
 # Its workers are joblib's (loky): without the sweep extra the option is absent, and
 # hydra/launcher=gpus is answered as the other plugins' options are, with the extra to install.
-if importlib.util.find_spec("joblib") is not None:
+if _installed("joblib"):
     ConfigStore.instance().store(group="hydra/launcher", name="gpus", node=GpusLauncherConf, provider="rnnexp")
+
+# hydra/launcher=slurm extends the submitit plugin's keys: without the plugin the option is absent
+# (rnnexp.errors names the extra that brings it).
+if _installed("hydra_plugins.hydra_submitit_launcher") and _installed("submitit"):
+    from ._slurm_config import SlurmLauncherConf
+
+    ConfigStore.instance().store(group="hydra/launcher", name="slurm", node=SlurmLauncherConf, provider="rnnexp")

@@ -150,26 +150,29 @@ def _register_sweepers() -> None:
     register_search_configs()
 
 
-# rnnexp's launcher (hydra/launcher=gpus) and the module that stores its config option, named as a
-# config's _target_ names a class: rnnexp imports nothing of the plugin package.
+# rnnexp's launchers (hydra/launcher=gpus, hydra/launcher=slurm) and the module that stores their
+# config options, named as a config's _target_ names a class: rnnexp imports nothing of the plugin package.
 GPUS_LAUNCHER = "hydra_plugins.rnnexp_launchers.gpus_launcher.GpusLauncher"
-GPUS_LAUNCHER_OPTION = "hydra_plugins.rnnexp_launchers.config"
+SLURM_LAUNCHER = "hydra_plugins.rnnexp_launchers.slurm_launcher.SlurmLauncher"
+RNNEXP_LAUNCHERS = (GPUS_LAUNCHER, SLURM_LAUNCHER)
+LAUNCHER_OPTIONS = "hydra_plugins.rnnexp_launchers.config"
 
 
 def _register_launcher_options() -> None:
-    """Store ``hydra/launcher=gpus`` in Hydra's ConfigStore before Hydra composes.
+    """Store ``hydra/launcher=gpus`` and ``hydra/launcher=slurm`` in Hydra's ConfigStore before Hydra composes.
 
     For the reason of _register_sweepers: an editable install hides the plugin
-    from Hydra's walk. Every command stores it, so that a key of that
+    from Hydra's walk. Every command stores them, so that a key of one
     launcher given to another is answered with the option that takes it.
     """
-    importlib.import_module(GPUS_LAUNCHER_OPTION)
+    importlib.import_module(LAUNCHER_OPTIONS)
 
 
 def _register_launchers() -> None:
-    """Make rnnexp's launcher class known to Hydra, which instantiates only the plugins it has registered."""
-    module, _, name = GPUS_LAUNCHER.rpartition(".")
-    Plugins.instance().register(getattr(importlib.import_module(module), name))
+    """Make rnnexp's launcher classes known to Hydra, which instantiates only the plugins it has registered."""
+    for launcher in RNNEXP_LAUNCHERS:
+        module, _, name = launcher.rpartition(".")
+        Plugins.instance().register(getattr(importlib.import_module(module), name))
 
 
 def _hydra_flags(args: Sequence[str]) -> Optional[argparse.Namespace]:

@@ -24,7 +24,7 @@ class SweepSummary(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if (config.hydra.get("launcher") or {}).get("_target_", "").endswith("submitit_launcher.SlurmLauncher"):
+        if (config.hydra.get("launcher") or {}).get("_target_", "").endswith(".SlurmLauncher"):  # Hydra's or rnnexp's
             from rnnexp.sweep.slurm_noise import quiet_sacct  # needs submitit, which comes with this launcher
 
             quiet_sacct()  # before the jobs are submitted and watched

@@ -1,0 +1,163 @@
+"""Submitting a sweep to SLURM as tasks that fit the cluster, and gathering each job's result.
+
+The jobs are packed into tasks (rnnexp_launchers._slurm_tasks), the tasks cut
+into arrays that fit ``MaxArraySize`` and ``MaxSubmitJobs``
+(rnnexp_launchers.slurm_limits), and the arrays queued together, so SLURM
+runs them side by side; under ``MaxSubmitJobs`` the next array is queued as
+soon as the tasks already queued leave room. Job numbers are the sweep's
+own, so directories, the summary, requeue and ``continue=`` are those of
+one array.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from omegaconf import OmegaConf
+
+from rnnexp.errors import UserError
+from rnnexp.sweep.continuation import finish_command
+
+from .slurm_launcher import SlurmLauncher
+from .slurm_limits import Limits, Refused, arrays, arrays_at_once, limits, parallelism
+from ._slurm_tasks import ClaimedJobs, Job, JobPack
+
+log = logging.getLogger(__name__)
+
+# How often the launcher looks for room under MaxSubmitJobs, in seconds.
+ROOM_POLL_S = 5.0
+
+
+def launch(launcher: SlurmLauncher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> List[JobReturn]:
+    assert launcher.config is not None and launcher.hydra_context is not None and launcher.task_function is not None
+    config = launcher.config
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    if "mode" in config.hydra.sweep:
+        os.chmod(sweep_dir, mode=int(str(config.hydra.sweep.mode), 8))
+    jobs: List[Job] = [(initial_job_idx + place, list(overrides)) for place, overrides in enumerate(job_overrides)]
+    log.info(f"Submitit 'slurm' sweep output dir : {sweep_dir}")
+    for number, overrides in jobs:
+        log.info(f"\t#{number} : {' '.join(filter_overrides(overrides))}")
+    fit = limits(launcher.max_array_size, launcher.max_submit_jobs)
+    submitter = Submitter(launcher, fit, sweep_dir, len(jobs))
+    singleton_state = Singleton.get_state()
+    packing = launcher.packing
+    if packing.per_task is not None:
+        k = packing.per_task
+        packs = [JobPack(launcher, jobs[start:start + k], singleton_state) for start in range(0, len(jobs), k)]
+        returned = [task.results()[0] for task in submitter.submit(packs)]
+        by_number = {result_number: result for pack, results in zip(packs, returned)
+                     for (result_number, _), result in zip(pack.jobs, results)}
+    else:
+        by_number = claimed_rounds(launcher, jobs, submitter, singleton_state)
+    return [by_number.get(number) or not_started(overrides) for number, overrides in jobs]
+
+
+def claimed_rounds(launcher: SlurmLauncher, jobs: List[Job], submitter: "Submitter", singleton_state: Dict[Any, Any]) -> Dict[int, JobReturn]:
+    """``jobs_per_task=auto``: tasks that share the jobs out, one per slot SLURM may run at once; another round while jobs are left unclaimed."""
+    claims = sweep_dir_claims(launcher)
+    seconds = launcher.packing.task_minutes * 60
+    results: Dict[int, JobReturn] = {}
+    left = jobs
+    while left:
+        slots = min(int(launcher.params.get("array_parallelism", 1)), submitter.limits.submit_jobs or math.inf)
+        tasks = [ClaimedJobs(launcher, left, singleton_state, str(claims), seconds)
+                 for _ in range(launcher.packing.tasks(len(left), int(slots)))]
+        for task in submitter.submit(tasks):
+            results.update(task.results()[0])
+        # Jobs a task claimed but did not run (it was stopped) stay for continue=, as unstarted jobs do.
+        unclaimed = [job for job in left if job[0] not in results and not (claims / str(job[0])).exists()]
+        if len(unclaimed) == len(left):
+            break  # nothing was claimed: no round would do better
+        left = unclaimed
+    return results
+
+
+def sweep_dir_claims(launcher: SlurmLauncher) -> Path:
+    """A folder of this launch's own (a continued sweep claims afresh), beside submitit's files."""
+    assert launcher.config is not None
+    folder = str(launcher.params.get("submitit_folder", ""))
+    base = Path(folder) if folder and "%" not in folder else Path(str(launcher.config.hydra.sweep.dir)) / ".submitit"
+    claims = base / "claims" / uuid.uuid4().hex
+    claims.mkdir(parents=True)
+    return claims
+
+
+def not_started(overrides: Sequence[str]) -> JobReturn:
+    """A job its task never started (the task's time was up): worst for a sweeper, missing in the summary, run by continue=."""
+    return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED, _return_value=math.inf)
+
+
+class Submitter:
+    """Queues callables as SLURM tasks, in arrays that fit ``limits``, and refuses in one line what SLURM refuses."""
+
+    def __init__(self, launcher: SlurmLauncher, limits: Limits, sweep_dir: Path, jobs: int) -> None:
+        self.launcher = launcher
+        self.limits = limits
+        self.sweep_dir = sweep_dir
+        self.jobs = jobs
+        self.task_minutes = launcher.packing.task_time_min(int(launcher.params.get("timeout_min", 60)))
+
+    def submit(self, callables: Sequence[Callable[[], Any]]) -> List[Any]:
+        """One submitit Job per callable, in their order."""
+        from submitit.core.utils import FailedJobError
+
+        chunks = arrays(len(callables), self.limits.per_array)
+        at_once = arrays_at_once([len(chunk) for chunk in chunks], self.limits.submit_jobs)
+        share = parallelism(int(self.launcher.params.get("array_parallelism", 1)), at_once, len(chunks[0]))
+        executor = self._executor(share)
+        if len(chunks) > 1:
+            log.info(f"{len(callables)} tasks in {len(chunks)} arrays of at most {len(chunks[0])} ({self._why()})")
+        submitted: List[Any] = []
+        for chunk in chunks:
+            self._wait_for_room(submitted, len(chunk))
+            try:
+                # submitit prints sbatch's error itself as well: the line below says it once.
+                with contextlib.redirect_stderr(io.StringIO()):
+                    submitted += executor.submit_array([callables[i] for i in chunk])
+            except FailedJobError as error:
+                refused = Refused(str(error), len(chunk), len(submitted), len(callables), self.jobs, self.task_minutes)
+                raise UserError(refused.line(finish_command(self.sweep_dir))) from None
+        return submitted
+
+    def _why(self) -> str:
+        said = []
+        if self.limits.array_size is not None:
+            said.append(f"max_array_size {self.limits.array_size}: {self.limits.array_size_from}")
+        if self.limits.submit_jobs is not None:
+            said.append(f"max_submit_jobs {self.limits.submit_jobs}: {self.limits.submit_jobs_from}")
+        return "; ".join(said)
+
+    def _wait_for_room(self, submitted: List[Any], size: int) -> None:
+        """Under MaxSubmitJobs: wait until this sweep's queued tasks leave room for ``size`` more."""
+        limit = self.limits.submit_jobs
+        if limit is None:
+            return
+        while sum(not task.done() for task in submitted) + size > limit:
+            time.sleep(ROOM_POLL_S)
+
+    def _executor(self, parallelism: int) -> Any:
+        """submitit's executor from Hydra's submitit_slurm keys, as Hydra's launcher builds it; each task's time for its jobs."""
+        import submitit
+        from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
+
+        params = dict(self.launcher.params)
+        params["timeout_min"] = self.task_minutes
+        params["array_parallelism"] = parallelism
+        executor = submitit.AutoExecutor(
+            cluster="slurm", folder=params.pop("submitit_folder"), slurm_max_num_timeout=params.pop("max_num_timeout", 0)
+        )
+        shared = set(OmegaConf.structured(BaseQueueConf).keys())
+        executor.update_parameters(**{key if key in shared else f"slurm_{key}": value for key, value in params.items()})
+        return executor

@@ -156,8 +156,17 @@ def nested_corpus(cwd: Path) -> Path:
 PRUNED_SEARCH = ("hparams_search=optuna", "task=copy", "task.size=64", "model.hidden_size=choice(8, 16)", "epochs=5",
                  "hydra.sweeper.n_trials=4", "hydra.sweeper.n_jobs=2", "hydra.sweeper.pruner=median",
                  "hydra.sweeper.pruner_args.n_startup_trials=1")
+# Six jobs, two to a task, at most two tasks to an array: three tasks in two arrays, queued together.
+PACKED_IN_ARRAYS = ("model=cell,rnn,embedding", "seed=0,1", "hydra.launcher.jobs_per_task=2",
+                    "hydra.launcher.max_array_size=2")
+# Tasks that share three jobs out by time: two at once, each stopping after its first job (a target of
+# a twentieth of a second), so a second round takes the job left.
+SHARED_BY_TIME = ("model=cell,rnn,embedding", "hydra.launcher.jobs_per_task=auto", "hydra.launcher.task_minutes=0.001",
+                  "hydra.launcher.array_parallelism=2")
 SWEEPS = {
     "two_jobs": lambda cwd: ("model=cell,rnn",),
+    "packed_in_arrays": lambda cwd: PACKED_IN_ARRAYS,
+    "shared_by_time": lambda cwd: SHARED_BY_TIME,
     # Job 0 fails (no such file); job 1 reads a file eight folders deep.
     "one_fails": lambda cwd: ("task=text", f"task.path={cwd / 'missing.txt'},{nested_corpus(cwd)}", "epochs=2"),
     "pruned_search": lambda cwd: PRUNED_SEARCH,
@@ -212,6 +221,77 @@ def test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes(started_sweeps):
     no_sacct_noise(output)
 
 
+def task_logs(sweep_dir: Path) -> dict[str, str]:
+    """Each SLURM task's output (submitit's ``<id>_0_log.out``), by its SLURM id."""
+    return {p.name.removesuffix("_0_log.out"): p.read_text() for p in (sweep_dir / ".submitit").glob("*_0_log.out")}
+
+
+def jobs_in(log: str) -> list[int]:
+    """The jobs a task ran, in order: the line each job's end prints in the task's output."""
+    return [int(line.split()[1]) for line in log.splitlines() if line.startswith("Job ") and "): " in line]
+
+
+@pytest.mark.overlapped
+def test_a_sweep_packed_two_jobs_to_a_task_is_split_into_arrays_that_fit(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "packed_in_arrays")
+    assert sweep.returncode == 0, output
+    sweep_dir = sweep_dir_of(cwd)
+    rows = summary_rows(sweep_dir)
+    assert sorted(int(r["job"]) for r in rows) == list(range(6)) and all(r["status"] == "ok" for r in rows)
+    assert len(job_dirs(sweep_dir)) == 6 and len(list(sweep_dir.glob(f"*/{METRICS_NAME}"))) == 6
+    ids = slurm_ids(sweep_dir)
+    arrays = sorted({i.split("_")[0] for i in ids})
+    assert len(ids) == 3 and len(arrays) == 2, ids  # three tasks, in two arrays of at most two
+    assert all(sum(i.startswith(f"{array}_") for i in ids) <= 2 for array in arrays)
+    # Each task ran its two jobs one after the other, in its one process, in the sweep's order.
+    assert sorted(map(jobs_in, task_logs(sweep_dir).values())) == [[0, 1], [2, 3], [4, 5]]
+    for job_dir in job_dirs(sweep_dir):  # each job its own log and TensorBoard run, as one to a task
+        assert (job_dir / "rnnexp.log").read_text().count("Epoch [1/") == 1
+        assert len(list(job_dir.glob(EVENT_FILES))) == 1
+    no_sacct_noise(output)
+
+
+@pytest.mark.overlapped
+def test_tasks_that_share_jobs_out_by_time_run_each_job_once(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "shared_by_time")
+    assert sweep.returncode == 0, output
+    sweep_dir = sweep_dir_of(cwd)
+    rows = summary_rows(sweep_dir)
+    assert sorted(int(r["job"]) for r in rows) == [0, 1, 2] and all(r["status"] == "ok" for r in rows)
+    ran = [jobs_in(log) for log in task_logs(sweep_dir).values()]
+    assert sorted(job for jobs in ran for job in jobs) == [0, 1, 2]  # each job once, by some task
+    assert all(len(jobs) == 1 for jobs in ran)  # each task stopped at its target, after one job
+    assert len({i.split("_")[0] for i in slurm_ids(sweep_dir)}) == 2  # two tasks at once, then a round for the third
+    no_sacct_noise(output)
+
+
+def test_the_clusters_own_max_array_size_is_read():
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    from hydra_plugins.rnnexp_launchers.slurm_limits import limits
+
+    conf = Path(os.environ["SLURM_CONF"]).read_text()
+    written = [int(line.partition("=")[2]) for line in conf.splitlines() if line.startswith("MaxArraySize=")]
+    found = limits(None, None)
+    assert found.array_size == (written[0] if written else 1001)  # SLURM's default where slurm.conf says none
+    assert found.array_size_from == "this cluster's MaxArraySize"
+    assert limits(5, None).array_size == 5  # the key wins
+
+
+def test_an_array_slurm_refuses_is_one_line_with_the_key_that_fits(partition, tmp_path):
+    from hydra_plugins.rnnexp_launchers.slurm_limits import cluster_max_array_size
+
+    limit = cluster_max_array_size()
+    done = run(slurm_command(partition, "model=cell", f"seed=range({limit + 1})",
+                             f"hydra.launcher.max_array_size={limit + 1}"), tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stdout.splitlines()[-1] == (
+        f"rnnexp: error: SLURM refused an array of {limit + 1} tasks (Invalid job array specification): this cluster's "
+        f"MaxArraySize is {limit}; nothing was submitted: run the command again with hydra.launcher.max_array_size={limit}"
+    )
+    assert "sbatch" not in done.stdout and "Traceback" not in done.stdout
+    assert slurm_ids(sweep_dir_of(tmp_path)) == []  # nothing queued
+
+
 @pytest.mark.overlapped
 def test_a_job_that_fails_is_in_the_summary_and_the_sweep_exits_1(started_sweeps):
     sweep, output, cwd = ended(started_sweeps, "one_fails")
@@ -260,26 +340,29 @@ REQUEUED_EPOCHS = 120
 
 @pytest.fixture(scope="session")
 def requeued_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Popen, Path, tuple[str, ...], dict]]:
-    """A sweep of one job that SLURM requeues mid-training, started with the first cluster test of the session.
+    """A task of two jobs that SLURM requeues while its second trains, started with the first cluster test of the session.
 
-    Most of its time is SLURM's: the job waits about ten seconds in the queue
-    before it starts again, while the other tests run. A thread waits for the
-    job's first last.pt and requeues it; ``requeued`` says what it did.
+    Most of its time is SLURM's: the task waits about ten seconds in the
+    queue before it starts again, while the other tests run. A thread waits
+    for the second job's first last.pt and requeues the task; ``requeued``
+    says what it did, and what the first job had left by then.
     """
     cwd = tmp_path_factory.mktemp("requeue")
-    # About 4 s of training on one core: the requeue lands within it (the first
-    # last.pt is written after a second), and the uninterrupted reference is short.
-    job = (*TEXT_JOB, f"task.path={corpus(cwd / 'corpus.txt', 10_000)}", f"epochs={REQUEUED_EPOCHS}")
-    sweep = start(slurm_command(partition, *job), cwd)
+    # About 4 s of training on one core for the second job: the requeue lands within
+    # it (the first last.pt is written after a second), and the uninterrupted reference is short.
+    job = (*TEXT_JOB, f"task.path={corpus(cwd / 'corpus.txt', 10_000)}")
+    sweep = start(slurm_command(partition, *job, f"epochs=2,{REQUEUED_EPOCHS}", "hydra.launcher.jobs_per_task=2"), cwd)
     requeued: dict = {}
 
     def requeue() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and sweep.poll() is None:
-            last = next((cwd / "outputs").glob(f"multirun/*/*/0_*/{LAST}"), None)
+            last = next((cwd / "outputs").glob(f"multirun/*/*/1_*/{LAST}"), None)
             if last is not None:
                 (slurm_id,) = slurm_ids(last.parent.parent)
-                # What a preemption does: SIGTERM to the job, then the job back in the queue.
+                (first,) = last.parent.parent.glob(f"0_*/{METRICS_NAME}")
+                requeued.update(first=first, first_left=(first.stat().st_mtime_ns, first.read_bytes()))
+                # What a preemption does: SIGTERM to the task, then the task back in the queue.
                 done = subprocess.run(["scontrol", "requeue", slurm_id], capture_output=True, text=True, timeout=60)
                 requeued.update(job_dir=last.parent, status=done.returncode, output=done.stdout + done.stderr)
                 return
@@ -288,7 +371,7 @@ def requeued_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Pop
     thread = threading.Thread(target=requeue, daemon=True)
     thread.start()
     requeued["thread"] = thread  # the test joins it: its other keys are set by then
-    yield sweep, cwd, job, requeued
+    yield sweep, cwd, (*job, f"epochs={REQUEUED_EPOCHS}"), requeued
     if sweep.poll() is None:  # the session ended first (a test failed with -x): its jobs go too
         sweep.kill()
         sweep.communicate()
@@ -297,7 +380,7 @@ def requeued_sweep(partition, tmp_path_factory) -> Iterator[tuple[subprocess.Pop
 
 
 @pytest.mark.overlapped
-def test_a_requeued_job_resumes_from_its_own_last_checkpoint(requeued_sweep):
+def test_a_requeued_task_keeps_its_ended_job_and_resumes_the_cut_one_from_its_last_checkpoint(requeued_sweep):
     sweep, cwd, job, requeued = requeued_sweep
     requeued["thread"].join(timeout=180)
     output = finish(sweep, timeout=300)
@@ -308,15 +391,19 @@ def test_a_requeued_job_resumes_from_its_own_last_checkpoint(requeued_sweep):
 
     job_dir = requeued["job_dir"]
     epochs = REQUEUED_EPOCHS
-    assert job_dirs(job_dir.parent) == [job_dir]
+    assert job_dirs(job_dir.parent) == [requeued["first"].parent, job_dir]
     result = RunResult.read(job_dir / METRICS_NAME)
     assert result.status is Status.OK and result.epochs == epochs
     assert result.losses == reference.losses  # bit for bit
     log = (job_dir / "rnnexp.log").read_text()
     assert "SIGTERM" in log, log  # it was stopped...
     assert log.count(f"Epoch [1/{epochs}]") == 1 and log.count(f"Epoch [{epochs}/{epochs}]") == 1  # ...and went on
-    assert {p.parent for p in job_dir.parent.rglob(EVENT_FILES)} == {job_dir}  # no run of its own in a sub-folder
+    assert {p.parent for p in job_dir.parent.rglob(EVENT_FILES)} == {requeued["first"].parent, job_dir}
     assert train_steps(job_dir) == list(range(1, epochs + 1))  # one loss/train curve, each epoch once
+    # The first job, which had ended before the requeue, was kept as it was, not trained again.
+    first = requeued["first"]
+    assert (first.stat().st_mtime_ns, first.read_bytes()) == requeued["first_left"]
+    assert (first.parent / "rnnexp.log").read_text().count("Epoch [1/2]") == 1
     no_sacct_noise(output)
 
 
@@ -375,7 +462,9 @@ OVERLAPPED = {
     "test_a_path_in_an_override_leaves_each_job_one_level_below_the_sweep": "started_sweeps",
     "test_a_search_on_the_cluster_reports_each_epoch_to_its_study_and_prunes": "started_sweeps",
     "test_a_job_at_its_time_limit_is_requeued_until_it_ends": "time_limited_sweep",
-    "test_a_requeued_job_resumes_from_its_own_last_checkpoint": "requeued_sweep",
+    "test_a_requeued_task_keeps_its_ended_job_and_resumes_the_cut_one_from_its_last_checkpoint": "requeued_sweep",
+    "test_a_sweep_packed_two_jobs_to_a_task_is_split_into_arrays_that_fit": "started_sweeps",
+    "test_tasks_that_share_jobs_out_by_time_run_each_job_once": "started_sweeps",
     "test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory": "cut_sweep",
 }
 
@@ -420,8 +509,10 @@ def cut_sweep(partition, tmp_path_factory) -> Iterator[dict]:
 
     def steps() -> None:
         try:
-            # One job at a time, so that the sweep can be cut after its first job.
-            overrides = ("model=cell,rnn,embedding", "epochs=30", "hydra.launcher.array_parallelism=1")
+            # One task at a time, two jobs to a task, so that the sweep can be cut after its
+            # first job, while the first task runs its second.
+            overrides = ("model=cell,rnn,embedding", "epochs=30", "hydra.launcher.array_parallelism=1",
+                         "hydra.launcher.jobs_per_task=2")
             sweep = start(slurm_command(partition, *overrides), cwd)
             seen["sweep"] = sweep
             first = wait_for(lambda: next((cwd / "outputs").glob(f"multirun/*/*/0_*/{METRICS_NAME}"), None), 180,
@@ -460,4 +551,6 @@ def test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory(cut_sweep):
     assert len(job_dirs(sweep_dir)) == 3
     assert len(slurm_ids(sweep_dir)) > len(cut_sweep["submitted"])  # continued on the cluster, with the sweep's own launcher
     assert (first.stat().st_mtime_ns, first.read_bytes()) == cut_sweep["kept"]  # the finished job untouched
+    for job_dir in job_dirs(sweep_dir):  # every job finished once: one curve, each epoch once
+        assert train_steps(job_dir) == list(range(1, 31)), job_dir
     no_sacct_noise(done.stdout)

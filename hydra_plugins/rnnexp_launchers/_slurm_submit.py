@@ -29,7 +29,7 @@ from rnnexp.errors import UserError
 from rnnexp.sweep.continuation import finish_command
 
 from .slurm_launcher import SlurmLauncher
-from .slurm_limits import Limits, Refused, arrays, arrays_at_once, limits, parallelism
+from .slurm_limits import Limits, Refused, arrays, arrays_at_once, cluster_max_array_size, limits, parallelism
 from ._slurm_tasks import ClaimedJobs, Job, JobPack
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Submitter:
 
     def submit(self, callables: Sequence[Callable[[], Any]]) -> List[Any]:
         """One submitit Job per callable, in their order."""
-        from submitit.core.utils import FailedJobError
+        from submitit.core.utils import FailedJobError, JobPaths
 
         chunks = arrays(len(callables), self.limits.per_array)
         at_once = arrays_at_once([len(chunk) for chunk in chunks], self.limits.submit_jobs)
@@ -122,13 +122,18 @@ class Submitter:
         submitted: List[Any] = []
         for chunk in chunks:
             self._wait_for_room(submitted, len(chunk))
+            folder = JobPaths.get_first_id_independent_folder(executor.folder)  # where submitit writes them
+            before = set(folder.iterdir()) if folder.is_dir() else set()
             try:
                 # submitit prints sbatch's error itself as well: the line below says it once.
                 with contextlib.redirect_stderr(io.StringIO()):
                     submitted += executor.submit_array([callables[i] for i in chunk])
             except FailedJobError as error:
+                # The tasks' pickles and the sbatch file, written before sbatch answered, belong to no job.
+                for written in set(folder.iterdir()) - before:
+                    written.unlink(missing_ok=True)
                 refused = Refused(str(error), len(chunk), len(submitted), len(callables), self.jobs, self.task_minutes)
-                raise UserError(refused.line(finish_command(self.sweep_dir))) from None
+                raise UserError(refused.line(finish_command(self.sweep_dir), cluster_max_array_size())) from None
         return submitted
 
     def _why(self) -> str:

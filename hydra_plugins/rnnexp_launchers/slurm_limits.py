@@ -132,12 +132,21 @@ def _answer(command: list[str]) -> str:
 
 
 def arrays(tasks: int, per_array: Optional[int]) -> list[range]:
-    """The tasks 0..tasks-1 cut into arrays of at most ``per_array``, of near-equal sizes (``[range(0, 8), range(8, 16), ...]``)."""
+    """The tasks 0..tasks-1 cut into as few arrays as fit ``per_array``, their sizes within one of each other.
+
+    Near-equal arrays run side by side under the sweep's parallelism,
+    shared out among them: ``arrays(24, 11)`` is three arrays of 8, not 11, 11 and 2.
+    """
     if per_array is None or tasks <= per_array:
         return [range(tasks)]
     count = math.ceil(tasks / per_array)
-    size = math.ceil(tasks / count)
-    return [range(start, min(start + size, tasks)) for start in range(0, tasks, size)]
+    base, larger = divmod(tasks, count)  # the first ``larger`` arrays hold one task more
+    cut, start = [], 0
+    for index in range(count):
+        size = base + (index < larger)
+        cut.append(range(start, start + size))
+        start += size
+    return cut
 
 
 def parallelism(total: int, arrays_at_once: int, array_size: int) -> int:
@@ -181,12 +190,15 @@ class Refused:
     jobs: int
     task_minutes: int  # the time limit each task asked for
 
-    def line(self, continue_command: str) -> str:
-        """One line: what SLURM refused, the limit, and the key (with a value) that fits under it."""
+    def line(self, continue_command: str, cluster: Optional[int]) -> str:
+        """One line: what SLURM refused, the limit, and the key (with a value) that fits under it.
+
+        ``cluster``: the cluster's MaxArraySize, asked afresh (the sweep may
+        have given its own, larger, with the key), or None where unknown.
+        """
         what = f"SLURM refused an array of {self.array_tasks} tasks ({self.said})"
         said = self.said.lower()
         if "array" in said:
-            cluster = cluster_max_array_size()
             fit = cluster if cluster is not None and cluster < self.array_tasks else max(1, self.array_tasks // 2)
             limit = f"this cluster's MaxArraySize is {cluster}" if cluster is not None else "this cluster takes smaller arrays"
             key = f"{MAX_ARRAY_KEY}={fit}"

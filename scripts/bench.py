@@ -1,7 +1,7 @@
 """What rnnexp costs over the PyTorch a user would write by hand, measured side by side.
 
     python scripts/bench.py                      # every section, 5 pairs each
-    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu, recurrences, search or mnist1d
+    python scripts/bench.py --only startup       # one section: startup, sweep, throughput, text, gpu, recurrences, search, mnist1d or slurm
     python scripts/bench.py --repeat 9           # more pairs: tighter medians
     python scripts/bench.py --quick              # smoke run: 1 pair of shrunken work, no verdicts
 
@@ -50,6 +50,11 @@ its figures are recorded):
                 the paper's own notebooks/train.py and models.py, unchanged (scripts/plain_mnist1d.py), on
                 the same data and seeds (seed S of pair S): test accuracy within the seed-to-seed spread
                 (the two sides' min-max ranges overlap) in a start-to-finish wall time <= 1.00x
+    slurm       200 hello jobs (model=cell,rnn x 100 seeds) on the one-node SLURM of
+                scripts/slurm_cluster.sh restarted with RNNEXP_SLURM_MAX_ARRAY_SIZE=101, packed
+                (hydra/launcher=slurm hydra.launcher.jobs_per_task=auto) vs the same sweep on the
+                basic launcher: every job ok, in a wall time <= 2.0x; the unpacked sweep (200
+                tasks, in arrays that fit) is recorded for its cost per job (skipped without a cluster)
     search      a 24-trial TPE search (hparams_search=optuna) on task=copy with
                 hydra.sweeper.pruner=median vs the same search with pruner=none, same
                 sampler seed, with the basic launcher and with joblib on 2 workers:
@@ -143,7 +148,15 @@ SEARCH_NOTE = (
     "search: rnnexp's column is the search with hydra.sweeper.pruner=median, plain PyTorch's the same search with "
     "pruner=none (same sampler seed); the best final validation loss is that of the trials that trained to their end."
 )
-SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences", "search", "mnist1d")
+# The slurm section: 200 hello jobs on the one-node SLURM of scripts/slurm_cluster.sh (restarted with
+# RNNEXP_SLURM_MAX_ARRAY_SIZE=101), packed and not, against the same sweep on the basic launcher.
+SLURM_SWEEP = ["-m", "model=cell,rnn", "seed=range(100)", "device=cpu"]
+SLURM_SIDES = {
+    "packed": ["hydra/launcher=slurm", "hydra.launcher.jobs_per_task=auto"],
+    "unpacked": ["hydra/launcher=slurm", "hydra.launcher.jobs_per_task=1"],
+}
+SLURM_TARGET = 2.0  # packed wall / basic launcher's wall
+SECTIONS = ("startup", "sweep", "throughput", "text", "gpu", "recurrences", "search", "mnist1d", "slurm")
 # The paper's GRU alone, one run per seed (the experiment is a sweep: hydra.mode=RUN makes it one run).
 MNIST1D_RUN = ["experiment=mnist1d", "model=gru", "task.shuffle=false", "hydra.mode=RUN"]
 # Above this 1-minute load average of other processes (at a section's start or
@@ -615,6 +628,61 @@ def bench_mnist1d(repeat: int, workdir: Path, quick: bool) -> dict:
     }
 
 
+def bench_slurm(repeat: int, workdir: Path, quick: bool) -> dict:
+    """200 hello jobs on SLURM, packed (jobs_per_task=auto), vs the same sweep on the local basic launcher, alternated.
+
+    The unpacked sweep (one job to a task, 200 tasks in arrays that fit
+    MaxArraySize) runs once every third pair, for its per-job cost: it is
+    the slowest side by far. SLURM's processes are not the harness's
+    children: scripts/slurm_work.py counts their CPU time as the harness's
+    own, for the load check.
+    """
+    global SLURM_WORK
+    from slurm_work import SlurmWork
+
+    sys.path.insert(0, str(ROOT))
+    from hydra_plugins.rnnexp_launchers.slurm_limits import cluster_max_array_size, cluster_slots
+
+    max_array_size = cluster_max_array_size()
+    if max_array_size is None:
+        return {"skipped": "no SLURM cluster answers (scripts/slurm_cluster.sh start; export SLURM_CONF)"}
+    if SLURM_WORK is None:
+        SLURM_WORK = SlurmWork().start()
+    args = ["-m", "model=cell,rnn", "seed=range(10)", "device=cpu"] if quick else SLURM_SWEEP
+    jobs = 20 if quick else 200
+    runs = itertools.count()
+
+    def sweep(launcher: list[str]) -> Callable[[], dict]:
+        def run() -> dict:
+            sweep_dir = workdir / f"slurm-{next(runs)}"
+            seconds, _ = run_child([sys.executable, "-m", "rnnexp", *args, *launcher, f"hydra.sweep.dir={sweep_dir}"], workdir)
+            records = [json.loads(p.read_text()) for p in sweep_dir.glob("*/metrics.json")]
+            tasks = len(list((sweep_dir / ".submitit").glob("*_submitted.pkl")))
+            return {"seconds": seconds, "ok": sum(r["status"] == "ok" for r in records), "tasks": tasks,
+                    "ms_per_job": 1000 * seconds / jobs}
+
+        return run
+
+    packed, basic = alternate(repeat, sweep(SLURM_SIDES["packed"]), sweep([]))
+    unpacked = [sweep(SLURM_SIDES["unpacked"])() for _ in range(max(1, repeat // 3))]
+    return {
+        "command": " ".join(["python", "-m", "rnnexp", *args, *SLURM_SIDES["packed"]]),
+        "baseline": " ".join(["python", "-m", "rnnexp", *args]),
+        "jobs": jobs,
+        "max_array_size": max_array_size,
+        "slots": cluster_slots(None, 1),
+        "wall": compare(packed, basic, "seconds"),
+        "all_ok": all(r["ok"] == jobs for r in packed + basic + unpacked),
+        "tasks": {"packed": summary([r["tasks"] for r in packed]), "unpacked": summary([r["tasks"] for r in unpacked])},
+        "ms_per_job": {
+            "packed": summary([r["ms_per_job"] for r in packed]),
+            "unpacked": summary([r["ms_per_job"] for r in unpacked]),
+            "basic": summary([r["ms_per_job"] for r in basic]),
+        },
+        "targets": {"wall_ratio": SLURM_TARGET},
+    }
+
+
 def validated_at(run_dir: Path, started: float) -> list[float]:
     """Seconds from ``started`` to each epoch's validation loss, from the run's own TensorBoard events."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -688,6 +756,15 @@ def machine() -> dict:
 
 
 # --------------------------------------------------------------------------- load
+# The slurm section's count of SLURM's CPU time (scripts/slurm_work.py), once that section starts.
+SLURM_WORK = None
+
+
+def harness_cpu_seconds() -> float:
+    """The harness's own CPU time: its process, the children it waited for, and the SLURM tasks it submitted."""
+    return own_cpu_seconds() + (SLURM_WORK.seconds() if SLURM_WORK is not None else 0.0)
+
+
 def own_cpu_seconds() -> float:
     """CPU time of this process and of the children it has waited for (every child of a finished section)."""
     t = os.times()
@@ -890,12 +967,33 @@ def table(report: dict) -> str:
             "mnist1d: start-to-finish wall vs the paper's own train.py, s", fmt(w["rnnexp"]), fmt(w["plain"]),
             f"{w['ratio']:.2f}x", "<= 1.00x", verdict(s, w["ratio"] <= 1.00, quick), load,
         ))
+    if "slurm" in report:
+        lines += slurm_lines(report["slurm"], quick)
     if "search" in report:
         lines += search_lines(report["search"], quick)
         lines += ["", SEARCH_NOTE]
     if quick:
         lines += ["", SMOKE]
     return "\n".join(lines)
+
+
+def slurm_lines(s: dict, quick: bool) -> list[str]:
+    """The slurm section's rows: the packed sweep's wall against the basic launcher's, every job ok, the cost per job."""
+    if "skipped" in s:
+        return [row("slurm", f"not measured: {s['skipped']}", "", "", "", "", "")]
+    w, per_job, tasks, load = s["wall"], s["ms_per_job"], s["tasks"], load_range(s)
+    where = f"{s['jobs']} hello jobs, MaxArraySize {s['max_array_size']}, {s['slots']} cores"
+    return [
+        row(f"slurm: {where}, packed ({tasks['packed']['median']:g} tasks) vs basic launcher, wall s", fmt(w["rnnexp"]),
+            fmt(w["plain"]), f"{w['ratio']:.2f}x", f"<= {SLURM_TARGET:.2f}x", verdict(s, w["ratio"] <= SLURM_TARGET, quick),
+            load),
+        row("slurm: every job ok, each side", "yes" if s["all_ok"] else "no", "", "", "all ok",
+            "" if quick else "met" if s["all_ok"] else "missed", load),
+        row("slurm: wall per job, ms: packed", fmt(per_job["packed"], digits=0), fmt(per_job["basic"], digits=0), "", "", "",
+            load),
+        row(f"slurm: wall per job, ms: unpacked ({tasks['unpacked']['median']:g} tasks)", fmt(per_job["unpacked"], digits=0),
+            fmt(per_job["basic"], digits=0), "", "", "", load),
+    ]
 
 
 def search_lines(s: dict, quick: bool) -> list[str]:
@@ -950,13 +1048,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.quick:
         print(SMOKE, file=sys.stderr, flush=True)
 
-    share = HarnessShare()  # before torch is imported: the import is the harness's own work too
+    share = HarnessShare(cpu=harness_cpu_seconds)  # before torch is imported: the import is the harness's own work too
     report: dict = {"machine": machine(), "repeat": repeat, "quick": args.quick, "load_limit": LOAD_LIMIT}
     report["load_start"] = read_load(share)
     with tempfile.TemporaryDirectory(prefix="rnnexp-bench-") as workdir:
         benches = (
             ("startup", bench_startup), ("sweep", bench_sweep), ("throughput", bench_throughput), ("text", bench_text),
             ("gpu", bench_gpu), ("recurrences", bench_recurrences), ("search", bench_search), ("mnist1d", bench_mnist1d),
+            ("slurm", bench_slurm),
         )
         for name, fn in benches:
             if name in sections:

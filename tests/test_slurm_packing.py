@@ -21,6 +21,7 @@ from hydra_plugins.rnnexp_launchers.slurm_limits import (
     arrays_at_once,
     parallelism,
     parse_max_submit,
+    parse_slots,
 )
 from rnnexp.errors import UserError
 
@@ -98,6 +99,13 @@ def test_arrays_queued_together_fit_under_max_submit_jobs():
     assert arrays_at_once([8, 8, 8], 5) == 1  # one at a time (it is cut to fit: Limits.per_array)
     assert Limits(array_size=101, submit_jobs=50).per_array == 50
     assert Limits(array_size=None, submit_jobs=None).per_array is None
+
+
+def test_auto_has_as_many_tasks_as_the_partitions_usable_cores_hold():
+    assert parse_slots("0/2/0/2\n", cpus_per_task=1) == 2  # allocated/idle/other/total
+    assert parse_slots("4/60/8/72\n10/22/0/32\n", cpus_per_task=2) == 48  # down cores (other) left out
+    assert parse_slots("0/1/0/1", cpus_per_task=4) == 1
+    assert parse_slots("", cpus_per_task=1) is None and parse_slots("n/a", cpus_per_task=1) is None
 
 
 def test_max_submit_jobs_is_the_lowest_that_sacctmgr_lists():

@@ -13,6 +13,7 @@ import importlib.util
 import io
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -313,6 +314,21 @@ def test_the_sweep_baseline_trains_on_the_threads_rnnexps_jobs_get(make_cfg, mod
     torch.set_num_threads(2)
     load_script("plain_sweep").main()
     assert torch.get_num_threads() == 1 and len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_the_slurm_sections_cpu_count_takes_the_work_below_a_slurmstepd_and_nothing_else(tmp_path):
+    """A shell named slurmstepd runs a busy child, as slurmstepd runs a task; a busy process beside it is another's load."""
+    slurm_work = load_script("slurm_work")
+    stepd = tmp_path / "slurmstepd"
+    shutil.copy("/bin/sh", stepd)
+    busy = [sys.executable, "-c", "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass"]
+    work = slurm_work.SlurmWork(period=0.05).start()
+    # The shell's child: "exec" would replace the shell itself and the task would not be below it.
+    task = subprocess.Popen([str(stepd), "-c", " ".join(busy[:2]) + ' "$0"; true', busy[2]])
+    other = subprocess.Popen(busy)
+    task.wait(), other.wait()
+    counted = work.seconds()
+    assert 0.45 <= counted <= 1.0, counted  # the task's 0.6 s less its last read's fraction, and never the other's
 
 
 @pytest.mark.e2e

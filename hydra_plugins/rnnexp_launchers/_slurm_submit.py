@@ -29,7 +29,16 @@ from rnnexp.errors import UserError
 from rnnexp.sweep.continuation import finish_command
 
 from .slurm_launcher import SlurmLauncher
-from .slurm_limits import Limits, Refused, arrays, arrays_at_once, cluster_max_array_size, limits, parallelism
+from .slurm_limits import (
+    Limits,
+    Refused,
+    arrays,
+    arrays_at_once,
+    cluster_max_array_size,
+    cluster_slots,
+    limits,
+    parallelism,
+)
 from ._slurm_tasks import ClaimedJobs, Job, JobPack
 
 log = logging.getLogger(__name__)
@@ -68,12 +77,16 @@ def claimed_rounds(launcher: SlurmLauncher, jobs: List[Job], submitter: "Submitt
     """``jobs_per_task=auto``: tasks that share the jobs out, one per slot SLURM may run at once; another round while jobs are left unclaimed."""
     claims = sweep_dir_claims(launcher)
     seconds = launcher.packing.task_minutes * 60
+    # The tasks that can run at once: the sweep's parallelism, what the account may queue, what the partition's cores hold.
+    params = launcher.params
+    known = [int(params.get("array_parallelism", 1)), submitter.limits.submit_jobs,
+             cluster_slots(params.get("partition"), params.get("cpus_per_task"))]
+    slots = min(limit for limit in known if limit is not None)
     results: Dict[int, JobReturn] = {}
     left = jobs
     while left:
-        slots = min(int(launcher.params.get("array_parallelism", 1)), submitter.limits.submit_jobs or math.inf)
         tasks = [ClaimedJobs(launcher, left, singleton_state, str(claims), seconds)
-                 for _ in range(launcher.packing.tasks(len(left), int(slots)))]
+                 for _ in range(launcher.packing.tasks(len(left), slots))]
         for task in submitter.submit(tasks):
             results.update(task.results()[0])
         # Jobs a task claimed but did not run (it was stopped) stay for continue=, as unstarted jobs do.

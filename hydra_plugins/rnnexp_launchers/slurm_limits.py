@@ -56,7 +56,10 @@ class Packing:
         return self.per_task is None
 
     def tasks(self, jobs: int, slots: int) -> int:
-        """The tasks ``jobs`` jobs make: K to a task; under auto one per slot SLURM may run at once (they share the jobs out)."""
+        """The tasks ``jobs`` jobs make: K to a task; under auto one per slot SLURM may run at once (they share the jobs out).
+
+        More tasks than slots would only start processes that find every job claimed.
+        """
         if self.per_task is None:
             return min(jobs, slots)
         return math.ceil(jobs / self.per_task)
@@ -115,6 +118,23 @@ def cluster_max_submit_jobs() -> Optional[int]:
     user = os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
     text = _answer(["sacctmgr", "--noheader", "--parsable2", "show", "associations", f"user={user}", "format=MaxSubmit"])
     return parse_max_submit(text)
+
+
+def cluster_slots(partition: Optional[str], cpus_per_task: Optional[int]) -> Optional[int]:
+    """How many tasks of ``cpus_per_task`` cores the partition's usable cores hold at once (sinfo's allocated + idle); None where sinfo does not say."""
+    command = ["sinfo", "--noheader", "--format=%C"] + ([f"--partition={partition}"] if partition else [])
+    return parse_slots(_answer(command), cpus_per_task or 1)
+
+
+def parse_slots(text: str, cpus_per_task: int) -> Optional[int]:
+    """sinfo's ``%C`` lines, allocated/idle/other/total cores: the tasks the usable ones hold."""
+    usable = 0
+    for line in text.split():
+        counts = line.split("/")
+        if len(counts) != 4 or not all(c.isdigit() for c in counts):
+            return None
+        usable += int(counts[0]) + int(counts[1])
+    return max(1, usable // max(1, cpus_per_task)) if usable else None
 
 
 def parse_max_submit(text: str) -> Optional[int]:

@@ -172,6 +172,13 @@ GPUS_TABLE = [
     ("jobs per GPU below 1", MAIN, ["-m", "hydra/launcher=gpus", "hydra.launcher.jobs_per_gpu=0"], "hydra.launcher.jobs_per_gpu=0: must be an integer >= 1 (the jobs that share one GPU at a time)"),
     ("a key of the gpus launcher given to another launcher", MAIN, ["-m", "hydra.launcher.jobs_per_gpu=2"], "hydra.launcher.jobs_per_gpu: not a key of this launcher; hydra.launcher.jobs_per_gpu belongs to hydra/launcher=gpus (for example hydra/launcher=gpus hydra.launcher.jobs_per_gpu=...)"),
 ]
+SLURM_TABLE = [
+    ("jobs per SLURM task below 1", MAIN, ["-m", "hydra/launcher=slurm", "hydra.launcher.jobs_per_task=0"], "hydra.launcher.jobs_per_task=0: must be an integer >= 1 (the jobs one SLURM task runs one after another) or auto (as many as hydra.launcher.task_minutes allow)"),
+    ("a task's target time of 0", MAIN, ["-m", "hydra/launcher=slurm", "hydra.launcher.jobs_per_task=auto", "hydra.launcher.task_minutes=0"], "hydra.launcher.task_minutes=0.0: must be a number of minutes above 0"),
+    ("an array limit below 1", MAIN, ["-m", "hydra/launcher=slurm", "hydra.launcher.max_array_size=0"], "hydra.launcher.max_array_size=0: must be an integer >= 1, or null for the cluster's own limit"),
+    ("a key of the slurm launcher given to another launcher", MAIN, ["-m", "hydra.launcher.jobs_per_task=4"], "hydra.launcher.jobs_per_task: not a key of this launcher; hydra.launcher.jobs_per_task belongs to hydra/launcher=slurm (for example hydra/launcher=slurm hydra.launcher.jobs_per_task=...)"),
+]
+WITH_SUBMITIT = pytest.mark.skipif(importlib.util.find_spec("submitit") is None, reason="hydra/launcher=slurm comes with the sweep extra")
 WITH_JOBLIB = pytest.mark.skipif(importlib.util.find_spec("joblib") is None, reason="hydra/launcher=gpus comes with the sweep extra")
 WITH_OPTUNA = pytest.mark.skipif(importlib.util.find_spec("optuna") is None, reason="the Optuna search comes with the sweep extra")
 # Where the cmaes package is installed, hydra/sweeper/sampler=cmaes is not bad input.
@@ -192,6 +199,7 @@ ROWS = (
     [pytest.param(*row, id=row[0]) for row in TABLE]
     + [pytest.param(*row, id=row[0], marks=WITH_OPTUNA) for row in SEARCH_TABLE]
     + [pytest.param(*row, id=row[0], marks=WITH_JOBLIB) for row in GPUS_TABLE]
+    + [pytest.param(*row, id=row[0], marks=WITH_SUBMITIT) for row in SLURM_TABLE]
     + [pytest.param(*CMAES_ROW, id=CMAES_ROW[0], marks=[WITH_OPTUNA, CMAES_HERE])]
     + [pytest.param(*row, id=row[0], marks=mark) for row, mark in ABSENT_DEVICES]
 )
@@ -233,6 +241,6 @@ def test_unreadable_task_file(make_cfg, tmp_path, monkeypatch):
 
 def test_the_errors_page_lists_the_table():
     page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text()
-    for what, module, args, message in TABLE + SEARCH_TABLE + GPUS_TABLE + [CMAES_ROW] + [row for row, _ in ABSENT_DEVICES]:
+    for what, module, args, message in TABLE + SEARCH_TABLE + GPUS_TABLE + SLURM_TABLE + [CMAES_ROW] + [row for row, _ in ABSENT_DEVICES]:
         row = f"| {what} | `python -m {module} {' '.join(args)}` | `{module}: error: {message}` |"
         assert row in page, row

@@ -28,36 +28,18 @@ from rnnexp.errors import UserError
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
 
 
-# --------------------------------------------------------------------------- the keys, on the command line
-@pytest.mark.parametrize(
-    "override, line",
-    [
-        ("hydra.launcher.jobs_per_task=0", "hydra.launcher.jobs_per_task=0: must be an integer >= 1 (the jobs one SLURM task "
-         "runs one after another) or auto (as many as hydra.launcher.task_minutes allow)"),
-        ("hydra.launcher.jobs_per_task=-3", "hydra.launcher.jobs_per_task=-3: must be an integer >= 1 (the jobs one SLURM task "
-         "runs one after another) or auto (as many as hydra.launcher.task_minutes allow)"),
-        ("hydra.launcher.jobs_per_task=2.5", "hydra.launcher.jobs_per_task=2.5: must be an integer >= 1 (the jobs one SLURM "
-         "task runs one after another) or auto (as many as hydra.launcher.task_minutes allow)"),
-        ("hydra.launcher.task_minutes=0", "hydra.launcher.task_minutes=0.0: must be a number of minutes above 0"),
-        ("hydra.launcher.max_array_size=0", "hydra.launcher.max_array_size=0: must be an integer >= 1, or null for the "
-         "cluster's own limit"),
-        ("hydra.launcher.max_submit_jobs=-1", "hydra.launcher.max_submit_jobs=-1: must be an integer >= 1, or null for the "
-         "cluster's own limit"),
-    ],
-)
-def test_a_bad_packing_or_limit_key_is_one_line_before_the_sweep_has_a_directory(run_main, tmp_path, override, line):
-    done = run_main(["-m", "hydra/launcher=slurm", "model=cell,rnn", override, f"hydra.sweep.dir={tmp_path / 'sweep'}"])
-    assert (done.status, done.stdout, done.stderr) == (2, "", f"rnnexp: error: {line}\n")
-    assert not (tmp_path / "sweep").exists()
+# --------------------------------------------------------------------------- the keys
+# On the command line, one line each: tests/test_bad_inputs.py's SLURM_TABLE (docs/errors.md).
+@pytest.mark.parametrize("value", [0, -3, 2.5, "two", True])
+def test_jobs_per_task_is_a_whole_number_of_at_least_one_or_auto(value):
+    with pytest.raises(UserError, match=f"^hydra.launcher.jobs_per_task={value}: must be an integer >= 1 "):
+        Packing.of(value, 10)
 
 
-def test_jobs_per_task_on_another_launcher_names_the_launcher_that_takes_it(run_main, tmp_path):
-    done = run_main(["-m", "model=cell,rnn", "hydra.launcher.jobs_per_task=4", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
-    assert (done.status, done.stdout) == (2, "")
-    assert done.stderr == (
-        "rnnexp: error: hydra.launcher.jobs_per_task: not a key of this launcher; hydra.launcher.jobs_per_task "
-        "belongs to hydra/launcher=slurm (for example hydra/launcher=slurm hydra.launcher.jobs_per_task=...)\n"
-    )
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), "soon"])
+def test_task_minutes_is_a_finite_number_above_0(value):
+    with pytest.raises(UserError, match="^hydra.launcher.task_minutes=.*: must be a number of minutes above 0$"):
+        Packing.of("auto", value)
 
 
 # --------------------------------------------------------------------------- packing and arrays

@@ -110,7 +110,8 @@ InactiveLimit=0
 ReturnToService=2
 MailProg=/bin/true
 $node State=UNKNOWN NodeAddr=127.0.0.1
-PartitionName=$partition Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+# A day at most, as clusters limit their partitions: a task asking for more is refused.
+PartitionName=$partition Nodes=ALL Default=YES MaxTime=1-00:00:00 State=UP
 EOF
 }
 

@@ -15,6 +15,7 @@ submitit names its folders after.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import shutil
 import signal
@@ -290,6 +291,22 @@ def test_an_array_slurm_refuses_is_one_line_with_the_key_that_fits(partition, tm
     )
     assert "sbatch" not in done.stdout and "Traceback" not in done.stdout
     assert slurm_ids(sweep_dir_of(tmp_path)) == []  # nothing queued
+
+
+def test_tasks_longer_than_the_partition_allows_are_refused_before_the_sweep_has_a_directory(partition, tmp_path):
+    from hydra_plugins.rnnexp_launchers.slurm_limits import partition_max_minutes
+
+    limit = partition_max_minutes(partition)
+    if limit is None:
+        pytest.skip(f"partition {partition} has no time limit")  # scripts/slurm_cluster.sh gives its partition a day
+    timeout = math.floor(limit / 2) + 1  # two such jobs to a task ask for more than the partition allows
+    done = run(slurm_command(partition, "model=cell,rnn", "hydra.launcher.jobs_per_task=2", timeout_min=timeout), tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == (
+        f"rnnexp: error: hydra.launcher.jobs_per_task=2: a task asks for {2 * timeout} minutes (2 jobs x timeout_min "
+        f"{timeout}), over partition {partition}'s MaxTime of {limit:g}; use hydra.launcher.jobs_per_task=1\n"
+    )
+    assert not (tmp_path / "outputs").exists()
 
 
 @pytest.mark.overlapped

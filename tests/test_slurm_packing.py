@@ -20,7 +20,9 @@ from hydra_plugins.rnnexp_launchers.slurm_limits import (
     arrays,
     arrays_at_once,
     parallelism,
+    check_task_time,
     parse_max_submit,
+    parse_slurm_minutes,
     parse_slots,
 )
 from rnnexp.errors import UserError
@@ -93,6 +95,32 @@ def test_auto_has_as_many_tasks_as_the_partitions_usable_cores_hold():
 def test_max_submit_jobs_is_the_lowest_that_sacctmgr_lists():
     assert parse_max_submit("\n500\n\n80\n") == 80
     assert parse_max_submit("\n\n") is None  # associations without a limit
+
+
+@pytest.mark.parametrize("text, minutes", [
+    ("30", 30), ("30:30", 30.5), ("2:00:00", 120), ("1-00:00:00", 1440), ("2-12", 3600), ("1-02:30", 1590),
+    ("infinite", None), ("UNLIMITED", None), ("n/a", None), ("", None),
+])
+def test_a_partitions_max_time_in_minutes(text, minutes):
+    assert parse_slurm_minutes(text) == minutes
+
+
+def test_tasks_longer_than_the_partition_allows_are_refused_with_a_packing_that_fits():
+    """SLURM would queue them and leave them pending for ever (PartitionTimeLimit)."""
+    with pytest.raises(UserError) as refused:
+        check_task_time(task_minutes=1000, max_minutes=720, packing=Packing.of(50, 10), timeout_min=20, partition="cpu")
+    assert str(refused.value) == (
+        "hydra.launcher.jobs_per_task=50: a task asks for 1000 minutes (50 jobs x timeout_min 20), over partition cpu's "
+        "MaxTime of 720; use hydra.launcher.jobs_per_task=36 or less"
+    )
+    with pytest.raises(UserError) as refused:
+        check_task_time(task_minutes=720, max_minutes=710, packing=Packing.of("auto", 700), timeout_min=20, partition="")
+    assert str(refused.value) == (
+        "hydra.launcher.task_minutes=700: a task asks for 720 minutes (hydra.launcher.task_minutes + timeout_min 20), "
+        "over the default partition's MaxTime of 710; use hydra.launcher.task_minutes=690 or less"
+    )
+    check_task_time(task_minutes=720, max_minutes=720, packing=Packing.of(36, 10), timeout_min=20, partition="cpu")
+    check_task_time(task_minutes=10**6, max_minutes=None, packing=Packing.of(36, 10), timeout_min=20, partition="cpu")
 
 
 # --------------------------------------------------------------------------- the line for a refused array

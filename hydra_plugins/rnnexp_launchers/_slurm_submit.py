@@ -35,8 +35,10 @@ from .slurm_limits import (
     arrays,
     arrays_at_once,
     cluster_max_array_size,
+    check_task_time,
     cluster_slots,
     limits,
+    partition_max_minutes,
     parallelism,
 )
 from ._slurm_tasks import ClaimedJobs, Job, JobPack
@@ -60,6 +62,9 @@ def launch(launcher: SlurmLauncher, job_overrides: Sequence[Sequence[str]], init
         log.info(f"\t#{number} : {' '.join(filter_overrides(overrides))}")
     fit = limits(launcher.max_array_size, launcher.max_submit_jobs)
     submitter = Submitter(launcher, fit, sweep_dir, len(jobs))
+    partition = launcher.params.get("partition")
+    check_task_time(submitter.task_minutes, partition_max_minutes(partition), launcher.packing,
+                    int(launcher.params.get("timeout_min", 60)), partition)
     singleton_state = Singleton.get_state()
     packing = launcher.packing
     if packing.per_task is not None:

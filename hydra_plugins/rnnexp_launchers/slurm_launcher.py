@@ -24,7 +24,7 @@ from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from .slurm_limits import Packing, check_limit, MAX_ARRAY_KEY, MAX_SUBMIT_KEY
+from .slurm_limits import MAX_ARRAY_KEY, MAX_SUBMIT_KEY, Packing, check_limit, check_task_time, partition_max_minutes
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,11 @@ class SlurmLauncher(Launcher):
     def check_config(config: DictConfig) -> None:
         """Refuse bad keys before the sweep has a directory (rnnexp's start checks call this)."""
         launcher = config.hydra.launcher
-        Packing.of(launcher.get("jobs_per_task", 1), launcher.get("task_minutes", 10.0))
+        packing = Packing.of(launcher.get("jobs_per_task", 1), launcher.get("task_minutes", 10.0))
         check_limit(MAX_ARRAY_KEY, launcher.get("max_array_size"))
         check_limit(MAX_SUBMIT_KEY, launcher.get("max_submit_jobs"))
+        timeout_min, partition = int(launcher.get("timeout_min", 60)), launcher.get("partition")
+        check_task_time(packing.task_time_min(timeout_min), partition_max_minutes(partition), packing, timeout_min, partition)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from . import _slurm_submit  # submitit: only once a sweep runs

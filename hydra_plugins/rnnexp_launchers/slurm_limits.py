@@ -137,6 +137,55 @@ def parse_slots(text: str, cpus_per_task: int) -> Optional[int]:
     return max(1, usable // max(1, cpus_per_task)) if usable else None
 
 
+def partition_max_minutes(partition: Optional[str]) -> Optional[float]:
+    """The partition's MaxTime in minutes (the default partition's where none is named); None where unlimited or unknown."""
+    command = ["sinfo", "--noheader", "--format=%P %l"]
+    for line in _answer(command).splitlines():
+        name, _, limit = line.strip().partition(" ")
+        if (partition is None and name.endswith("*")) or name.rstrip("*") == partition:
+            return parse_slurm_minutes(limit.strip())
+    return None
+
+
+def parse_slurm_minutes(text: str) -> Optional[float]:
+    """SLURM's time formats in minutes: ``minutes``, ``minutes:seconds``, ``hours:minutes:seconds``, and
+    ``days-hours[:minutes[:seconds]]``; None for ``infinite`` and what is no time."""
+    days, clock = "0", text
+    if "-" in text:
+        days, _, clock = text.partition("-")
+        units = [3600, 60, 1]  # after the days: hours first
+    else:
+        units = {1: [60], 2: [60, 1], 3: [3600, 60, 1]}.get(len(clock.split(":")), [])
+    parts = clock.split(":")
+    if not days.isdigit() or not units or len(parts) > 3 or not all(part.isdigit() for part in parts):
+        return None
+    return (int(days) * 86400 + sum(int(part) * unit for part, unit in zip(parts, units))) / 60
+
+
+def check_task_time(task_minutes: int, max_minutes: Optional[float], packing: "Packing", timeout_min: int, partition: str) -> None:
+    """Refuse tasks that would ask for more time than the partition allows: SLURM would leave them pending for ever."""
+    if max_minutes is None or task_minutes <= max_minutes:
+        return
+    where = f"partition {partition}'s" if partition else "the default partition's"
+    if packing.per_task is None:
+        raise UserError(
+            f"{TASK_MINUTES_KEY}={packing.task_minutes:g}: a task asks for {task_minutes} minutes ({TASK_MINUTES_KEY} + "
+            f"timeout_min {timeout_min}), over {where} MaxTime of {max_minutes:g}; "
+            f"use {TASK_MINUTES_KEY}={max(1, math.floor(max_minutes - timeout_min)):g} or less"
+        )
+    fit = math.floor(max_minutes / timeout_min)
+    if fit > 1:
+        advice = f"use {JOBS_PER_TASK_KEY}={fit} or less"
+    elif fit == 1:
+        advice = f"use {JOBS_PER_TASK_KEY}=1"
+    else:
+        advice = f"lower hydra.launcher.timeout_min to {math.floor(max_minutes)}"
+    raise UserError(
+        f"{JOBS_PER_TASK_KEY}={packing.per_task}: a task asks for {task_minutes} minutes ({packing.per_task} jobs x "
+        f"timeout_min {timeout_min}), over {where} MaxTime of {max_minutes:g}; {advice}"
+    )
+
+
 def parse_max_submit(text: str) -> Optional[int]:
     numbers = [int(line.strip()) for line in text.splitlines() if line.strip().isdigit()]
     return min(numbers) if numbers else None

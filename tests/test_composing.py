@@ -118,8 +118,33 @@ def test_at_most_kept_configs_wait_for_the_launcher():
     assert hydras.composed == 3  # the second job was not kept: composed again, as Hydra does
 
 
-@pytest.mark.parametrize("launcher, wrapped", [(BASIC_LAUNCHER, True), ("hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", False)])
-def test_only_the_basic_launcher_takes_the_checked_configs(monkeypatch, launcher, wrapped):
+def test_the_slurm_launcher_takes_a_kept_config_and_never_composes_one():
+    hydras, master = HydrasLoader(), OmegaConf.create({})
+    loader = ValidatedConfigs(hydras, kept=1)
+    checked = [loader.load_sweep_config(master, overrides) for overrides in (["lr=0.1"], ["lr=0.2"])]
+    assert loader.take_checked(master, ["lr=0.1"]) is checked[0]
+    assert loader.take_checked(master, ["lr=0.2"]) is None  # not kept: its task composes it
+    assert hydras.composed == 2
+
+
+def test_a_copy_of_the_loader_for_another_process_is_hydras_own_without_the_kept_configs():
+    """Hydra's Singleton state holds the loader, and launchers send that state to every worker."""
+    import copy
+    import pickle
+
+    loader = ValidatedConfigs(HydrasLoader())
+    loader.load_sweep_config(OmegaConf.create({}), ["lr=0.1"])
+    for copied in (copy.deepcopy(loader), pickle.loads(pickle.dumps(loader))):
+        assert isinstance(copied, HydrasLoader)
+    assert ValidatedConfigs.unwrapped(loader) is loader.loader and ValidatedConfigs.unwrapped(loader.loader) is loader.loader
+
+
+@pytest.mark.parametrize("launcher, wrapped", [
+    (BASIC_LAUNCHER, True),
+    ("hydra_plugins.rnnexp_launchers.slurm_launcher.SlurmLauncher", True),
+    ("hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", False),
+])
+def test_only_the_basic_and_slurm_launchers_take_the_checked_configs(monkeypatch, launcher, wrapped):
     """The other launchers compose each job in their workers: nothing is kept for them."""
 
     class Global:

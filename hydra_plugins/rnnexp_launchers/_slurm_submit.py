@@ -23,9 +23,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
-from omegaconf import OmegaConf
+from hydra.types import HydraContext
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from rnnexp.errors import UserError
+from rnnexp.internals.hydra_private import ValidatedConfigs
 from rnnexp.sweep.continuation import finish_command
 
 from .slurm_launcher import SlurmLauncher
@@ -41,7 +43,7 @@ from .slurm_limits import (
     partition_max_minutes,
     parallelism,
 )
-from ._slurm_tasks import ClaimedJobs, Job, JobPack
+from ._slurm_tasks import ClaimedJobs, Composed, Job, JobPack, JobRunner, write_composed
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +68,45 @@ def launch(launcher: SlurmLauncher, job_overrides: Sequence[Sequence[str]], init
     check_task_time(submitter.task_minutes, partition_max_minutes(partition), launcher.packing,
                     int(launcher.params.get("timeout_min", 60)), partition)
     singleton_state = Singleton.get_state()
+    loader = launcher.hydra_context.config_loader
+    runner = JobRunner(HydraContext(ValidatedConfigs.unwrapped(loader), launcher.hydra_context.callbacks),
+                       launcher.task_function, config)
+    composed = checked_configs(loader, config, jobs)
     packing = launcher.packing
     if packing.per_task is not None:
         k = packing.per_task
-        packs = [JobPack(launcher, jobs[start:start + k], singleton_state) for start in range(0, len(jobs), k)]
+        packs = [JobPack(runner, part, singleton_state, {n: composed[n] for n, _ in part if n in composed})
+                 for part in (jobs[start:start + k] for start in range(0, len(jobs), k))]
         returned = [task.results()[0] for task in submitter.submit(packs)]
         by_number = {result_number: result for pack, results in zip(packs, returned)
                      for (result_number, _), result in zip(pack.jobs, results)}
     else:
-        by_number = claimed_rounds(launcher, jobs, submitter, singleton_state)
+        by_number = claimed_rounds(launcher, runner, jobs, composed, submitter, singleton_state)
     return [by_number.get(number) or not_started(overrides) for number, overrides in jobs]
 
 
-def claimed_rounds(launcher: SlurmLauncher, jobs: List[Job], submitter: "Submitter", singleton_state: Dict[Any, Any]) -> Dict[int, JobReturn]:
+def checked_configs(loader: Any, config: DictConfig, jobs: List[Job]) -> Composed:
+    """The configs the sweeper composed to check these jobs, where rnnexp kept them: sent to the tasks, not composed again there.
+
+    Each is marked as launched (``hydra.job.id``), as the basic launcher marks
+    the ones it takes; the task sets its own SLURM id.
+    """
+    taken: Composed = {}
+    take = getattr(loader, "take_checked", None)
+    for number, overrides in jobs if take is not None else []:
+        found = take(config, overrides)
+        if found is not None:
+            with open_dict(found.hydra.job) as job:
+                job.id = f"{found.hydra.job.name}_{number}"
+            taken[number] = found
+    return taken
+
+
+def claimed_rounds(launcher: SlurmLauncher, runner: JobRunner, jobs: List[Job], composed: Composed,
+                   submitter: "Submitter", singleton_state: Dict[Any, Any]) -> Dict[int, JobReturn]:
     """``jobs_per_task=auto``: tasks that share the jobs out, one per slot SLURM may run at once; another round while jobs are left unclaimed."""
     claims = sweep_dir_claims(launcher)
+    write_composed(str(claims), composed)
     seconds = launcher.packing.task_minutes * 60
     # The tasks that can run at once: the sweep's parallelism, what the account may queue, what the partition's cores hold.
     params = launcher.params
@@ -90,7 +116,7 @@ def claimed_rounds(launcher: SlurmLauncher, jobs: List[Job], submitter: "Submitt
     results: Dict[int, JobReturn] = {}
     left = jobs
     while left:
-        tasks = [ClaimedJobs(launcher, left, singleton_state, str(claims), seconds)
+        tasks = [ClaimedJobs(runner, left, singleton_state, str(claims), seconds)
                  for _ in range(launcher.packing.tasks(len(left), slots))]
         for task in submitter.submit(tasks):
             results.update(task.results()[0])

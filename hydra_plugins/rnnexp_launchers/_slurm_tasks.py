@@ -18,10 +18,11 @@ job that was cut short resumes from its ``last.pt``, the rest run.
 
 from __future__ import annotations
 
+import copy
 import errno
 import itertools
-import logging
 import os
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,30 +30,47 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, run_job, setup_globals
-from omegaconf import open_dict
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, open_dict
 
 from rnnexp.results import METRICS_NAME, RunResult, Status
 
-log = logging.getLogger(__name__)
-
 Job = Tuple[int, List[str]]  # (the job's number in the sweep, its overrides)
+Composed = Dict[int, DictConfig]  # job number -> its config, composed where the sweep was checked
 
 
-def run_one(launcher: Any, number: int, overrides: Sequence[str]) -> JobReturn:
-    """One job of the sweep in this process, as Hydra's submitit launcher runs each: its config, number and directory."""
-    import submitit
+@dataclass
+class JobRunner:
+    """What a task needs to run jobs of the sweep: Hydra's context (with Hydra's own loader), the task function, the sweep's config."""
 
-    sweep_config = launcher.hydra_context.config_loader.load_sweep_config(launcher.config, list(overrides))
-    with open_dict(sweep_config.hydra.job) as job:
-        job.id = submitit.JobEnvironment().job_id  # the task's SLURM id, shared by the jobs it runs
-        job.num = number
-    return run_job(
-        hydra_context=launcher.hydra_context,
-        task_function=launcher.task_function,
-        config=sweep_config,
-        job_dir_key="hydra.sweep.dir",
-        job_subdir_key="hydra.sweep.subdir",
-    )
+    hydra_context: HydraContext
+    task_function: TaskFunction
+    config: DictConfig
+
+    def run(self, number: int, overrides: Sequence[str], composed: Optional[DictConfig]) -> JobReturn:
+        """One job in this process, as Hydra's submitit launcher runs each: its config, number and directory.
+
+        ``composed``: its config as the launching process composed it to check
+        the sweep; None composes it here.
+        """
+        import submitit
+
+        if composed is None:
+            config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        else:
+            # A copy: Hydra makes the config it runs read-only, and a task that submitit requeues at its
+            # time limit is pickled as it is then, to run these configs again.
+            config = copy.deepcopy(composed)
+        with open_dict(config.hydra.job) as job:
+            job.id = submitit.JobEnvironment().job_id  # the task's SLURM id, shared by the jobs it runs
+            job.num = number
+        return run_job(
+            hydra_context=self.hydra_context,
+            task_function=self.task_function,
+            config=config,
+            job_dir_key="hydra.sweep.dir",
+            job_subdir_key="hydra.sweep.subdir",
+        )
 
 
 def stopped(result: JobReturn) -> bool:
@@ -74,16 +92,17 @@ class JobPack:
     runs them.
     """
 
-    launcher: Any
+    runner: JobRunner
     jobs: List[Job]
     singleton_state: Dict[Any, Any]
+    composed: Composed
 
     def __call__(self) -> List[JobReturn]:
         Singleton.set_state(self.singleton_state)
         setup_globals()
         results = []
         for number, overrides in self.jobs:
-            results.append(run_one(self.launcher, number, overrides))
+            results.append(self.runner.run(number, overrides, self.composed.get(number)))
             if stopped(results[-1]):
                 break
         return results
@@ -103,9 +122,11 @@ class ClaimedJobs:
     (``O_CREAT | O_EXCL``, atomic on a local disk and on NFS from v3), which
     holds the claiming task's SLURM id. A requeued task keeps its id, so it
     first runs again the jobs it claimed before (the ended ones are kept).
+    The jobs' composed configs are in one file there (COMPOSED_FILE), read by
+    each task, rather than pickled into every task.
     """
 
-    launcher: Any
+    runner: JobRunner
     jobs: List[Job]
     singleton_state: Dict[Any, Any]
     claims: str
@@ -118,9 +139,10 @@ class ClaimedJobs:
         setup_globals()
         me = submitit.JobEnvironment().job_id
         started = time.monotonic()
+        composed = read_composed(self.claims)
         results: Dict[int, JobReturn] = {}
         for number, overrides in itertools.chain(self._claimed_by(me), self._new_claims(me, started)):
-            results[number] = run_one(self.launcher, number, overrides)
+            results[number] = self.runner.run(number, overrides, composed.get(number))
             if stopped(results[number]):
                 break
         return results
@@ -142,6 +164,22 @@ class ClaimedJobs:
         import submitit
 
         return submitit.helpers.DelayedSubmission(self)
+
+
+COMPOSED_FILE = "composed.pkl"
+
+
+def write_composed(claims: str, composed: Composed) -> None:
+    with open(os.path.join(claims, COMPOSED_FILE), "wb") as file:
+        pickle.dump(composed, file)
+
+
+def read_composed(claims: str) -> Composed:
+    try:
+        with open(os.path.join(claims, COMPOSED_FILE), "rb") as file:
+            return pickle.load(file)
+    except FileNotFoundError:
+        return {}
 
 
 def claim(claims: str, number: int, me: str) -> bool:

@@ -19,7 +19,9 @@ Hydra 1.3 has no public way to do these, and each is checked by a test
   - in a sweep, the sweeper composes every job's config to check that it
     composes (``Sweeper.validate_batch_is_legal``), and the basic launcher
     composes it again to run it; :class:`ValidatedConfigs` hands the launcher
-    the config the check composed.
+    the config the check composed. rnnexp's SLURM launcher takes them too
+    (:meth:`ValidatedConfigs.take_checked`), to send each to its task instead
+    of composing it again on the node.
 
   Both give Hydra what it would have composed itself, so overrides, sweep
   directories, callbacks and what Hydra saves in ``.hydra/`` are as before.
@@ -43,6 +45,8 @@ from omegaconf import DictConfig, OmegaConf
 
 # The launcher that composes each job in this process, right after the sweeper checked it.
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+# The launchers that take the checked configs: the basic one, and rnnexp's SLURM launcher.
+TAKE_CHECKED = (BASIC_LAUNCHER, "hydra_plugins.rnnexp_launchers.slurm_launcher.SlurmLauncher")
 # Checked configs kept for the launcher, at about 130 kB each: a sweep of more
 # jobs per batch composes the jobs past this number twice, as Hydra does.
 KEPT = 256
@@ -82,6 +86,17 @@ class ValidatedConfigs(ConfigLoader):
             self.checked[key] = waiting + [config]
         return config
 
+    def take_checked(self, master_config: DictConfig, sweep_overrides: List[str]) -> Optional[DictConfig]:
+        """The checked config of a job, as :meth:`load_sweep_config` gives it, if one is kept; None rather than composing."""
+        if any(_not_launched(config) for config in self.checked.get((id(master_config), tuple(sweep_overrides)), [])):
+            return self.load_sweep_config(master_config, sweep_overrides)
+        return None
+
+    @staticmethod
+    def unwrapped(loader: ConfigLoader) -> ConfigLoader:
+        """Hydra's own loader: what a launcher pickles for its workers, without the configs kept here."""
+        return loader.loader if isinstance(loader, ValidatedConfigs) else loader
+
     def load_configuration(
         self,
         config_name: Optional[str],
@@ -108,7 +123,21 @@ class ValidatedConfigs(ConfigLoader):
         return self.loader.compute_defaults_list(config_name, overrides, run_mode)
 
     def __getattr__(self, name: str) -> Any:  # the rest of Hydra's ConfigLoaderImpl
+        if name == "loader":  # not set yet: an instance being built by copy or pickle
+            raise AttributeError(name)
         return getattr(self.loader, name)
+
+    def __reduce__(self) -> Any:
+        """A copy for another process is Hydra's own loader, without the configs kept here.
+
+        Hydra's Singleton state, which launchers send to their workers,
+        holds the loader: the kept configs would go with every task.
+        """
+        return _itself, (self.loader,)
+
+
+def _itself(value: Any) -> Any:
+    return value
 
 
 def _not_launched(config: DictConfig) -> bool:
@@ -121,10 +150,10 @@ def compose_each_job_once(config: DictConfig) -> None:
     Called as the multirun starts (rnnexp.cli.start_checks.StartChecks), after
     Hydra composed the sweep's config and before it builds the sweeper, which
     takes Hydra's config loader then. Only under the basic launcher, which
-    composes the jobs in this process; the other launchers compose them in
-    their workers.
+    composes the jobs in this process, and rnnexp's SLURM launcher, which
+    sends them to its tasks; the other launchers compose them in their workers.
     """
-    if config.hydra.launcher.get("_target_") != BASIC_LAUNCHER or not GlobalHydra.instance().is_initialized():
+    if config.hydra.launcher.get("_target_") not in TAKE_CHECKED or not GlobalHydra.instance().is_initialized():
         return
     app = GlobalHydra.instance().hydra
     if app is not None and not isinstance(app.config_loader, ValidatedConfigs):

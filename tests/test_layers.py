@@ -93,12 +93,17 @@ def test_the_search_plugin_is_imported_by_nothing_of_rnnexp_and_imports_only_the
     assert from_plugin and all(name.startswith("rnnexp.search") for name in from_plugin), from_plugin
 
 
-def test_the_launcher_plugin_imports_only_the_shared_errors():
-    # The gpus launcher lives where Hydra looks for launchers; rnnexp names its class by its dotted
-    # path (the test above finds no import of hydra_plugins in rnnexp), and it needs only UserError.
+def test_the_launcher_plugin_imports_only_the_shared_errors_where_hydra_scans_it():
+    # The gpus and slurm launchers live where Hydra looks for launchers; rnnexp names their classes by
+    # their dotted paths (the test above finds no import of hydra_plugins in rnnexp). Hydra's plugin scan
+    # imports every module there but those named _*: they need only UserError, for their key checks.
     plugin = PACKAGE.parent / "hydra_plugins" / "rnnexp_launchers"
-    from_plugin = set().union(*(imports(path, plugin.parent) for path in plugin.glob("*.py")))
-    assert from_plugin == {"rnnexp.errors"}, from_plugin
+    scanned = [path for path in plugin.glob("*.py") if not path.name.startswith("_") or path.name == "__init__.py"]
+    assert set().union(*(imports(path, plugin.parent) for path in scanned)) == {"rnnexp.errors"}
+    # What a SLURM sweep imports once it launches: a job's status, the command that finishes a sweep,
+    # the configs kept from the sweep's check.
+    launched = set().union(*(imports(path, plugin.parent) for path in plugin.glob("_*.py")))
+    assert launched == {"rnnexp.results", "rnnexp.sweep.continuation", "rnnexp.internals.hydra_private", "rnnexp.errors"}
 
 
 def test_an_upward_import_is_found():

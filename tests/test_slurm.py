@@ -203,6 +203,14 @@ def ended(started_sweeps, name: str) -> tuple[subprocess.Popen, str, Path]:
     return sweep, sweep.output, cwd
 
 
+def ended_ok(started_sweeps, name: str) -> tuple[str, Path, list[dict]]:
+    """The sweep ``name``, which must have ended with status 0: its output, its directory, its summary's rows."""
+    sweep, output, cwd = ended(started_sweeps, name)
+    assert sweep.returncode == 0, output
+    sweep_dir = sweep_dir_of(cwd)
+    return output, sweep_dir, summary_rows(sweep_dir)
+
+
 def test_the_cluster_answers_and_starts_the_sweeps(partition, started_sweeps):
     """The first cluster test: the partition is up (the fixture asked sinfo) and every sweep was submitted."""
     assert partition
@@ -211,14 +219,11 @@ def test_the_cluster_answers_and_starts_the_sweeps(partition, started_sweeps):
 
 @pytest.mark.overlapped
 def test_a_sweep_runs_its_jobs_on_the_cluster_and_summarizes(started_sweeps):
-    sweep, output, cwd = ended(started_sweeps, "two_jobs")
-    assert sweep.returncode == 0, output
-    sweep_dir = sweep_dir_of(cwd)
-    rows = summary_rows(sweep_dir)
+    output, sweep_dir, rows = ended_ok(started_sweeps, "two_jobs")
     assert sorted(r["overrides"] for r in rows) == ["model=cell", "model=rnn"]
     assert all(r["status"] == "ok" for r in rows)
     assert len(slurm_ids(sweep_dir)) == 2 and len({i.split("_")[0] for i in slurm_ids(sweep_dir)}) == 1  # one array
-    assert f"Summary: {Path('outputs') / sweep_dir.relative_to(cwd / 'outputs')}" in output
+    assert f"Summary: {Path('outputs') / sweep_dir.relative_to(sweep_dir.parents[2])}" in output
     no_sacct_noise(output)
 
 
@@ -234,10 +239,7 @@ def jobs_in(log: str) -> list[int]:
 
 @pytest.mark.overlapped
 def test_a_sweep_packed_two_jobs_to_a_task_is_split_into_arrays_that_fit(started_sweeps):
-    sweep, output, cwd = ended(started_sweeps, "packed_in_arrays")
-    assert sweep.returncode == 0, output
-    sweep_dir = sweep_dir_of(cwd)
-    rows = summary_rows(sweep_dir)
+    output, sweep_dir, rows = ended_ok(started_sweeps, "packed_in_arrays")
     assert sorted(int(r["job"]) for r in rows) == list(range(6)) and all(r["status"] == "ok" for r in rows)
     assert len(job_dirs(sweep_dir)) == 6 and len(list(sweep_dir.glob(f"*/{METRICS_NAME}"))) == 6
     ids = slurm_ids(sweep_dir)
@@ -254,10 +256,7 @@ def test_a_sweep_packed_two_jobs_to_a_task_is_split_into_arrays_that_fit(started
 
 @pytest.mark.overlapped
 def test_tasks_that_share_jobs_out_by_time_run_each_job_once(started_sweeps):
-    sweep, output, cwd = ended(started_sweeps, "shared_by_time")
-    assert sweep.returncode == 0, output
-    sweep_dir = sweep_dir_of(cwd)
-    rows = summary_rows(sweep_dir)
+    output, sweep_dir, rows = ended_ok(started_sweeps, "shared_by_time")
     assert sorted(int(r["job"]) for r in rows) == [0, 1, 2] and all(r["status"] == "ok" for r in rows)
     ran = [jobs_in(log) for log in task_logs(sweep_dir).values()]
     assert sorted(job for jobs in ran for job in jobs) == [0, 1, 2]  # each job once, by some task

@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import importlib
 import os
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pytest
 import torch
@@ -193,6 +194,25 @@ def small_sweep(tmp_path_factory) -> tuple[Done, Path]:
     done = run_in_process(SMALL_SWEEP, cwd)
     assert done.status == 0, done.stderr
     return done, sweep_dir_of(cwd)
+
+
+@contextlib.contextmanager
+def user_module(directory: Path, name: str, source: str) -> Iterator[Path]:
+    """``name``.py holding ``source`` in ``directory``, made the working directory: a user's task=custom data.
+
+    The module is imported afresh on first use, as in a new process, and
+    forgotten again on leaving, so a later test's module of the same name is
+    its own.
+    """
+    (directory / f"{name}.py").write_text(source)
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(directory)
+        try:
+            yield directory
+        finally:
+            sys.modules.pop(name, None)
 
 
 def train_steps(run_dir):

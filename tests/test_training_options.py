@@ -30,7 +30,8 @@ def test_only_a_bidirectional_model_learns_reverse(make_cfg, tmp_path):
 
 
 def test_text_validation_loss_falls_below_the_unigram_baseline(make_cfg, tmp_path):
-    cfg = make_cfg("task=text", "model=gru", "epochs=1", "task.sample_every=1", "task.sample_length=40")
+    # hidden_size 16, not the option's 64, trains faster: its epoch ends about 0.6 nats under the bar (64's: 0.9).
+    cfg = make_cfg("task=text", "model=gru", "model.hidden_size=16", "epochs=1", "task.sample_every=1", "task.sample_length=40")
     result = train(cfg, tmp_path)
     data = load_task(cfg.task)
     # One epoch must beat knowing only the characters' frequencies, by a clear margin.
@@ -54,7 +55,7 @@ def test_a_text_run_counts_no_training_accuracy_unless_asked(make_cfg, tmp_path,
         add(self, batch, logits, loss, vocab, accuracy)
 
     monkeypatch.setattr(EpochStats, "add", spy)
-    common = ["task=text", "model=gru", "model.hidden_size=32", "epochs=1", "task.sample_every=0"]
+    common = ["task=text", "model=gru", "model.hidden_size=16", "epochs=1", "task.sample_every=0"]
     runs = {}
     for name, extra in (("default", []), ("counted", ["train_accuracy=true"])):
         counted.clear()

@@ -12,7 +12,6 @@ and seeded.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import signal
@@ -25,7 +24,7 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import compose_config, run_in_process, signals_at_forward, sweep_dir_of
+from conftest import compose_config, run_in_process, signals_at_forward, sweep_dir_of, user_module
 from rnnexp.data.loading import load_task
 from rnnexp.data.task import CLASSIFY, REGRESS, TAGGING
 from rnnexp.errors import UserError
@@ -68,26 +67,30 @@ SUMS = ["task=custom", "task.data._target_=answer_data.sums", *MODEL]
 
 
 @pytest.fixture
-def answer_data(tmp_path, monkeypatch):
+def answer_data(tmp_path):
     """answer_data.py in ``tmp_path``, the commands' working directory, imported afresh by each test."""
-    (tmp_path / "answer_data.py").write_text(ANSWER_DATA)
-    monkeypatch.chdir(tmp_path)
-    sys.modules.pop("answer_data", None)
-    importlib.invalidate_caches()
-    yield tmp_path
-    sys.modules.pop("answer_data", None)
+    with user_module(tmp_path, "answer_data", ANSWER_DATA):
+        yield tmp_path
+
+
+@pytest.fixture(scope="module")
+def finished_runs(tmp_path_factory):
+    """A classify run and a regress run, trained once for the tests that only read them."""
+    with user_module(tmp_path_factory.mktemp("answer_runs"), "answer_data", ANSWER_DATA) as directory:
+        return {
+            name: (directory / name, train(compose_config(*task, "epochs=3", "lr=0.05"), directory / name))
+            for name, task in (("classify", BLOBS), ("regress", SUMS))
+        }
 
 
 @pytest.fixture
-def classify_run(answer_data):
-    run_dir = answer_data / "classify"
-    return run_dir, train(compose_config(*BLOBS, "epochs=3", "lr=0.05"), run_dir)
+def classify_run(finished_runs):
+    return finished_runs["classify"]
 
 
 @pytest.fixture
-def regress_run(answer_data):
-    run_dir = answer_data / "regress"
-    return run_dir, train(compose_config(*SUMS, "epochs=3", "lr=0.05"), run_dir)
+def regress_run(finished_runs):
+    return finished_runs["regress"]
 
 
 # --------------------------------------------------------------------------- the summary, from job directories
@@ -352,7 +355,7 @@ def test_shapes_of_a_task_of_real_values_are_those_of_a_forward_pass(answer_data
         assert trace.shape("loss target") == (8, 1) and trace.shape("encoder.projection.weight") == (4, 1)
 
 
-def test_the_graph_of_a_task_of_real_values_takes_features(classify_run):
+def test_the_graph_of_a_task_of_real_values_takes_features(classify_run, answer_data):
     run_dir, _ = classify_run
     events = EventAccumulator(str(run_dir))
     events.Reload()

@@ -5,7 +5,6 @@ arguments checked against its signature; bad data refused in one line; and
 a resumed run that never imports or calls what its saved config names.
 """
 
-import importlib
 import json
 import re
 import signal
@@ -17,7 +16,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config as compose
-from conftest import run_in_process, signals_at_forward, sweep_dir_of
+from conftest import run_in_process, signals_at_forward, sweep_dir_of, user_module
 from rnnexp.data.custom import SEQUENCES_NAME
 from rnnexp.data.loading import load_task
 from rnnexp.data.task import LANGUAGE_MODEL, TAGGING
@@ -80,14 +79,10 @@ NOT_CALLABLE = 3
 
 
 @pytest.fixture
-def my_data(tmp_path, monkeypatch):
+def my_data(tmp_path):
     """my_data.py in ``tmp_path`` (the commands' working directory), imported afresh by each test."""
-    (tmp_path / "my_data.py").write_text(MY_DATA)
-    monkeypatch.chdir(tmp_path)
-    sys.modules.pop("my_data", None)
-    importlib.invalidate_caches()
-    yield tmp_path
-    sys.modules.pop("my_data", None)
+    with user_module(tmp_path, "my_data", MY_DATA):
+        yield tmp_path
 
 
 def calls() -> list:

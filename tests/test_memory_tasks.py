@@ -81,8 +81,9 @@ def test_an_impossible_combination_is_refused_in_one_line(make_unchecked_cfg, ta
 # test trains the seed that solves earliest, for three epochs more than it needs (the
 # lr is constant, so the first epochs are the same whatever `epochs` says). Recall
 # learns in a jump after a plateau, and needs about 900 training sequences to answer
-# for key-value combinations it has not seen.
-LEARNER = ("model=gru", "model.hidden_size=48", "lr=0.02", "batch_size=32")
+# for key-value combinations it has not seen. threads=1: auto would time the model's
+# steps and may take two threads, several times slower while the cores are busy.
+LEARNER = ("model=gru", "model.hidden_size=48", "lr=0.02", "batch_size=32", "threads=1")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ of a callable's arrays trains on what the first run kept, to the bit,
 without calling anything.
 """
 
-import importlib
 import re
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays as numpy_arrays
 
 from conftest import compose_config as compose
-from conftest import run_in_process
+from conftest import run_in_process, user_module
 from rnnexp.data.array_files import read_arrays, write_arrays
 from rnnexp.data.arrays import ArraySet, checked_arrays
 from rnnexp.data.custom import ARRAYS_NAME, SEQUENCES_NAME
@@ -193,14 +192,10 @@ REAL = ["task=custom", "encoder=linear", "model=gru", "model.hidden_size=8", "de
 
 
 @pytest.fixture
-def my_arrays(tmp_path, monkeypatch):
+def my_arrays(tmp_path):
     """my_arrays.py in ``tmp_path`` (the commands' working directory), imported afresh by each test."""
-    (tmp_path / "my_arrays.py").write_text(MY_ARRAYS)
-    monkeypatch.chdir(tmp_path)
-    sys.modules.pop("my_arrays", None)
-    importlib.invalidate_caches()
-    yield tmp_path
-    sys.modules.pop("my_arrays", None)
+    with user_module(tmp_path, "my_arrays", MY_ARRAYS):
+        yield tmp_path
 
 
 def custom(target: str, *overrides: str):

@@ -16,15 +16,15 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 # The processes of SLURM and its authentication: everything below slurmstepd is a task's.
 DAEMONS = frozenset({"slurmctld", "slurmscriptd", "slurmd", "slurmstepd", "munged"})
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def processes() -> dict[int, tuple[str, int, int, float]]:
-    """Every process now: pid -> (name, parent pid, start time in ticks, CPU seconds used)."""
+def processes() -> dict[int, tuple[str, int, int, float, str]]:
+    """Every process now: pid -> (name, parent pid, start time in ticks, CPU seconds used, state: R runs or waits for a core)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -37,15 +37,23 @@ def processes() -> dict[int, tuple[str, int, int, float]]:
         name = text[text.index("(") + 1:text.rindex(")")]
         fields = text[text.rindex(")") + 2:].split()
         utime, stime, start = int(fields[11]), int(fields[12]), int(fields[19])
-        found[int(entry.name)] = (name, int(fields[1]), start, (utime + stime) / TICKS)
+        found[int(entry.name)] = (name, int(fields[1]), start, (utime + stime) / TICKS, fields[0])
     return found
 
 
 class SlurmWork:
-    """CPU seconds of SLURM's processes since :meth:`start`, read by a thread every ``period`` seconds."""
+    """CPU seconds of SLURM's processes since :meth:`start`, read by a thread every ``period`` seconds.
 
-    def __init__(self, period: float = 0.2) -> None:
+    Each read also counts the processes that are running or waiting for a
+    core (state R) and are neither SLURM's nor below ``harness``: the load
+    of other processes, sampled while the benchmark's SLURM jobs run, where
+    the load average would mix them with jobs the kernel does not tell apart.
+    """
+
+    def __init__(self, period: float = 0.2, harness: int = 0) -> None:
         self.period = period
+        self.harness = harness or os.getpid()
+        self.others = [0, 0]  # runnable processes of others counted, reads counted (since the last mark)
         self.used: dict[tuple[int, int], float] = {}  # (pid, start time) -> CPU seconds, at the last read
         self.before: dict[tuple[int, int], float] = {}  # what the processes already running had used at the start
         self.lock = threading.Lock()
@@ -66,20 +74,37 @@ class SlurmWork:
     def read(self) -> None:
         now = processes()
         with self.lock:
-            for pid, (name, _, start, seconds) in now.items():
-                if name in DAEMONS or self._below_slurmstepd(pid, now):
+            others = 0
+            for pid, (name, _, start, seconds, state) in now.items():
+                if name in DAEMONS or self._below(pid, now, lambda p, n: n == "slurmstepd"):
                     self.used[(pid, start)] = seconds
+                elif state == "R" and not self._below(pid, now, lambda p, n: p == self.harness):
+                    others += 1
+            self.others[0] += others
+            self.others[1] += 1
 
     @staticmethod
-    def _below_slurmstepd(pid: int, now: dict[int, tuple[str, int, int, float]]) -> bool:
+    def _below(pid: int, now: dict[int, tuple[str, int, int, float, str]], found: Callable[[int, str], bool]) -> bool:
+        """Whether ``pid`` or one of its ancestors is ``found`` (by its pid and name)."""
         seen = set()
         while pid in now and pid not in seen:
             seen.add(pid)
-            name, parent, _, _ = now[pid]
-            if name == "slurmstepd":
+            name, parent, _, _, _ = now[pid]
+            if found(pid, name):
                 return True
             pid = parent
         return False
+
+    def mark(self) -> None:
+        """Count the load of other processes afresh from now."""
+        with self.lock:
+            self.others = [0, 0]
+
+    def others_load(self) -> float:
+        """The mean number of other processes running or waiting for a core since the last mark."""
+        with self.lock:
+            counted, reads = self.others
+        return counted / reads if reads else 0.0
 
     def seconds(self) -> float:
         """CPU seconds SLURM's processes used since the start (read afresh)."""

@@ -16,6 +16,7 @@ import math
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -329,6 +330,11 @@ def test_the_slurm_sections_cpu_count_takes_the_work_below_a_slurmstepd_and_noth
     task.wait(), other.wait()
     counted = work.seconds()
     assert 0.45 <= counted <= 1.0, counted  # the task's 0.6 s less its last read's fraction, and never the other's
+    # A busy process outside the benchmark's tree (a shell's orphan, as another user's job) is another's load.
+    work.mark()
+    subprocess.run(["/bin/sh", "-c", " ".join(busy[:2]) + ' "$0" & true', busy[2]], check=True)
+    time.sleep(0.7)
+    assert work.others_load() >= 0.3, work.others_load()
 
 
 @pytest.mark.e2e

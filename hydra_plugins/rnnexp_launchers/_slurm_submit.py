@@ -52,6 +52,7 @@ ROOM_POLL_S = 5.0
 
 
 def launch(launcher: SlurmLauncher, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> List[JobReturn]:
+    """Run one batch of the sweep on SLURM and wait for it: a JobReturn per job, in the batch's order."""
     assert launcher.config is not None and launcher.hydra_context is not None and launcher.task_function is not None
     config = launcher.config
     sweep_dir = Path(str(config.hydra.sweep.dir))

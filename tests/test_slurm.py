@@ -168,6 +168,9 @@ SWEEPS = {
     "two_jobs": lambda cwd: ("model=cell,rnn",),
     "packed_in_arrays": lambda cwd: PACKED_IN_ARRAYS,
     "shared_by_time": lambda cwd: SHARED_BY_TIME,
+    # One task more than the cluster's MaxArraySize, in one array the key asks for: SLURM refuses it.
+    "refused": lambda cwd: ("model=cell", f"seed=range({max_array_size() + 1})",
+                            f"hydra.launcher.max_array_size={max_array_size() + 1}"),
     # Job 0 fails (no such file); job 1 reads a file eight folders deep.
     "one_fails": lambda cwd: ("task=text", f"task.path={cwd / 'missing.txt'},{nested_corpus(cwd)}", "epochs=2"),
     "pruned_search": lambda cwd: PRUNED_SEARCH,
@@ -214,7 +217,7 @@ def ended_ok(started_sweeps, name: str) -> tuple[str, Path, list[dict]]:
 def test_the_cluster_answers_and_starts_the_sweeps(partition, started_sweeps):
     """The first cluster test: the partition is up (the fixture asked sinfo) and every sweep was submitted."""
     assert partition
-    assert all(sweep.returncode in (None, 0, 1) for sweep, _ in started_sweeps.values())
+    assert all(sweep.returncode in (None, 0, 1, 2) for sweep, _ in started_sweeps.values())
 
 
 @pytest.mark.overlapped
@@ -277,19 +280,23 @@ def test_the_clusters_own_max_array_size_is_read():
     assert limits(5, None).array_size == 5  # the key wins
 
 
-def test_an_array_slurm_refuses_is_one_line_with_the_key_that_fits(partition, tmp_path):
+def max_array_size() -> int:
     from hydra_plugins.rnnexp_launchers.slurm_limits import cluster_max_array_size
 
-    limit = cluster_max_array_size()
-    done = run(slurm_command(partition, "model=cell", f"seed=range({limit + 1})",
-                             f"hydra.launcher.max_array_size={limit + 1}"), tmp_path)
-    assert done.returncode == 2, done.stdout
-    assert done.stdout.splitlines()[-1] == (
+    return cluster_max_array_size()
+
+
+@pytest.mark.overlapped
+def test_an_array_slurm_refuses_is_one_line_with_the_key_that_fits(started_sweeps):
+    sweep, output, cwd = ended(started_sweeps, "refused")
+    limit = max_array_size()
+    assert sweep.returncode == 2, output
+    assert output.splitlines()[-1] == (
         f"rnnexp: error: SLURM refused an array of {limit + 1} tasks (Invalid job array specification): this cluster's "
         f"MaxArraySize is {limit}; nothing was submitted: run the command again with hydra.launcher.max_array_size={limit}"
     )
-    assert "sbatch" not in done.stdout and "Traceback" not in done.stdout
-    assert slurm_ids(sweep_dir_of(tmp_path)) == []  # nothing queued
+    assert "sbatch" not in output and "Traceback" not in output
+    assert slurm_ids(sweep_dir_of(cwd)) == []  # nothing queued
 
 
 def test_tasks_longer_than_the_partition_allows_are_refused_before_the_sweep_has_a_directory(partition, tmp_path):
@@ -481,6 +488,7 @@ OVERLAPPED = {
     "test_a_requeued_task_keeps_its_ended_job_and_resumes_the_cut_one_from_its_last_checkpoint": "requeued_sweep",
     "test_a_sweep_packed_two_jobs_to_a_task_is_split_into_arrays_that_fit": "started_sweeps",
     "test_tasks_that_share_jobs_out_by_time_run_each_job_once": "started_sweeps",
+    "test_an_array_slurm_refuses_is_one_line_with_the_key_that_fits": "started_sweeps",
     "test_a_sweep_cut_short_on_the_cluster_continues_in_its_directory": "cut_sweep",
 }
 

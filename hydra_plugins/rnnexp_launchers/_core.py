@@ -10,7 +10,6 @@ most ``jobs_per_gpu`` of them.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any, Dict, Sequence

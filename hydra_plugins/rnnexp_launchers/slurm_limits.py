@@ -60,13 +60,13 @@ class Packing:
 
         More tasks than slots would only start processes that find every job claimed.
         """
-        if self.per_task is None:
+        if self.auto:
             return min(jobs, slots)
         return math.ceil(jobs / self.per_task)
 
     def task_time_min(self, timeout_min: int) -> int:
         """A task's time limit, from each job's: K jobs get K times it; under auto, the target plus one job started just before it."""
-        if self.per_task is None:
+        if self.auto:
             return math.ceil(self.task_minutes) + timeout_min
         return self.per_task * timeout_min
 
@@ -167,7 +167,7 @@ def check_task_time(task_minutes: int, max_minutes: Optional[float], packing: "P
     if max_minutes is None or task_minutes <= max_minutes:
         return
     where = f"partition {partition}'s" if partition else "the default partition's"
-    if packing.per_task is None:
+    if packing.auto:
         raise UserError(
             f"{TASK_MINUTES_KEY}={packing.task_minutes:g}: a task asks for {task_minutes} minutes ({TASK_MINUTES_KEY} + "
             f"timeout_min {timeout_min}), over {where} MaxTime of {max_minutes:g}; "
